@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+/// librdkafka 2.16, fetched by `make deps` into `.deps/lib` (Debian's 2.0.2 cannot talk to the embedded
+/// broker; see docs/architecture.md, "librdkafka"). Linked by path with an rpath so that `swift build`,
+/// `swift test` and `bin/sluice` all load the same library without environment variables.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+let rdkafkaLibDir = "\(packageRoot)/.deps/lib"
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-warnings-as-errors"]),
+]
+
+let package = Package(
+    name: "sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(
+            name: "SluiceKafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings,
+            linkerSettings: [
+                .unsafeFlags(["-L\(rdkafkaLibDir)", "-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])
+            ]
+        ),
+        .target(
+            name: "SluiceSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SluiceTopics",
+            dependencies: ["SluiceKafka", "SluiceSupport", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SluiceBroker",
+            dependencies: ["SluiceKafka", "SluiceSupport"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SluiceCLI",
+            dependencies: [
+                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: strictSettings),
+        .target(
+            name: "SluiceTesting",
+            dependencies: ["SluiceKafka", "SluiceBroker", "SluiceSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceTesting"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

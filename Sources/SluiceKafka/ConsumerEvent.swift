@@ -1,0 +1,12 @@
+/// What a consumer delivers to its caller, in order.
+public enum ConsumerEvent: Sendable {
+    case record(ConsumerRecord)
+    /// The group gave this consumer these partitions.
+    case assigned([TopicPartition])
+    /// The group took these partitions away; records of them still buffered were dropped.
+    case revoked([TopicPartition])
+    /// The partition is caught up at `offset` (only with `reportPartitionEOF`).
+    case partitionEOF(TopicPartition, offset: Int64)
+    /// A consumer-level error; the consumer keeps running unless `isFatal`.
+    case error(KafkaError)
+}

@@ -1,0 +1,93 @@
+import Synchronization
+
+/// The bounded hand-over between a consumer's poll thread and its one reader. When the number of buffered
+/// records reaches `capacity` the poll thread pauses fetching; below half of it, fetching resumes.
+final class ConsumerEventBuffer: Sendable {
+    private struct State {
+        var incoming: [ConsumerEvent] = []
+        var outgoing: [ConsumerEvent] = []  // reversed: the next event is last
+        var records = 0
+        var waiter: CheckedContinuation<ConsumerEvent?, Never>?
+        var finished = false
+
+        mutating func popFirst() -> ConsumerEvent? {
+            if outgoing.isEmpty {
+                outgoing = incoming.reversed()
+                incoming.removeAll(keepingCapacity: true)
+            }
+            guard let event = outgoing.popLast() else { return nil }
+            if case .record = event { records -= 1 }
+            return event
+        }
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+    }
+
+    /// Adds an event from the poll thread.
+    func push(_ event: ConsumerEvent) {
+        let waiter: CheckedContinuation<ConsumerEvent?, Never>? = state.withLock { state in
+            if state.finished { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.incoming.append(event)
+            if case .record = event { state.records += 1 }
+            return nil
+        }
+        waiter?.resume(returning: event)
+    }
+
+    /// The next event; nil once the consumer closed or the calling task is cancelled.
+    func next() async -> ConsumerEvent? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready: ConsumerEvent?? = state.withLock { state in
+                    if let event = state.popFirst() { return .some(event) }
+                    if state.finished || Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    var bufferedRecords: Int { state.withLock { $0.records } }
+    var isFull: Bool { bufferedRecords >= capacity }
+    var hasRoom: Bool { bufferedRecords <= capacity / 2 }
+
+    /// Drops buffered records of `partitions` (revoked or seeked: they will be fetched again).
+    func dropRecords(of partitions: Set<TopicPartition>) {
+        state.withLock { state in
+            func keep(_ event: ConsumerEvent) -> Bool {
+                if case .record(let record) = event { return !partitions.contains(record.topicPartition) }
+                return true
+            }
+            state.incoming.removeAll { !keep($0) }
+            state.outgoing.removeAll { !keep($0) }
+            state.records = (state.incoming + state.outgoing).count { if case .record = $0 { true } else { false } }
+        }
+    }
+
+    /// Ends the stream: the reader gets nil once the buffer is empty.
+    func finish() {
+        let waiter = state.withLock { state in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+}

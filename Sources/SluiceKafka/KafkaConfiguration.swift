@@ -1,0 +1,110 @@
+/// Where and how a client reaches Kafka; shared by producers, consumers and admin clients.
+public struct KafkaConnection: Sendable, Hashable {
+    /// `host:port` pairs.
+    public var brokers: [String]
+    public var clientID: String
+    /// How long an operation that needs the cluster may wait for it.
+    public var timeoutMs: Int
+    /// Extra librdkafka properties (CONFIGURATION.md names); they win over Sluice's defaults.
+    public var properties: [String: String]
+
+    public init(brokers: [String], clientID: String = "sluice", timeoutMs: Int = 10_000, properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.clientID = clientID
+        self.timeoutMs = timeoutMs
+        self.properties = properties
+    }
+
+    /// Parses `host:port[,host:port…]`.
+    public init(brokerList: String, clientID: String = "sluice", timeoutMs: Int = 10_000) {
+        self.init(
+            brokers: brokerList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+            clientID: clientID, timeoutMs: timeoutMs)
+    }
+
+    public var brokerList: String { brokers.joined(separator: ",") }
+
+    var baseProperties: [String: String] {
+        [
+            "bootstrap.servers": brokerList,
+            "client.id": clientID,
+            "log.queue": "true",
+            "socket.timeout.ms": String(max(timeoutMs, 1000)),
+            "topic.metadata.refresh.interval.ms": "10000",
+            "reconnect.backoff.ms": "50",
+            "reconnect.backoff.max.ms": "1000",
+        ]
+    }
+}
+
+/// Producer settings. Idempotence is on by default; batching and compression are tunable.
+public struct ProducerConfiguration: Sendable {
+    public enum Compression: String, Sendable, CaseIterable { case none, lz4, gzip, snappy, zstd }
+    public var connection: KafkaConnection
+    public var idempotent: Bool = true
+    public var compression: Compression = .lz4
+    /// How long records wait to form a batch.
+    public var lingerMs: Int = 5
+    /// Largest number of records in one batch.
+    public var batchRecords: Int = 10_000
+    /// How long a record may wait for acknowledgement before its delivery fails.
+    public var deliveryTimeoutMs: Int = 30_000
+    /// Records waiting in the client before `enqueue` waits for acknowledgements (backpressure).
+    public var maxBufferedRecords: Int = 100_000
+
+    public init(connection: KafkaConnection) {
+        self.connection = connection
+    }
+
+    var properties: [String: String] {
+        var props = connection.baseProperties
+        props["enable.idempotence"] = idempotent ? "true" : "false"
+        props["compression.type"] = compression.rawValue
+        props["linger.ms"] = String(lingerMs)
+        props["batch.num.messages"] = String(batchRecords)
+        props["message.timeout.ms"] = String(deliveryTimeoutMs)
+        props["queue.buffering.max.messages"] = String(maxBufferedRecords)
+        props["message.max.bytes"] = "1048576"
+        return props.merging(connection.properties) { _, override in override }
+    }
+}
+
+/// Consumer settings. Offsets are never committed automatically: callers commit what they finished.
+public struct ConsumerConfiguration: Sendable {
+    public enum OffsetReset: String, Sendable { case earliest, latest }
+    public var connection: KafkaConnection
+    /// Consumer group; `nil` for a consumer that only uses `assign` and commits nothing.
+    public var groupID: String?
+    /// Where a partition without a committed offset starts.
+    public var offsetReset: OffsetReset = .earliest
+    /// Records held for the caller before the consumer pauses fetching (backpressure).
+    public var bufferCapacity: Int = 10_000
+    public var sessionTimeoutMs: Int = 6_000
+    /// Also the time a rebalance may take; librdkafka's 300 s default stalls joins (docs/architecture.md).
+    public var maxPollIntervalMs: Int = 10_000
+    /// Deliver an end-of-partition event when a partition is caught up.
+    public var reportPartitionEOF: Bool = false
+
+    public init(connection: KafkaConnection, groupID: String? = nil) {
+        self.connection = connection
+        self.groupID = groupID
+    }
+
+    var properties: [String: String] {
+        var props = connection.baseProperties
+        // librdkafka 2.x refuses assign() without a group.id; a group-less consumer gets a private one that
+        // it never joins or commits to.
+        props["group.id"] = groupID ?? "sluice-unjoined-\(UInt64.random(in: 0...UInt64.max))"
+        props["enable.auto.commit"] = "false"
+        props["enable.auto.offset.store"] = "false"
+        props["auto.offset.reset"] = offsetReset.rawValue
+        props["session.timeout.ms"] = String(sessionTimeoutMs)
+        props["heartbeat.interval.ms"] = String(max(sessionTimeoutMs / 3, 100))
+        props["max.poll.interval.ms"] = String(maxPollIntervalMs)
+        props["enable.partition.eof"] = reportPartitionEOF ? "true" : "false"
+        props["allow.auto.create.topics"] = "false"
+        props["fetch.wait.max.ms"] = "50"
+        props["queued.max.messages.kbytes"] = "16384"
+        return props.merging(connection.properties) { _, override in override }
+    }
+}

@@ -1,0 +1,211 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// Reads records from Kafka, in a consumer group (`subscribe`) or from chosen partitions (`assign`).
+///
+/// A dedicated poll thread fetches into a bounded buffer read through `events`. Nothing is committed
+/// unless the caller commits it: `commit` takes, per partition, the offset of the next record to read.
+public final class KafkaConsumer: Sendable {
+    let client: RDKafkaClient
+    private let buffer: ConsumerEventBuffer
+    private let control: PartitionControl
+    private let poller: PollThread
+    private let configuration: ConsumerConfiguration
+
+    private init(client: RDKafkaClient, buffer: ConsumerEventBuffer, control: PartitionControl, configuration: ConsumerConfiguration) {
+        self.client = client
+        self.buffer = buffer
+        self.control = control
+        self.configuration = configuration
+        self.poller = PollThread(name: "sluice-consumer-poll") {
+            Self.pollOnce(client: client, buffer: buffer, control: control)
+        }
+    }
+
+    /// Creates a consumer. It fetches nothing until `subscribe` or `assign`.
+    public static func make(_ configuration: ConsumerConfiguration, logger: Logger = Logger(label: "sluice.kafka"))
+        throws -> KafkaConsumer
+    {
+        let buffer = ConsumerEventBuffer(capacity: configuration.bufferCapacity)
+        let control = PartitionControl(buffer: buffer)
+        let client = try RDKafkaClient.make(
+            kind: .consumer, properties: configuration.properties, events: 0, logger: logger
+        ) { conf in
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(control).toOpaque())
+            rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        }
+        return KafkaConsumer(client: client, buffer: buffer, control: control, configuration: configuration)
+    }
+
+    deinit {
+        poller.requestStop()
+        buffer.finish()
+    }
+
+    /// Everything the consumer delivers. Read it from one task.
+    public var events: ConsumerEvents { ConsumerEvents(buffer: buffer) }
+
+    /// Joins the group and subscribes to `topics`; assignments arrive as `.assigned` events.
+    public func subscribe(topics: [String]) throws {
+        guard configuration.groupID != nil else {
+            throw KafkaError(.configuration, "subscribe needs a consumer group; use assign without one")
+        }
+        let err = TopicPartitionList.with(topics.map { TopicPartitionOffset(TopicPartition($0, RD_KAFKA_PARTITION_UA), offset: 0) }) {
+            list in client.withHandle { rd_kafka_subscribe($0, list) }
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot subscribe to \(topics.joined(separator: ","))") }
+    }
+
+    /// Reads exactly these partitions from these offsets (`TopicPartitionOffset.beginning`/`.end` allowed).
+    public func assign(_ partitions: [TopicPartitionOffset]) throws {
+        let err = TopicPartitionList.with(partitions) { list in client.withHandle { rd_kafka_assign($0, list) } }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot assign partitions") }
+        control.setAssignment(Set(partitions.map(\.topicPartition)))
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() throws -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = client.withHandle { rd_kafka_assignment($0, &list) }
+        defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot read the assignment") }
+        return TopicPartitionList.read(list).map(\.topicPartition).sorted()
+    }
+
+    /// Commits, per partition, the offset of the next record to read (last processed offset + 1).
+    public func commit(_ offsets: [TopicPartitionOffset]) async throws {
+        guard !offsets.isEmpty else { return }
+        try await BlockingCalls.run { [client] in
+            try TopicPartitionList.with(offsets) { list in
+                let err = client.withHandle { rd_kafka_commit($0, list, 0) }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "commit failed") }
+                if let (partition, err) = TopicPartitionList.firstError(list) {
+                    throw KafkaError.rd(err, "commit of \(partition) failed")
+                }
+            }
+        }
+    }
+
+    /// The group's committed offsets for `partitions` (nil where nothing is committed).
+    public func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64?] {
+        let timeout = Int32(configuration.connection.timeoutMs)
+        return try await BlockingCalls.run { [client] in
+            try TopicPartitionList.with(partitions.map { TopicPartitionOffset($0, offset: -1001) }) { list in
+                let err = client.withHandle { rd_kafka_committed($0, list, timeout) }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot read committed offsets") }
+                var result: [TopicPartition: Int64?] = [:]
+                for entry in TopicPartitionList.read(list) {
+                    result[entry.topicPartition] = entry.offset >= 0 ? entry.offset : nil
+                }
+                return result
+            }
+        }
+    }
+
+    /// Stops fetching `partitions` until `resume`.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try control.userPause(Set(partitions), client: client)
+    }
+
+    /// Fetches `partitions` again after `pause`.
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try control.userResume(Set(partitions), client: client)
+    }
+
+    /// Moves the read position of assigned partitions; records of them already buffered are dropped.
+    public func seek(_ positions: [TopicPartitionOffset]) async throws {
+        let timeout = Int32(configuration.connection.timeoutMs)
+        try await BlockingCalls.run { [client] in
+            try TopicPartitionList.with(positions) { list in
+                if let error = client.withHandle({ rd_kafka_seek_partitions($0, list, timeout) }) {
+                    let message = String(cString: rd_kafka_error_string(error))
+                    rd_kafka_error_destroy(error)
+                    throw KafkaError(.librdkafka(0), "seek failed: \(message)")
+                }
+                if let (partition, err) = TopicPartitionList.firstError(list) {
+                    throw KafkaError.rd(err, "seek of \(partition) failed")
+                }
+            }
+        }
+        buffer.dropRecords(of: Set(positions.map(\.topicPartition)))
+    }
+
+    /// Leaves the group (revoking partitions) and ends `events`. Uncommitted work will be redelivered.
+    public func close() async {
+        await poller.stop()
+        _ = try? await BlockingCalls.run { [client] in client.withHandle { rd_kafka_consumer_close($0) } }
+        buffer.finish()
+    }
+
+    /// Records fetched and not yet read by the caller.
+    public var bufferedRecords: Int { buffer.bufferedRecords }
+
+    private static func pollOnce(client: RDKafkaClient, buffer: ConsumerEventBuffer, control: PartitionControl) {
+        control.applyBackpressure(client: client)
+        while client.serveMainQueue(timeoutMs: 0) {}
+        guard let message = client.withHandle({ rd_kafka_consumer_poll($0, 100) }) else { return }
+        defer { rd_kafka_message_destroy(message) }
+        let m = message.pointee
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        switch m.err {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            buffer.push(.record(Self.record(message, topic: topic)))
+        case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+            buffer.push(.partitionEOF(TopicPartition(topic, m.partition), offset: m.offset))
+        default:
+            let context = topic.isEmpty ? "consumer" : "consumer of \(topic)/\(m.partition)"
+            buffer.push(.error(KafkaError.rd(m.err, context)))
+        }
+    }
+
+    private static func record(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> ConsumerRecord {
+        let m = message.pointee
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return ConsumerRecord(
+            topic: topic, partition: m.partition, offset: m.offset, timestampMs: timestamp,
+            key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
+            value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },
+            headers: headers(of: message))
+    }
+
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        var headers: [KafkaHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            headers.append(KafkaHeader(
+                name: name.map { String(cString: $0) } ?? "",
+                value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
+        return headers
+    }
+}
+
+/// Reads a consumer's events with `for await`.
+public struct ConsumerEvents: AsyncSequence, Sendable {
+    public typealias Element = ConsumerEvent
+    let buffer: ConsumerEventBuffer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let buffer: ConsumerEventBuffer
+        public mutating func next() async -> ConsumerEvent? { await buffer.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
+}
+
+/// librdkafka's rebalance callback, the one C callback kept: it (un)assigns and records what happened.
+private let rebalanceCallback: @convention(c) (
+    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+) -> Void = { handle, err, partitions, opaque in
+    guard let handle, let opaque else { return }
+    let control = Unmanaged<PartitionControl>.fromOpaque(opaque).takeUnretainedValue()
+    control.rebalance(handle: handle, err: err, partitions: partitions)
+}

@@ -1,0 +1,100 @@
+import CRdKafka
+import Synchronization
+
+/// A consumer's partition state: the assignment, partitions the caller paused, and whether fetching is
+/// paused because the buffer is full. Rebalances and backpressure are applied on the poll thread.
+final class PartitionControl: Sendable {
+    private struct State {
+        var assignment: Set<TopicPartition> = []
+        var userPaused: Set<TopicPartition> = []
+        var backpressurePaused = false
+    }
+    private let state = Mutex(State())
+    private let buffer: ConsumerEventBuffer
+
+    init(buffer: ConsumerEventBuffer) {
+        self.buffer = buffer
+    }
+
+    func setAssignment(_ partitions: Set<TopicPartition>) {
+        state.withLock { $0.assignment = partitions }
+    }
+
+    /// Pauses all fetching while the buffer is full and resumes it once the reader has drained half.
+    func applyBackpressure(client: RDKafkaClient) {
+        let action: (pause: Bool, partitions: Set<TopicPartition>)? = state.withLock { state in
+            if !state.backpressurePaused && buffer.isFull {
+                state.backpressurePaused = true
+                return (true, state.assignment)
+            }
+            if state.backpressurePaused && buffer.hasRoom {
+                state.backpressurePaused = false
+                return (false, state.assignment.subtracting(state.userPaused))
+            }
+            return nil
+        }
+        guard let action, !action.partitions.isEmpty else { return }
+        _ = client.withHandle { Self.setPaused(action.pause, Array(action.partitions), handle: $0) }
+    }
+
+    func userPause(_ partitions: Set<TopicPartition>, client: RDKafkaClient) throws {
+        state.withLock { $0.userPaused.formUnion(partitions) }
+        try client.withHandle { try Self.checked(Self.setPaused(true, Array(partitions), handle: $0), "pause") }
+    }
+
+    func userResume(_ partitions: Set<TopicPartition>, client: RDKafkaClient) throws {
+        let resumable = state.withLock { state in
+            state.userPaused.subtract(partitions)
+            return state.backpressurePaused ? [] : partitions
+        }
+        guard !resumable.isEmpty else { return }
+        try client.withHandle { try Self.checked(Self.setPaused(false, Array(resumable), handle: $0), "resume") }
+    }
+
+    /// Called from librdkafka's rebalance callback on the poll thread.
+    func rebalance(handle: OpaquePointer, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let changed = TopicPartitionList.read(partitions).map(\.topicPartition)
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
+            } else {
+                rd_kafka_assign(handle, partitions)
+            }
+            let pauseNew = state.withLock { state in
+                if cooperative { state.assignment.formUnion(changed) } else { state.assignment = Set(changed) }
+                return state.backpressurePaused
+            }
+            if pauseNew { Self.setPaused(true, changed, handle: handle) }
+            buffer.push(.assigned(changed.sorted()))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            buffer.dropRecords(of: Set(changed))
+            buffer.push(.revoked(changed.sorted()))
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+            state.withLock { state in
+                state.assignment.subtract(changed)
+                state.userPaused.subtract(changed)
+            }
+        default:
+            rd_kafka_assign(handle, nil)
+            state.withLock { $0.assignment = [] }
+            buffer.push(.error(KafkaError.rd(err, "rebalance failed")))
+        }
+    }
+
+    @discardableResult
+    private static func setPaused(_ pause: Bool, _ partitions: [TopicPartition], handle: OpaquePointer) -> rd_kafka_resp_err_t {
+        TopicPartitionList.with(partitions.map { TopicPartitionOffset($0, offset: 0) }) { list in
+            pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        }
+    }
+
+    private static func checked(_ err: rd_kafka_resp_err_t, _ what: String) throws {
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot \(what) partitions") }
+    }
+}

@@ -1,0 +1,124 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// Owns one librdkafka handle (`rd_kafka_t`). librdkafka handles are thread-safe C objects; the raw
+/// pointer is reachable only through `withHandle`.
+final class RDKafkaClient: @unchecked Sendable {
+    enum Kind { case producer, consumer }
+
+    /// The oldest librdkafka that talks to the embedded broker (2.0.2 fails its ApiVersions parsing).
+    static let minimumVersion: Int32 = 0x0201_00ff
+
+    private let handle: OpaquePointer
+    private let mainQueue: OpaquePointer
+    let kind: Kind
+    let brokerList: String
+    let logger: Logger
+    /// The last error librdkafka reported on its own (connection failures and the like), for messages.
+    private let lastErrorText = Mutex<String?>(nil)
+
+    private init(handle: OpaquePointer, kind: Kind, brokerList: String, logger: Logger) {
+        self.handle = handle
+        self.mainQueue = rd_kafka_queue_get_main(handle)
+        self.kind = kind
+        self.brokerList = brokerList
+        self.logger = logger
+    }
+
+    /// Creates a handle from `properties`. `events` is a mask of RD_KAFKA_EVENT_* served on the main queue.
+    static func make(
+        kind: Kind, properties: [String: String], events: Int32, logger: Logger,
+        configure: (OpaquePointer) -> Void = { _ in }
+    ) throws -> RDKafkaClient {
+        try checkLibraryVersion()
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(.configuration, "librdkafka could not allocate a configuration")
+        }
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError(.configuration, "Kafka setting \(key)=\(value) was refused: \(errorText(errorBuffer))")
+            }
+        }
+        rd_kafka_conf_set_events(conf, events | RD_KAFKA_EVENT_LOG | RD_KAFKA_EVENT_ERROR)
+        configure(conf)
+        let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
+        guard let handle = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(.configuration, "librdkafka refused the client: \(errorText(errorBuffer))")
+        }
+        return RDKafkaClient(
+            handle: handle, kind: kind, brokerList: properties["bootstrap.servers"] ?? "?", logger: logger)
+    }
+
+    static func checkLibraryVersion() throws {
+        let version = rd_kafka_version()
+        guard version >= minimumVersion else {
+            throw KafkaError(
+                .unsupportedLibrary,
+                "librdkafka \(String(cString: rd_kafka_version_str())) is loaded, but Sluice needs 2.1 or newer "
+                    + "(Debian's 2.0.2 cannot talk to the embedded broker). Run `make deps` and rebuild with `make build`.")
+        }
+    }
+
+    /// The librdkafka version string of the loaded library.
+    static var libraryVersion: String { String(cString: rd_kafka_version_str()) }
+
+    deinit {
+        rd_kafka_queue_destroy(mainQueue)
+        if kind == .consumer {
+            rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        } else {
+            rd_kafka_destroy(handle)
+        }
+    }
+
+    func withHandle<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
+        try body(handle)
+    }
+
+    var lastError: String? { lastErrorText.withLock { $0 } }
+
+    /// Serves events of the main queue for up to `timeoutMs`; events other than logs and errors go to
+    /// `handle`. Returns whether any event was served.
+    @discardableResult
+    func serveMainQueue(timeoutMs: Int32, handle other: (OpaquePointer) -> Void = { _ in }) -> Bool {
+        guard let event = rd_kafka_queue_poll(mainQueue, timeoutMs) else { return false }
+        defer { rd_kafka_event_destroy(event) }
+        switch rd_kafka_event_type(event) {
+        case RD_KAFKA_EVENT_LOG:
+            var facility: UnsafePointer<CChar>?
+            var text: UnsafePointer<CChar>?
+            var level: Int32 = 0
+            if rd_kafka_event_log(event, &facility, &text, &level) == 0, let text {
+                let message = String(cString: text)
+                if level <= 4 { lastErrorText.withLock { $0 = message } }
+                logger.log(
+                    level: level <= 4 ? .info : .debug, "librdkafka: \(message)",
+                    metadata: ["facility": .string(facility.map { String(cString: $0) } ?? "")])
+            }
+        case RD_KAFKA_EVENT_ERROR:
+            let message = String(cString: rd_kafka_event_error_string(event))
+            lastErrorText.withLock { $0 = message }
+            let fatal = rd_kafka_event_error_is_fatal(event) != 0
+            logger.log(level: fatal ? .error : .info, "kafka client error: \(message)", metadata: ["fatal": "\(fatal)"])
+        default:
+            other(event)
+        }
+        return true
+    }
+
+    /// Names the brokers and the last connection error, for messages about an unreachable cluster.
+    func unreachableMessage(waitedMs: Int) -> String {
+        var message = "cannot reach the Kafka broker at \(brokerList) within \(waitedMs / 1000) s"
+        if let lastError { message += " (last error: \(lastError))" }
+        return message + ". Is it running? `sluice broker status` tells; `--brokers` or SLUICE_BROKERS choose another."
+    }
+}
+
+/// The text of a NUL-terminated error buffer filled by librdkafka.
+func errorText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -1,0 +1,40 @@
+import CRdKafka
+
+/// Conversions between Swift partition lists and `rd_kafka_topic_partition_list_t`.
+enum TopicPartitionList {
+    /// Makes a C list; the caller destroys it with `rd_kafka_topic_partition_list_destroy`.
+    static func make(_ entries: [TopicPartitionOffset]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(max(entries.count, 1)))!
+        for entry in entries {
+            let element = rd_kafka_topic_partition_list_add(list, entry.topicPartition.topic, entry.topicPartition.partition)!
+            element.pointee.offset = entry.offset
+        }
+        return list
+    }
+
+    /// Calls `body` with a temporary C list.
+    static func with<R>(_ entries: [TopicPartitionOffset], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> R) rethrows -> R {
+        let list = make(entries)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return try body(list)
+    }
+
+    static func read(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>?) -> [TopicPartitionOffset] {
+        guard let list else { return [] }
+        return (0..<Int(list.pointee.cnt)).map { index in
+            let element = list.pointee.elems[index]
+            return TopicPartitionOffset(TopicPartition(String(cString: element.topic), element.partition), offset: element.offset)
+        }
+    }
+
+    /// The first per-partition error in a list, if any.
+    static func firstError(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> (TopicPartition, rd_kafka_resp_err_t)? {
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            if element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return (TopicPartition(String(cString: element.topic), element.partition), element.err)
+            }
+        }
+        return nil
+    }
+}

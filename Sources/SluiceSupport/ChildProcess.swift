@@ -1,0 +1,110 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts and stops helper processes (the embedded broker) with `posix_spawn`.
+public enum ChildProcess {
+    /// How a started process relates to this one.
+    public enum Lifetime: Sendable {
+        /// Its own session: it outlives this process (`sluice broker start`).
+        case detached
+        /// Killed by the kernel when this process dies, also by SIGKILL (test harness).
+        case tiedToParent
+    }
+
+    public struct SpawnError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts `executable` with `arguments`, stdin from /dev/null and stdout+stderr appended to `logFile`.
+    public static func spawn(_ executable: String, _ arguments: [String], logFile: URL, lifetime: Lifetime) throws -> pid_t {
+        switch lifetime {
+        case .detached:
+            return try posixSpawn(executable, arguments, logFile: logFile.path, newSession: true)
+        case .tiedToParent:
+            // PR_SET_PDEATHSIG follows the thread that forked, so a dedicated thread forks and stays alive
+            // waiting for the child; setpriv sets the signal in the child before exec.
+            let started = DispatchSemaphore(value: 0)
+            let box = SpawnResult()
+            let thread = Thread {
+                do {
+                    let pid = try posixSpawn(
+                        "/usr/bin/setpriv", ["--pdeathsig", "KILL", "--", executable] + arguments,
+                        logFile: logFile.path, newSession: false)
+                    box.set(.success(pid))
+                    started.signal()
+                    var status: Int32 = 0
+                    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                } catch {
+                    box.set(.failure(error))
+                    started.signal()
+                }
+            }
+            thread.name = "sluice-child-\(URL(fileURLWithPath: executable).lastPathComponent)"
+            thread.start()
+            started.wait()
+            return try box.get()
+        }
+    }
+
+    /// Whether a process with this pid exists (and is not a zombie).
+    public static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        if let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
+            return state != "Z"
+        }
+        return true
+    }
+
+    /// Sends SIGTERM, waits up to `graceSeconds`, then SIGKILL. Returns once the process is gone.
+    public static func terminate(_ pid: pid_t, graceSeconds: Double = 5) async {
+        guard isAlive(pid) else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(graceSeconds)
+        while isAlive(pid) && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if isAlive(pid) { kill(pid, SIGKILL) }
+    }
+
+    private final class SpawnResult: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<pid_t, any Error> = .failure(SpawnError(description: "not started"))
+        func set(_ value: Result<pid_t, any Error>) { lock.withLock { result = value } }
+        func get() throws -> pid_t { try lock.withLock { try result.get() } }
+    }
+
+    private static func posixSpawn(_ executable: String, _ arguments: [String], logFile: String, newSession: Bool) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newSession { flags |= 0x80 }  // POSIX_SPAWN_SETSID (glibc ≥ 2.26)
+        posix_spawnattr_setflags(&attributes, flags)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for arg in argv { free(arg) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+}

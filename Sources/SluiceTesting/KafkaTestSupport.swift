@@ -1,0 +1,64 @@
+import Foundation
+import SluiceKafka
+
+/// Creates a topic with a unique name on the test broker and returns its name.
+public func makeTestTopic(_ prefix: String, partitions: Int, configs: [String: String] = [:]) async throws -> String {
+    let name = uniqueName(prefix)
+    let admin = try KafkaAdmin.make(try await TestBroker.connection())
+    defer { Task { await admin.close() } }
+    let result = try await admin.createTopics([NewTopic(name: name, partitions: partitions, configs: configs)])
+    guard result[name] == .created else { throw TestSetupError("topic \(name) was not created: \(String(describing: result[name]))") }
+    return name
+}
+
+/// Reads events until `count` records arrived; other events go to `onEvent`.
+public func readRecords(
+    _ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), onEvent: @escaping @Sendable (ConsumerEvent) -> Void = { _ in }
+) async throws -> [ConsumerRecord] {
+    try await withDeadline(timeout, "reading \(count) records") {
+        var records: [ConsumerRecord] = []
+        for await event in consumer.events {
+            if case .record(let record) = event {
+                records.append(record)
+                if records.count == count { break }
+            } else {
+                onEvent(event)
+            }
+        }
+        return records
+    }
+}
+
+/// A setup step of a test failed (not the behaviour under test).
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Lets tests wait for a condition over shared state without sleeping: every change re-checks waiters.
+public actor Observed<State: Sendable> {
+    public private(set) var state: State
+    private var waiters: [(predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    public init(_ state: State) {
+        self.state = state
+    }
+
+    /// Changes the state and wakes the waiters whose condition now holds.
+    public func update<R: Sendable>(_ change: @Sendable (inout State) -> R) -> R {
+        let result = change(&state)
+        let current = state
+        var still: [(predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+        for waiter in waiters {
+            if waiter.predicate(current) { waiter.continuation.resume() } else { still.append(waiter) }
+        }
+        waiters = still
+        return result
+    }
+
+    /// Returns once `predicate` holds (callers bound this with `withDeadline`).
+    public func wait(until predicate: @escaping @Sendable (State) -> Bool) async {
+        if predicate(state) { return }
+        await withCheckedContinuation { waiters.append((predicate, $0)) }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import SluiceKafka
+import SluiceTesting
+import Testing
+
+@Suite("Consumer groups against the embedded broker", .timeLimit(.minutes(3)))
+struct ConsumerGroupTests {
+    struct GroupState: Sendable {
+        var assignments: [Int: Set<TopicPartition>] = [:]
+        var seen: [TopicPartition: [Int64]] = [:]
+        var total = 0
+    }
+
+    @Test("Two consumers in one group split the partitions; every record is seen once; commits reach the end")
+    func twoConsumersSplitPartitions() async throws {
+        let topic = try await makeTestTopic("group", partitions: 4)
+        let group = uniqueName("group")
+        let connection = try await TestBroker.connection()
+        let state = Observed(GroupState())
+        let allPartitions = Set((0..<4).map { TopicPartition(topic, Int32($0)) })
+        let recordCount = 2000
+
+        try await withDeadline(.seconds(120), "group consumption") {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for member in 0..<2 {
+                tasks.addTask {
+                    let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group))
+                    try consumer.subscribe(topics: [topic])
+                    var next: [TopicPartition: Int64] = [:]
+                    for await event in consumer.events {
+                        switch event {
+                        case .assigned(let partitions):
+                            await state.update { $0.assignments[member] = Set(partitions) }
+                        case .revoked:
+                            await state.update { $0.assignments[member] = [] }
+                        case .record(let record):
+                            next[record.topicPartition] = record.offset + 1
+                            let total = await state.update { state in
+                                state.seen[record.topicPartition, default: []].append(record.offset)
+                                state.total += 1
+                                return state.total
+                            }
+                            if total == recordCount { break }
+                        default: break
+                        }
+                        if await state.state.total == recordCount { break }
+                    }
+                    try await consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) })
+                    await state.update { $0.assignments[member] = $0.assignments[member] ?? [] }
+                    await consumer.close()
+                }
+            }
+            tasks.addTask {
+                // Produce only once the group is stable, so no rebalance redelivers uncommitted records.
+                try await withDeadline(.seconds(60), "both members assigned") {
+                    await state.wait { state in
+                        let a = state.assignments[0] ?? [], b = state.assignments[1] ?? []
+                        return !a.isEmpty && !b.isEmpty && a.isDisjoint(with: b) && a.union(b) == allPartitions
+                    }
+                }
+                let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+                for index in 0..<recordCount {
+                    _ = try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(index % 4), value: Array("\(index)".utf8)))
+                }
+                try await producer.flush()
+                await producer.close()
+            }
+            try await tasks.waitForAll()
+        }
+        }
+
+        let final = await state.state
+        #expect(final.total == recordCount)
+        for (partition, offsets) in final.seen {
+            #expect(offsets == Array(0..<Int64(offsets.count)), "\(partition) saw duplicates or gaps")
+        }
+        let admin = try KafkaAdmin.make(connection)
+        let marks = try await admin.highWatermarks(topics: [topic])
+        let committed = try await admin.committedOffsets(group: group, partitions: Array(allPartitions))
+        await admin.close()
+        for partition in allPartitions {
+            #expect(marks[partition] == Int64(recordCount / 4))
+            #expect(committed[partition] == .some(marks[partition]), "\(partition) committed \(String(describing: committed[partition]))")
+        }
+    }
+
+    @Test("A consumer that committed and closed is resumed from its committed offset")
+    func resumesFromCommittedOffset() async throws {
+        let topic = try await makeTestTopic("resume", partitions: 1)
+        let group = uniqueName("resume")
+        let connection = try await TestBroker.connection()
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        for index in 0..<100 { _ = try await producer.enqueue(ProducerRecord(topic: topic, value: Array("\(index)".utf8))) }
+        try await producer.flush()
+        await producer.close()
+
+        let first = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group))
+        try first.subscribe(topics: [topic])
+        let firstRecords = try await readRecords(first, count: 40)
+        #expect(firstRecords.last?.offset == 39)
+        try await first.commit([TopicPartitionOffset(TopicPartition(topic, 0), offset: 40)])
+        await first.close()
+
+        let second = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group))
+        try second.subscribe(topics: [topic])
+        let secondRecords = try await readRecords(second, count: 60)
+        await second.close()
+        #expect(secondRecords.first?.offset == 40)
+        #expect(secondRecords.map(\.offset) == Array(40..<100))
+    }
+}
