@@ -35,9 +35,10 @@ let package = Package(
                 .unsafeFlags(["-L\(rdkafkaLibDir)", "-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])
             ]
         ),
+        .target(name: "CSluiceSys"),
         .target(
             name: "SluiceSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSluiceSys", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .target(

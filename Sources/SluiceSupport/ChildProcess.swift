@@ -1,3 +1,4 @@
+import CSluiceSys
 import Foundation
 
 #if canImport(Glibc)
@@ -85,11 +86,13 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Inherit nothing else: a long-lived child holding another pipe's write end would keep it open.
+        sluice_spawn_file_actions_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if newSession { flags |= 0x80 }  // POSIX_SPAWN_SETSID (glibc ≥ 2.26)
+        if newSession { flags |= sluice_spawn_setsid_flag() }
         posix_spawnattr_setflags(&attributes, flags)
         var empty = sigset_t()
         sigemptyset(&empty)

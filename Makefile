@@ -1,0 +1,30 @@
+# Sluice: `make up` runs the platform, `make test` proves it. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(abspath .)
+
+.PHONY: help deps build up down test clean
+
+help: ## List the targets.
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
+
+deps: ## Install Debian packages, the embedded broker and librdkafka 2.16 when missing (idempotent).
+	@bash scripts/deps.sh
+
+build: deps ## Build; the CLI is then bin/sluice.
+	swift build
+	@mkdir -p bin && ln -sfn ../.build/debug/sluice bin/sluice
+
+up: build ## Run the platform on the embedded broker (127.0.0.1:9092) until Ctrl-C.
+	bin/sluice up
+
+down: ## Stop whatever `make up` left running.
+	@if [ -x bin/sluice ]; then bin/sluice down; \
+	else for f in .run/*.pid; do [ -f "$$f" ] && kill "$$(cat "$$f")" 2>/dev/null; rm -f "$$f"; done; echo "stopped"; fi
+
+test: build ## Build and run every test; the suite starts its own broker on a free port.
+	swift build --build-tests
+	SLUICE_BIN=$(ROOT)/.build/debug/sluice swift test
+
+clean: ## Remove build output and fetched dependencies.
+	rm -rf .build bin .deps .run

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import SluiceKafka
+import SluiceSupport
+
+/// `sluice publish TOPIC`.
+struct PublishCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish records to a topic; prints topic/partition@offset of each once acknowledged.",
+        discussion: """
+            Examples:
+              sluice publish orders.created --key customer-7 --data '{"id": 1, "total": 12.5}'
+              sluice publish orders.created --lines < orders.jsonl
+            """
+    )
+
+    @Argument(help: "The topic to publish to.") var topic: String
+    @Option(help: "The record's value.") var data: String?
+    @Option(help: ArgumentHelp("Read the record's value from a file (bytes as they are).", valueName: "path")) var file: String?
+    @Flag(help: "Publish one record per line of standard input.") var lines = false
+    @Option(help: "The record key (for --lines: the key of every record).") var key: String?
+    @Option(name: .customLong("header"), help: ArgumentHelp("A header name=value; repeatable.", valueName: "name=value"))
+    var headers: [String] = []
+    @Option(help: "Publish to this partition instead of the key's.") var partition: Int32?
+    @Flag(help: "Create the topic (1 partition) when it does not exist.") var create = false
+    @Flag(help: "Print one JSON object per record.") var json = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        let sources = [data != nil, file != nil, lines].filter { $0 }.count
+        guard sources == 1 else { throw ValidationError("give exactly one of --data, --file or --lines") }
+        for header in headers where !header.contains("=") {
+            throw ValidationError("--header takes name=value, got '\(header)'")
+        }
+    }
+
+    func run() async throws {
+        let kafka = connection.connection
+        let admin = try KafkaAdmin.make(kafka)
+        if try await admin.topic(topic) == nil {
+            guard create else {
+                await admin.close()
+                throw CLIError("topic \(topic) does not exist on \(kafka.brokerList). Define it in Topics/ and run `sluice topics apply`, or pass --create.")
+            }
+            _ = try await admin.createTopics([NewTopic(name: topic, partitions: 1)])
+        }
+        await admin.close()
+
+        var configuration = ProducerConfiguration(connection: kafka)
+        configuration.deliveryTimeoutMs = max(kafka.timeoutMs, 1000)
+        let producer = try KafkaProducer.make(configuration)
+        let recordHeaders = headers.map { header in
+            let parts = header.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return KafkaHeader(name: String(parts[0]), string: String(parts[1]))
+        }
+        func record(_ value: [UInt8]) -> ProducerRecord {
+            ProducerRecord(topic: topic, partition: partition, key: key.map { Array($0.utf8) }, value: value, headers: recordHeaders)
+        }
+        do {
+            if lines {
+                try await publishLines(producer: producer, record: record)
+            } else {
+                let value = try data.map { Array($0.utf8) } ?? Array(Data(contentsOf: URL(fileURLWithPath: file!)))
+                report(try await producer.send(record(value)))
+            }
+        } catch {
+            await producer.close()
+            throw error
+        }
+        await producer.close()
+    }
+
+    private func publishLines(producer: KafkaProducer, record: ([UInt8]) -> ProducerRecord) async throws {
+        let reader = ByteLineReader()
+        let started = ContinuousClock.now
+        var window: [PendingDelivery] = []
+        var head = 0
+        var count = 0
+        while let line = try await reader.nextLine() {
+            window.append(try await producer.enqueue(record(line)))
+            count += 1
+            if window.count - head >= 10_000 {
+                report(try await window[head].position())
+                head += 1
+            }
+            if head > 50_000 {
+                window.removeFirst(head)
+                head = 0
+            }
+        }
+        for delivery in window[head...] { report(try await delivery.position()) }
+        let seconds = max((ContinuousClock.now - started) / .seconds(1), 0.000_001)
+        printError("published \(count) records to \(topic) in \(String(format: "%.2f", seconds)) s (\(Int(Double(count) / seconds)) records/s)")
+    }
+
+    private func report(_ position: RecordPosition) {
+        if json {
+            printJSON(["topic": position.topic, "partition": Int(position.partition), "offset": position.offset])
+        } else {
+            print(position.description)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// What a finished command printed and returned.
+public struct CommandResult: Sendable {
+    public let status: Int32
+    public let stdout: Data
+    public let stderr: Data
+    public let seconds: Double
+    public var output: String { String(decoding: stdout, as: UTF8.self) }
+    public var errors: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// Runs the built `sluice` binary (or another program) as a real process.
+public enum CommandRunner {
+    /// The checkout this test binary was built from.
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+
+    /// `SLUICE_BIN`, else `.build/debug/sluice` of the checkout.
+    public static var sluiceBinary: String {
+        ProcessInfo.processInfo.environment["SLUICE_BIN"] ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
+    }
+
+    /// Runs `sluice arguments…` with `input` on standard input; kills it when `timeout` passes.
+    public static func sluice(
+        _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> CommandResult {
+        try await run(sluiceBinary, arguments, input: input, environment: environment, timeout: timeout)
+    }
+
+    public static func run(
+        _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = stdin
+        let started = ContinuousClock.now
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+        try process.run()
+        // Pipe reads and writes block: they run on Dispatch threads, never on the cooperative pool.
+        let readers = [stdout, stderr].map { pipe in
+            Task { await offPool { pipe.fileHandleForReading.readDataToEndOfFile() } }
+        }
+        let writer = Task {
+            await offPool {
+                if let input { try? stdin.fileHandleForWriting.write(contentsOf: input) }
+                try? stdin.fileHandleForWriting.close()
+            }
+        }
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            process.terminate()
+        }
+        var status: Int32 = -1
+        for await code in exited.stream {
+            status = code
+            break
+        }
+        watchdog.cancel()
+        await writer.value
+        let out = await readers[0].value
+        let err = await readers[1].value
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        return CommandResult(status: status, stdout: out, stderr: err, seconds: seconds)
+    }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
+    }
+}
