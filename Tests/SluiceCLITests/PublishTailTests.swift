@@ -1,5 +1,6 @@
 import Foundation
 import SluiceBroker
+import SluiceKafka
 import SluiceTesting
 import Testing
 
@@ -70,6 +71,9 @@ struct PublishTailTests {
         #expect(objects[0]["key"] as? String == "k")
         #expect((objects[0]["headers"] as? [[String: Any]])?.first?["value"] as? String == "t-1")
         #expect(objects[1]["value_base64"] as? String == Data([0xFF, 0x00, 0xC3]).base64EncodedString())
+        // A record published without a traceparent starts a trace of its own.
+        let started = (objects[1]["headers"] as? [[String: Any]])?.first { $0["name"] as? String == "traceparent" }?["value"] as? String
+        #expect(started.flatMap(TraceParent.init(header:)) != nil, "no valid traceparent: \(String(describing: started))")
     }
 
     @Test("An unreachable broker fails within the timeout and names the address")

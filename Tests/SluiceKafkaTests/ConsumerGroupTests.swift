@@ -77,7 +77,9 @@ struct ConsumerGroupTests {
         let admin = try KafkaAdmin.make(connection)
         let marks = try await admin.highWatermarks(topics: [topic])
         let committed = try await admin.committedOffsets(group: group, partitions: Array(allPartitions))
+        let groups = try await admin.consumerGroups()
         await admin.close()
+        #expect(groups.contains { $0.name == group }, "the group is not listed")
         for partition in allPartitions {
             #expect(marks[partition] == Int64(recordCount / 4))
             #expect(committed[partition] == .some(marks[partition]), "\(partition) committed \(String(describing: committed[partition]))")

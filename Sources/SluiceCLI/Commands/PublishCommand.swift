@@ -9,6 +9,8 @@ struct PublishCommand: AsyncParsableCommand {
         commandName: "publish",
         abstract: "Publish records to a topic; prints topic/partition@offset of each once acknowledged.",
         discussion: """
+            Every record gets a W3C traceparent header (a new trace) unless --header traceparent=… is given.
+
             Examples:
               sluice publish orders.created --key customer-7 --data '{"id": 1, "total": 12.5}'
               sluice publish orders.created --lines < orders.jsonl
@@ -54,8 +56,11 @@ struct PublishCommand: AsyncParsableCommand {
             let parts = header.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return KafkaHeader(name: String(parts[0]), string: String(parts[1]))
         }
+        let traced = recordHeaders.contains { $0.name == TraceParent.headerName }
         func record(_ value: [UInt8]) -> ProducerRecord {
-            ProducerRecord(topic: topic, partition: partition, key: key.map { Array($0.utf8) }, value: value, headers: recordHeaders)
+            // Each record starts its own trace unless the caller passed a traceparent.
+            let headers = traced ? recordHeaders : recordHeaders + [TraceParent.start().header]
+            return ProducerRecord(topic: topic, partition: partition, key: key.map { Array($0.utf8) }, value: value, headers: headers)
         }
         do {
             if lines {
