@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
@@ -47,6 +48,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluiceFunctions",
+            dependencies: ["SluiceKafka", "SluiceSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SluiceRuntime",
+            dependencies: ["CSluiceSys", "SluiceFunctions", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceBroker",
             dependencies: ["SluiceKafka", "SluiceSupport"],
             swiftSettings: strictSettings
@@ -54,7 +65,7 @@ let package = Package(
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport",
+                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,6 +78,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

@@ -13,7 +13,10 @@ public struct Sluice: AsyncParsableCommand {
               sluice broker start && sluice topics apply && sluice publish orders.created --data '{"id":1}'
             """,
         version: "0.1.0",
-        subcommands: [BrokerCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, UpCommand.self, DownCommand.self]
+        subcommands: [
+            BrokerCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, DeployCommand.self, FunctionsCommand.self,
+            UpCommand.self, DownCommand.self,
+        ]
     )
 
     public init() {}

@@ -17,6 +17,7 @@ public enum ChildProcess {
 
     public struct SpawnError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Starts `executable` with `arguments`, stdin from /dev/null and stdout+stderr appended to `logFile`.
@@ -80,14 +81,30 @@ public enum ChildProcess {
     }
 
     private static func posixSpawn(_ executable: String, _ arguments: [String], logFile: String, newSession: Bool) throws -> pid_t {
+        let log = open(logFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw SpawnError(description: "cannot open \(logFile): \(String(cString: strerror(errno)))") }
+        defer { close(log) }
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(null) }
+        return try spawn(executable, arguments, environment: nil, directory: nil, stdin: null, stdout: log, stderr: log, newSession: newSession)
+    }
+
+    /// `posix_spawn` with the given descriptors as 0, 1 and 2, every other descriptor closed, default
+    /// signal handling, and optionally a new session (so the child's whole process group can be killed).
+    /// `environment` nil inherits this process's.
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String]?, directory: String?,
+        stdin: Int32, stdout: Int32, stderr: Int32, newSession: Bool
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         // Inherit nothing else: a long-lived child holding another pipe's write end would keep it open.
         sluice_spawn_file_actions_addclosefrom(&actions, 3)
+        if let directory { sluice_spawn_file_actions_addchdir(&actions, directory) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -104,7 +121,14 @@ public enum ChildProcess {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for arg in argv { free(arg) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let result: Int32
+        if let environment {
+            let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for entry in envp { free(entry) } }
+            result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        } else {
+            result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        }
         guard result == 0 else {
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }

@@ -7,4 +7,11 @@ int sluice_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, 
 
 /// POSIX_SPAWN_SETSID (glibc >= 2.26).
 short sluice_spawn_setsid_flag(void);
+
+
+/// posix_spawn_file_actions_addchdir_np (glibc >= 2.29).
+int sluice_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// pipe2(fds, O_CLOEXEC).
+int sluice_pipe_cloexec(int fds[2]);
 #endif

@@ -1,0 +1,116 @@
+import Foundation
+import SluiceSupport
+
+/// A function's manifest (`Config/functions/*.yaml`), following the seed's Function Metadata schema.
+public struct FunctionManifest: Sendable, Hashable, Codable {
+    public enum Runtime: String, Sendable, Codable, CaseIterable { case python3, exec }
+    /// How records of one partition may run at once.
+    public enum Ordering: String, Sendable, Codable, CaseIterable {
+        /// Records of one key in order, different keys concurrently.
+        case key
+        /// The partition strictly in order.
+        case partition
+        /// Fully concurrent.
+        case none
+    }
+
+    public var name: String
+    public var tenant: String
+    public var runtime: Runtime
+    /// python3: `module.function`; exec: path of the executable inside the code folder.
+    public var handler: String
+    /// Absolute path of the code folder.
+    public var codePath: String
+    public var memoryMB: Int = 128
+    public var cpuMillicores: Int = 1000
+    public var timeoutSeconds: Double = 30
+    public var maxConcurrency: Int = 8
+    public var minWarm: Int = 0
+    public var ordering: Ordering = .key
+    public var eventTriggers: [String] = []
+    public var environmentVars: [String: String] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case name, tenant, runtime, handler
+        case codePath = "code_path"
+        case memoryMB = "memory_mb"
+        case cpuMillicores = "cpu_millicores"
+        case timeoutSeconds = "timeout_seconds"
+        case maxConcurrency = "max_concurrency"
+        case minWarm = "min_warm"
+        case ordering
+        case eventTriggers = "event_triggers"
+        case environmentVars = "environment_vars"
+    }
+
+    static let keys: Set<String> = [
+        "name", "tenant", "runtime", "handler", "code", "memory_mb", "cpu_millicores", "timeout_seconds", "max_concurrency",
+        "min_warm", "ordering", "event_triggers", "environment_vars", "description",
+    ]
+
+    /// Loads and validates a manifest file.
+    /// - Throws: `ConfigurationError` naming file, line and field (missing field, wrong type, unknown
+    ///   runtime, code folder or handler that does not exist…).
+    public static func load(path: String) throws -> FunctionManifest {
+        try parse(YAMLFile(path: path), manifestDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
+    }
+
+    public static func parse(_ file: YAMLFile, manifestDirectory: URL) throws -> FunctionManifest {
+        let fields = try file.root.mapping(allowed: keys)
+        let nameValue = try fields.required("name")
+        let name = try nameValue.string()
+        guard name.count <= 63, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }), name.first?.isLetter == true else {
+            throw nameValue.error("'\(name)' is not a valid function name: lowercase letters, digits and '-', starting with a letter, at most 63")
+        }
+        let tenantValue = try fields.required("tenant")
+        let tenant = try tenantValue.string()
+        guard tenant.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw tenantValue.error("'\(tenant)' is not a valid tenant: letters, digits, '-' and '_'")
+        }
+        let runtimeValue = try fields.required("runtime")
+        guard let runtime = Runtime(rawValue: try runtimeValue.string()) else {
+            throw runtimeValue.error("unknown runtime '\(try runtimeValue.scalar())'; known runtimes are \(Runtime.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let codeValue = try fields.required("code")
+        let code = URL(fileURLWithPath: try codeValue.string(), relativeTo: manifestDirectory).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: code.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw codeValue.error("the code folder \(code.path) does not exist")
+        }
+        let handlerValue = try fields.required("handler")
+        let handler = try handlerValue.string()
+        switch runtime {
+        case .python3:
+            let parts = handler.split(separator: ".")
+            guard parts.count >= 2 else { throw handlerValue.error("a python3 handler is module.function, got '\(handler)'") }
+            let module = parts.dropLast().joined(separator: "/")
+            guard FileManager.default.fileExists(atPath: code.appendingPathComponent(module + ".py").path) else {
+                throw handlerValue.error("module \(parts.dropLast().joined(separator: ".")) not found in \(code.path)")
+            }
+        case .exec:
+            guard !handler.hasPrefix("/"), !handler.split(separator: "/").contains(".."),
+                FileManager.default.isExecutableFile(atPath: code.appendingPathComponent(handler).path)
+            else { throw handlerValue.error("\(handler) is not an executable file inside \(code.path)") }
+        }
+        var manifest = FunctionManifest(name: name, tenant: tenant, runtime: runtime, handler: handler, codePath: code.path)
+        manifest.memoryMB = try fields["memory_mb"]?.int(in: 16...65_536) ?? manifest.memoryMB
+        manifest.cpuMillicores = try fields["cpu_millicores"]?.int(in: 10...64_000) ?? manifest.cpuMillicores
+        if let timeout = fields["timeout_seconds"] {
+            guard let seconds = Double(try timeout.scalar()), seconds > 0, seconds <= 900 else {
+                throw timeout.error("expected a number of seconds above 0 and at most 900")
+            }
+            manifest.timeoutSeconds = seconds
+        }
+        manifest.maxConcurrency = try fields["max_concurrency"]?.int(in: 1...10_000) ?? manifest.maxConcurrency
+        manifest.minWarm = try fields["min_warm"]?.int(in: 0...1000) ?? manifest.minWarm
+        if let ordering = fields["ordering"] {
+            guard let value = Ordering(rawValue: try ordering.string()) else {
+                throw ordering.error("expected one of \(Ordering.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            manifest.ordering = value
+        }
+        manifest.eventTriggers = try fields["event_triggers"]?.stringList() ?? []
+        manifest.environmentVars = try fields["environment_vars"]?.stringMap() ?? [:]
+        return manifest
+    }
+}

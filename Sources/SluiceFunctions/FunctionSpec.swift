@@ -1,0 +1,44 @@
+import Foundation
+
+/// A deployed function version: the record value on `sluice.functions` (key = name).
+public struct FunctionSpec: Sendable, Hashable, Codable {
+    public var functionID: String
+    public var version: Int
+    public var codeHash: String
+    public var createdAt: String
+    public var manifest: FunctionManifest
+
+    enum CodingKeys: String, CodingKey {
+        case functionID = "function_id"
+        case version
+        case codeHash = "code_hash"
+        case createdAt = "created_at"
+        case manifest
+    }
+
+    public init(manifest: FunctionManifest, version: Int, codeHash: String, createdAt: Date = Date()) {
+        self.functionID = "fn_\(manifest.name)"
+        self.version = version
+        self.codeHash = codeHash
+        self.createdAt = createdAt.formatted(.iso8601)
+        self.manifest = manifest
+    }
+
+    public var name: String { manifest.name }
+
+    /// The record value.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> FunctionSpec {
+        try JSONDecoder().decode(FunctionSpec.self, from: Data(bytes))
+    }
+
+    /// Whether `other` is the same manifest and code (a deploy of it would change nothing).
+    public func sameDeployment(as other: FunctionSpec) -> Bool {
+        manifest == other.manifest && codeHash == other.codeHash
+    }
+}

@@ -1,0 +1,127 @@
+import CSluiceSys
+import Foundation
+import SluiceSupport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a function process ended.
+public enum ProcessExit: Sendable, Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exited with status \(code)"
+        case .signaled(let signal): return "killed by signal \(signal)"
+        }
+    }
+}
+
+/// One running function process: its own session and process group (so a timeout kills the whole tree),
+/// pipes for stdin/stdout/stderr read by dedicated threads, and a thread that reaps it.
+final class FunctionProcess: Sendable {
+    let pid: pid_t
+    private let stdinFD: Int32
+    let stdout: StreamBuffer
+    /// The last 8 KB of standard error.
+    let stderr = StreamBuffer(keepLast: 8192)
+    private let exitState = Mutex<(status: ProcessExit?, waiters: [CheckedContinuation<ProcessExit, Never>])>((nil, []))
+    private static let writes = DispatchQueue(label: "sluice.function-stdin", attributes: .concurrent)
+
+    private init(pid: pid_t, stdinFD: Int32, stdout: StreamBuffer) {
+        self.pid = pid
+        self.stdinFD = stdinFD
+        self.stdout = stdout
+    }
+
+    /// Starts `executable` in `directory` with exactly `environment`.
+    static func start(_ executable: String, _ arguments: [String], environment: [String: String], directory: String) throws -> FunctionProcess {
+        var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
+        guard sluice_pipe_cloexec(&input) == 0, sluice_pipe_cloexec(&output) == 0, sluice_pipe_cloexec(&errors) == 0 else {
+            throw ChildProcess.SpawnError(description: "cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        let pid: pid_t
+        do {
+            pid = try ChildProcess.spawn(
+                executable, arguments, environment: environment, directory: directory,
+                stdin: input[0], stdout: output[1], stderr: errors[1], newSession: true)
+        } catch {
+            for fd in input + output + errors { close(fd) }
+            throw error
+        }
+        close(input[0]); close(output[1]); close(errors[1])
+        signal(SIGPIPE, SIG_IGN)
+        let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: StreamBuffer())
+        process.stdout.startReading(output[0], name: "sluice-fn-\(pid)-out")
+        process.stderr.startReading(errors[0], name: "sluice-fn-\(pid)-err")
+        let reaper = Thread { [process] in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            let exit: ProcessExit = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+            let waiters = process.exitState.withLock { state in
+                state.status = exit
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: exit) }
+        }
+        reaper.name = "sluice-fn-\(pid)-reap"
+        reaper.start()
+        return process
+    }
+
+    /// Writes to the process's stdin (off the cooperative pool). Throws when it closed its stdin.
+    func write(_ bytes: [UInt8]) async throws {
+        let fd = stdinFD
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Self.writes.async {
+                var offset = 0
+                while offset < bytes.count {
+                    let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPIPE))
+                        return
+                    }
+                    offset += written
+                }
+                continuation.resume()
+            }
+        }
+    }
+
+    func closeStdin() { close(stdinFD) }
+
+    var exitStatus: ProcessExit? { exitState.withLock { $0.status } }
+
+    /// Waits for the process to end.
+    func waitForExit() async -> ProcessExit {
+        await withCheckedContinuation { continuation in
+            let done: ProcessExit? = exitState.withLock { state in
+                if let status = state.status { return status }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+
+    /// SIGTERM to the whole process group, `grace` to end, then SIGKILL to the group.
+    func terminateGroup(grace: Duration = .seconds(1)) async {
+        kill(-pid, SIGTERM)
+        let ended = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = await self.waitForExit(); return true }
+            group.addTask { try? await Task.sleep(for: grace); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        kill(-pid, SIGKILL)  // also whatever the leader left behind in its group
+        if !ended { _ = await waitForExit() }
+    }
+
+    var stderrTail: String { String(decoding: stderr.snapshot.suffix(2048), as: UTF8.self) }
+}

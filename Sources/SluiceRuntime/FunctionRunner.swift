@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import SluiceFunctions
+import Synchronization
+
+/// Runs invocations of deployed functions: `python3` on warm pools, `exec` as one process per
+/// invocation; enforces `timeout_seconds` by killing the process group (SIGTERM, grace, SIGKILL).
+public final class FunctionRunner: Sendable {
+    private let environment: Environment
+    private let pools = Mutex<[String: WarmPool]>([:])
+    private let logger: Logger
+    /// Time a timed-out process gets between SIGTERM and SIGKILL.
+    public let killGrace: Duration
+
+    public init(environment: Environment = Environment(), killGrace: Duration = .seconds(1), logger: Logger = Logger(label: "sluice.runtime")) {
+        self.environment = environment
+        self.killGrace = killGrace
+        self.logger = logger
+    }
+
+    /// Runs one invocation to its end; never throws: failures are outcomes.
+    public func invoke(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
+        let started = ContinuousClock.now
+        var outcome: InvocationOutcome
+        switch spec.manifest.runtime {
+        case .python3: outcome = await invokePython(spec, input)
+        case .exec: outcome = await invokeExec(spec, input)
+        }
+        outcome.durationMs = (ContinuousClock.now - started) / .milliseconds(1)
+        return outcome
+    }
+
+    /// Starts `min_warm` processes of a function version.
+    public func prewarm(_ spec: FunctionSpec) async {
+        guard spec.manifest.runtime == .python3 else { return }
+        await pool(for: spec).prewarm()
+    }
+
+    /// Warm processes per function name.
+    public func warmProcesses() async -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for pool in pools.withLock({ Array($0.values) }) { counts[pool.spec.name, default: 0] += await pool.warmCount }
+        return counts
+    }
+
+    /// Retires idle processes past `ttl`, and every process of versions no longer current.
+    public func maintain(ttl: Duration, current: (String) -> FunctionSpec?) async {
+        let stale = pools.withLock { pools in
+            let stale = pools.filter { current($0.value.spec.name).map(Self.poolKey) != $0.key }
+            for key in stale.keys { pools[key] = nil }
+            return Array(stale.values)
+        }
+        for pool in stale { await pool.shutdown() }
+        for pool in pools.withLock({ Array($0.values) }) { await pool.retireIdle(ttl: ttl) }
+    }
+
+    public func shutdown() async {
+        let all = pools.withLock { pools in
+            defer { pools = [:] }
+            return Array(pools.values)
+        }
+        for pool in all { await pool.shutdown() }
+    }
+
+    /// Pools are per tenant, function, version and code: never shared across any of them.
+    static func poolKey(_ spec: FunctionSpec) -> String {
+        "\(spec.manifest.tenant)/\(spec.name)@\(spec.version)#\(spec.codeHash)"
+    }
+
+    private func pool(for spec: FunctionSpec) -> WarmPool {
+        pools.withLock { pools in
+            let key = Self.poolKey(spec)
+            if let pool = pools[key] { return pool }
+            let pool = WarmPool(spec: spec, environment: environment)
+            pools[key] = pool
+            return pool
+        }
+    }
+
+    private func invokePython(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
+        let pool = pool(for: spec)
+        let acquired: (process: PythonProcess, cold: Bool)
+        do {
+            acquired = try await pool.acquire()
+        } catch {
+            var outcome = InvocationOutcome(status: .crash, error: "\(error)")
+            outcome.coldStart = true
+            return outcome
+        }
+        let python = acquired.process
+        var outcome = await bounded(spec, process: python.process) { await python.invoke(input) }
+        outcome.coldStart = acquired.cold
+        outcome.processID = python.process.pid
+        if outcome.status != .success { outcome.stderrTail = python.process.stderrTail }
+        await pool.release(python, healthy: outcome.status == .success || outcome.status == .error)
+        return outcome
+    }
+
+    private func invokeExec(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
+        let executable = URL(fileURLWithPath: spec.manifest.codePath).appendingPathComponent(spec.manifest.handler).path
+        let process: FunctionProcess
+        do {
+            process = try FunctionProcess.start(executable, [], environment: environment.variables(for: spec), directory: spec.manifest.codePath)
+        } catch {
+            return InvocationOutcome(status: .crash, error: "\(error)")
+        }
+        var outcome = await bounded(spec, process: process) {
+            try? await process.write(input.event ?? [])
+            process.closeStdin()
+            let output = await process.stdout.wait { bytes, eof in eof ? bytes : nil }
+            let exit = await process.waitForExit()
+            guard exit == .exited(0) else {
+                return InvocationOutcome(status: .crash, error: "\(spec.manifest.handler) \(exit.description)")
+            }
+            return InvocationOutcome(status: .success, output: Self.jsonOutput(output))
+        }
+        outcome.coldStart = true
+        outcome.processID = process.pid
+        outcome.stderrTail = process.stderrTail
+        if outcome.status == .crash, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
+        return outcome
+    }
+
+    /// Runs `work`, or kills the process group when `timeout_seconds` passes first.
+    private func bounded(_ spec: FunctionSpec, process: FunctionProcess, _ work: @escaping @Sendable () async -> InvocationOutcome) async -> InvocationOutcome {
+        let timeout = Duration.milliseconds(Int(spec.manifest.timeoutSeconds * 1000))
+        let result: InvocationOutcome? = await withTaskGroup(of: InvocationOutcome?.self) { group in
+            group.addTask { await work() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            if first == nil {
+                // Timed out: kill the whole group, then let `work` see the process end.
+                await process.terminateGroup(grace: killGrace)
+            }
+            group.cancelAll()
+            return first
+        }
+        if let result { return result }
+        var outcome = InvocationOutcome(status: .timeout, error: "timed out after \(spec.manifest.timeoutSeconds) s; process group killed")
+        outcome.retryable = true
+        return outcome
+    }
+
+    /// Output bytes as JSON text: kept when they are JSON, else a JSON string.
+    static func jsonOutput(_ bytes: [UInt8]) -> [UInt8] {
+        var trimmed = bytes
+        while let last = trimmed.last, last == 0x0A || last == 0x0D || last == 0x20 { trimmed.removeLast() }
+        if !trimmed.isEmpty, (try? JSONSerialization.jsonObject(with: Data(trimmed), options: [.fragmentsAllowed])) != nil { return trimmed }
+        let text = String(decoding: trimmed, as: UTF8.self)
+        return Array((try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data("null".utf8))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// What a runtime needs to run one invocation.
+public struct InvocationInput: Sendable {
+    public var invocationID: String
+    /// The record value (nil for a tombstone).
+    public var event: [UInt8]?
+    /// The `context` object as JSON text.
+    public var contextJSON: [UInt8]
+
+    public init(invocationID: String, event: [UInt8]?, contextJSON: [UInt8]) {
+        self.invocationID = invocationID
+        self.event = event
+        self.contextJSON = contextJSON
+    }
+}
+
+/// How one invocation ended.
+public struct InvocationOutcome: Sendable {
+    public enum Status: String, Sendable, Codable {
+        case success, error, timeout, crash
+    }
+    public var status: Status
+    /// The function's return value as JSON text (success only).
+    public var output: [UInt8]?
+    public var error: String?
+    public var traceback: String?
+    /// False when the function marked its error as not worth retrying.
+    public var retryable: Bool = true
+    public var durationMs: Double = 0
+    /// The invocation waited for a new process to start.
+    public var coldStart: Bool = false
+    /// The function process that ran it.
+    public var processID: Int32 = 0
+    public var stderrTail: String = ""
+
+    public init(status: Status, output: [UInt8]? = nil, error: String? = nil, traceback: String? = nil) {
+        self.status = status
+        self.output = output
+        self.error = error
+        self.traceback = traceback
+    }
+}
+
+/// Frames of the runtime protocol: 4-byte big-endian length, then the bytes.
+enum Frame {
+    static func encode(_ body: [UInt8]) -> [UInt8] {
+        let length = UInt32(body.count)
+        return [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)] + body
+    }
+
+    /// Takes one complete frame off the front of `bytes`, if there is one.
+    static func take(_ bytes: inout [UInt8]) -> [UInt8]? {
+        guard bytes.count >= 4 else { return nil }
+        let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+        guard bytes.count >= 4 + length else { return nil }
+        let body = Array(bytes[4..<(4 + length)])
+        bytes.removeFirst(4 + length)
+        return body
+    }
+
+    /// The request frame body for one invocation.
+    static func request(_ input: InvocationInput) -> [UInt8] {
+        var body = Array("{\"invocation_id\":\"\(input.invocationID)\",\"event_b64\":".utf8)
+        if let event = input.event { body += Array("\"\(Data(event).base64EncodedString())\"".utf8) } else { body += Array("null".utf8) }
+        body += Array(",\"context\":".utf8) + input.contextJSON + [UInt8(ascii: "}")]
+        return body
+    }
+}

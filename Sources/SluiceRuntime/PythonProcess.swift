@@ -1,0 +1,88 @@
+import Foundation
+import SluiceFunctions
+import Synchronization
+
+/// A warm `python3` process of one function version: imports the handler once and serves invocations
+/// one at a time over the framed protocol (docs/runtime-protocol.md).
+final class PythonProcess: Sendable {
+    let process: FunctionProcess
+    private let served = Atomic<Int>(0)
+
+    private init(process: FunctionProcess) {
+        self.process = process
+    }
+
+    enum Reply: Sendable {
+        case frame([UInt8])
+        case closed
+    }
+
+    /// Starts the process and waits (up to `timeout`) for its ready frame.
+    static func start(spec: FunctionSpec, environment: Environment, timeout: Duration) async throws -> PythonProcess {
+        let process = try FunctionProcess.start(
+            environment.python, ["-I", "-B", environment.pythonBootstrap, spec.manifest.codePath, spec.manifest.handler],
+            environment: environment.variables(for: spec), directory: spec.manifest.codePath)
+        let python = PythonProcess(process: process)
+        let ready = await withTaskGroup(of: Reply?.self) { group in
+            group.addTask { await python.nextReply() }
+            group.addTask { try? await Task.sleep(for: timeout); return nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard case .frame(let body) = ready,
+            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], object["ready"] as? Bool == true
+        else {
+            await process.terminateGroup(grace: .milliseconds(100))
+            var reason = "the python3 runtime did not start"
+            if case .frame(let body) = ready, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+                reason = "importing \(spec.manifest.handler) failed: \(object["error"] as? String ?? "?")"
+            } else if ready == nil {
+                reason += " within \(timeout)"
+            }
+            throw RuntimeFailure(message: reason, stderrTail: process.stderrTail)
+        }
+        return python
+    }
+
+    /// How many invocations this process has served.
+    var invocations: Int { served.load(ordering: .relaxed) }
+
+    /// Sends one invocation and waits for its reply (the caller bounds the wait).
+    func invoke(_ input: InvocationInput) async -> InvocationOutcome {
+        served.add(1, ordering: .relaxed)
+        do {
+            try await process.write(Frame.encode(Frame.request(input)))
+        } catch {
+            return crashed()
+        }
+        guard case .frame(let body) = await nextReply(),
+            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+        else { return crashed() }
+        if object["ok"] as? Bool == true {
+            let output = object["output"].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys]) }
+            return InvocationOutcome(status: .success, output: output.map(Array.init) ?? Array("null".utf8))
+        }
+        var outcome = InvocationOutcome(status: .error, error: object["error"] as? String ?? "unknown error", traceback: object["traceback"] as? String)
+        outcome.retryable = object["retryable"] as? Bool ?? true
+        return outcome
+    }
+
+    private func crashed() -> InvocationOutcome {
+        InvocationOutcome(status: .crash, error: "the python3 process ended during the invocation")
+    }
+
+    private func nextReply() async -> Reply {
+        await process.stdout.wait { bytes, eof in
+            if let frame = Frame.take(&bytes) { return .frame(frame) }
+            return eof ? .closed : nil
+        }
+    }
+}
+
+/// A function process could not be started.
+public struct RuntimeFailure: Error, CustomStringConvertible {
+    public let message: String
+    public let stderrTail: String
+    public var description: String { stderrTail.isEmpty ? message : "\(message)\n\(stderrTail)" }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import SluiceFunctions
+
+/// Warm `python3` processes of one function version (never shared across versions or tenants): idle
+/// ones are reused, a crashed or timed-out one is discarded and replaced on demand, and idle ones past
+/// the TTL are retired down to `min_warm`.
+actor WarmPool {
+    let spec: FunctionSpec
+    private let environment: Environment
+    private var idle: [(process: PythonProcess, since: ContinuousClock.Instant)] = []
+    private var busy = 0
+
+    init(spec: FunctionSpec, environment: Environment) {
+        self.spec = spec
+        self.environment = environment
+    }
+
+    var warmCount: Int { idle.count + busy }
+
+    /// A process to run one invocation on; `cold` when it had to be started for it.
+    func acquire() async throws -> (process: PythonProcess, cold: Bool) {
+        while let (process, _) = idle.popLast() {
+            if process.process.exitStatus == nil {
+                busy += 1
+                return (process, false)
+            }
+        }
+        busy += 1
+        do {
+            let process = try await PythonProcess.start(spec: spec, environment: environment, timeout: startTimeout)
+            return (process, true)
+        } catch {
+            busy -= 1
+            throw error
+        }
+    }
+
+    /// Returns a process after an invocation; an unhealthy one is killed instead.
+    func release(_ process: PythonProcess, healthy: Bool) async {
+        busy -= 1
+        if healthy && process.process.exitStatus == nil {
+            idle.append((process, .now))
+        } else {
+            await process.process.terminateGroup(grace: .milliseconds(200))
+        }
+    }
+
+    /// Starts processes until `min_warm` are warm.
+    func prewarm() async {
+        while warmCount < spec.manifest.minWarm {
+            guard let process = try? await PythonProcess.start(spec: spec, environment: environment, timeout: startTimeout) else { return }
+            idle.append((process, .now))
+        }
+    }
+
+    /// Retires idle processes unused for `ttl`, keeping `min_warm`.
+    func retireIdle(ttl: Duration) async {
+        let cutoff = ContinuousClock.now - ttl
+        while warmCount > spec.manifest.minWarm, let oldest = idle.first, oldest.since < cutoff {
+            idle.removeFirst()
+            await oldest.process.process.terminateGroup(grace: .milliseconds(200))
+        }
+    }
+
+    /// Stops every idle process (busy ones are stopped by their invocations' release).
+    func shutdown() async {
+        let processes = idle
+        idle = []
+        for entry in processes { await entry.process.process.terminateGroup(grace: .milliseconds(200)) }
+    }
+
+    private var startTimeout: Duration { .seconds(max(10, spec.manifest.timeoutSeconds)) }
+}

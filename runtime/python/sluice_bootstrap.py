@@ -1,0 +1,90 @@
+"""Sluice's python3 runtime: imports a handler once, then serves invocations over stdin/stdout.
+
+The protocol (docs/runtime-protocol.md): frames of a 4-byte big-endian length and that many bytes of
+UTF-8 JSON. After import the process sends {"ready": true} (or {"ready": false, "error", "traceback"}
+and exits 1). Then, per request {"invocation_id", "event_b64", "context"}, it answers
+{"ok": true, "output": …} or {"ok": false, "error", "traceback", "retryable"}.
+print() in a function goes to stderr: stdout carries only frames.
+"""
+import base64
+import importlib
+import json
+import os
+import struct
+import sys
+import traceback
+
+protocol_out = os.fdopen(os.dup(1), "wb", buffering=0)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+protocol_in = sys.stdin.buffer
+
+
+def send(obj):
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    protocol_out.write(struct.pack(">I", len(data)) + data)
+
+
+def read_exact(n):
+    chunks = []
+    while n > 0:
+        chunk = protocol_in.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive():
+    header = read_exact(4)
+    if header is None:
+        return None
+    body = read_exact(struct.unpack(">I", header)[0])
+    return None if body is None else json.loads(body)
+
+
+def decode_event(raw):
+    if raw is None:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class NonRetryableError(Exception):
+    """Raise (or subclass) to send the record to the dead-letter topic without further attempts."""
+
+
+def main():
+    code_dir, handler = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, code_dir)
+    try:
+        module_name, function_name = handler.rsplit(".", 1)
+        function = getattr(importlib.import_module(module_name), function_name)
+    except BaseException as error:  # noqa: BLE001 - every import failure is reported
+        send({"ready": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()})
+        sys.exit(1)
+    send({"ready": True})
+    while True:
+        request = receive()
+        if request is None:
+            return
+        raw = base64.b64decode(request["event_b64"]) if request.get("event_b64") is not None else None
+        try:
+            output = function(decode_event(raw), request["context"])
+            try:
+                send({"ok": True, "output": output})
+            except (TypeError, ValueError) as error:
+                send({"ok": False, "error": f"the output is not JSON-serializable: {error}", "traceback": "", "retryable": False})
+        except Exception as error:  # noqa: BLE001 - a function's exception is its error result
+            retryable = not (isinstance(error, NonRetryableError) or getattr(error, "sluice_retryable", True) is False)
+            send({"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc(), "retryable": retryable})
+
+
+main()
