@@ -58,6 +58,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluicePipeline",
+            dependencies: [
+                "SluiceKafka", "SluiceFunctions", "SluiceRuntime", "SluiceSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceBroker",
             dependencies: ["SluiceKafka", "SluiceSupport"],
             swiftSettings: strictSettings
@@ -65,7 +73,7 @@ let package = Package(
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions",
+                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -74,12 +82,14 @@ let package = Package(
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: strictSettings),
         .target(
             name: "SluiceTesting",
-            dependencies: ["SluiceKafka", "SluiceBroker", "SluiceSupport"],
+            dependencies: ["SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline", "SluiceRuntime"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTesting", "SluiceSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

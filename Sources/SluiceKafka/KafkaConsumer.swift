@@ -138,6 +138,12 @@ public final class KafkaConsumer: Sendable {
         buffer.finish()
     }
 
+    /// Ends `events` for its reader (after what is buffered) while the consumer stays open for `commit`
+    /// and `close`: the start of a graceful stop.
+    public func finishEvents() {
+        buffer.finish()
+    }
+
     /// Records fetched and not yet read by the caller.
     public var bufferedRecords: Int { buffer.bufferedRecords }
 

@@ -29,6 +29,8 @@ final class FunctionProcess: Sendable {
     /// The last 8 KB of standard error.
     let stderr = StreamBuffer(keepLast: 8192)
     private let exitState = Mutex<(status: ProcessExit?, waiters: [CheckedContinuation<ProcessExit, Never>])>((nil, []))
+    /// CPU milliseconds and peak RSS (MB) from wait4, once the process ended.
+    private let finalUsage = Mutex<(cpuMs: Double, peakMB: Double)?>(nil)
     private static let writes = DispatchQueue(label: "sluice.function-stdin", attributes: .concurrent)
 
     private init(pid: pid_t, stdinFD: Int32, stdout: StreamBuffer) {
@@ -59,7 +61,10 @@ final class FunctionProcess: Sendable {
         process.stderr.startReading(errors[0], name: "sluice-fn-\(pid)-err")
         let reaper = Thread { [process] in
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            var usage = rusage()
+            while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
+            let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+            process.finalUsage.withLock { $0 = (cpu, Double(usage.ru_maxrss) / 1024) }
             let exit: ProcessExit = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
             let waiters = process.exitState.withLock { state in
                 state.status = exit
@@ -121,6 +126,25 @@ final class FunctionProcess: Sendable {
         }
         kill(-pid, SIGKILL)  // also whatever the leader left behind in its group
         if !ended { _ = await waitForExit() }
+    }
+
+    /// CPU time used so far (user + system), in milliseconds.
+    func cpuTimeMs() -> Double {
+        if let usage = finalUsage.withLock({ $0 }) { return usage.cpuMs }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Peak resident memory so far, in MB.
+    func peakMemoryMB() -> Double {
+        if let usage = finalUsage.withLock({ $0 }) { return usage.peakMB }
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kb / 1024
     }
 
     var stderrTail: String { String(decoding: stderr.snapshot.suffix(2048), as: UTF8.self) }

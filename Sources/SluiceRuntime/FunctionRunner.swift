@@ -88,7 +88,10 @@ public final class FunctionRunner: Sendable {
             return outcome
         }
         let python = acquired.process
+        let cpuBefore = python.process.cpuTimeMs()
         var outcome = await bounded(spec, process: python.process) { await python.invoke(input) }
+        outcome.cpuMsUsed = max(0, python.process.cpuTimeMs() - cpuBefore)
+        outcome.memoryUsedMB = python.process.peakMemoryMB()
         outcome.coldStart = acquired.cold
         outcome.processID = python.process.pid
         if outcome.status != .success { outcome.stderrTail = python.process.stderrTail }
@@ -117,6 +120,9 @@ public final class FunctionRunner: Sendable {
         outcome.coldStart = true
         outcome.processID = process.pid
         outcome.stderrTail = process.stderrTail
+        _ = await process.waitForExit()
+        outcome.cpuMsUsed = process.cpuTimeMs()
+        outcome.memoryUsedMB = process.peakMemoryMB()
         if outcome.status == .crash, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
         return outcome
     }

@@ -33,6 +33,10 @@ public struct InvocationOutcome: Sendable {
     /// The function process that ran it.
     public var processID: Int32 = 0
     public var stderrTail: String = ""
+    /// Peak resident memory of the function process (for a warm process: its peak so far).
+    public var memoryUsedMB: Double = 0
+    /// CPU time of this invocation (for a warm process: the delta over the invocation).
+    public var cpuMsUsed: Double = 0
 
     public init(status: Status, output: [UInt8]? = nil, error: String? = nil, traceback: String? = nil) {
         self.status = status

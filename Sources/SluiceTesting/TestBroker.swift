@@ -2,6 +2,7 @@ import Foundation
 import SluiceBroker
 import SluiceKafka
 import SluiceSupport
+import SluiceTopics
 
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +44,11 @@ public enum TestBroker {
             let broker = EmbeddedBroker(port: port, runDirectory: runDirectory)
             let (pid, _) = try await broker.start(lifetime: .tiedToParent)
             Cleanup.register(pid: pid)
+            // The platform topics of the repository's Topics/, as `topics apply` creates them.
+            let admin = try KafkaAdmin.make(KafkaConnection(brokers: [broker.address], timeoutMs: 15_000))
+            let catalog = try TopicCatalog.load(directory: CommandRunner.packageRoot.appendingPathComponent("Topics"))
+            _ = try await TopicPlan.make(catalog: catalog, admin: admin).createMissing(admin: admin)
+            await admin.close()
             return broker.address
         }
     }

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceFunctions
+import SluicePipeline
+import SluiceRuntime
+import SluiceSupport
+
+/// `sluice worker`.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run functions for invocation requests, as a member of the sluice-workers group.",
+        discussion: """
+            Runs until SIGINT/SIGTERM, then finishes the invocations it took, commits and exits. Offsets \
+            commit only for finished work, so a worker killed with SIGKILL loses nothing: its records are \
+            redone by another member, and those that already succeeded are not run again.
+
+            Example:
+              sluice worker --concurrency 16 --id worker-1
+            """
+    )
+
+    @Option(help: "Invocations running at once.") var concurrency: Int = 16
+    @Option(help: "This worker's id in results and logs. Default: worker-<pid>.") var id: String?
+    @Option(name: .customLong("invocations-topic"), help: "The topic of invocation requests.") var invocationsTopic = "sluice.invocations"
+    @Option(help: "The consumer group.") var group = "sluice-workers"
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "sluice.worker")
+        let kafka = connection.connection
+        let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
+        let index = try await SuccessIndex.start(connection: kafka, logger: logger)
+        var workerConfiguration = Worker.Configuration(connection: kafka, workerID: id ?? "worker-\(getpid())")
+        workerConfiguration.concurrency = concurrency
+        workerConfiguration.topic = invocationsTopic
+        workerConfiguration.groupID = group
+        let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
+        printError("worker \(workerConfiguration.workerID) running on \(kafka.brokerList) with \(registry.all.count) functions")
+        try await ServiceRunner.run(logger: logger, stop: { worker.stop() }, main: { try await worker.run() }, helpers: [
+            { await registry.follow() }, { await index.follow() },
+        ])
+        await registry.close()
+        await index.close()
+    }
+}
+
+/// `sluice router`.
+struct RouterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "router",
+        abstract: "Turn events on trigger topics into invocation requests (the sluice-router group).",
+        discussion: "Runs until SIGINT/SIGTERM.\n\nExample:\n  sluice router --brokers 127.0.0.1:9092"
+    )
+
+    @Option(name: .customLong("invocations-topic"), help: "Where invocation requests go.") var invocationsTopic = "sluice.invocations"
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let logger = Logger(label: "sluice.router")
+        let kafka = connection.connection
+        let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
+        var routerConfiguration = Router.Configuration(connection: kafka)
+        routerConfiguration.invocationsTopic = invocationsTopic
+        let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
+        printError("router running on \(kafka.brokerList); triggers: \(registry.triggerTopics.sorted().joined(separator: ", "))")
+        try await ServiceRunner.run(logger: logger, stop: { router.stop() }, main: { try await router.run() }, helpers: [{ await registry.follow() }])
+        await registry.close()
+    }
+}
+
+/// Runs a long-lived component with its helpers until SIGINT/SIGTERM, then stops it gracefully.
+enum ServiceRunner {
+    static func run(
+        logger: Logger, stop: @escaping @Sendable () -> Void, main: @escaping @Sendable () async throws -> Void,
+        helpers: [@Sendable () async -> Void]
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for helper in helpers { group.addTask { await helper() } }
+            group.addTask {
+                let signal = await SignalWaiter.wait()
+                logger.info("stopping", metadata: ["signal": "\(signal)"])
+                stop()
+            }
+            try await main()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Logging
+import SluiceKafka
+
+/// Tracks a consumer's taken and finished offsets and commits the finished prefix: commits are coalesced
+/// (one in flight at a time, covering everything finished meanwhile).
+actor CommitLoop {
+    private var tracker = OffsetTracker()
+    private let consumer: KafkaConsumer
+    private let logger: Logger
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    init(consumer: KafkaConsumer, logger: Logger) {
+        self.consumer = consumer
+        self.logger = logger
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func started(_ record: ConsumerRecord) {
+        tracker.started(record.topicPartition, offset: record.offset)
+    }
+
+    func finished(_ record: ConsumerRecord) {
+        tracker.finished(record.topicPartition, offset: record.offset)
+        wake.yield()
+    }
+
+    /// Commits whenever work finished, until `stop`.
+    nonisolated func run() async {
+        for await _ in wakeups { await commitNow() }
+    }
+
+    nonisolated func stop() { wake.finish() }
+
+    /// Commits the finished prefix of every partition now.
+    func commitNow() async {
+        let pending = tracker.pendingCommits()
+        guard !pending.isEmpty else { return }
+        do {
+            try await consumer.commit(pending)
+            tracker.markCommitted(pending)
+        } catch {
+            // Lost partitions fail to commit; their new owner redoes the unfinished work.
+            logger.info("commit failed; the work will be redelivered", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func forget(_ partitions: [TopicPartition]) {
+        tracker.forget(partitions)
+    }
+}

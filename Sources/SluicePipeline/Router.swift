@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import SluiceFunctions
+import SluiceKafka
+import Synchronization
+
+/// The `sluice-router` group on every function's trigger topics: for each event and each subscribed
+/// function, one invocation request on `sluice.invocations` with a deterministic invocation id. The
+/// event's offset commits only after all its requests are acknowledged. Trigger topics added by a
+/// deploy are subscribed live.
+public final class Router: Sendable {
+    public struct Configuration: Sendable {
+        public var connection: KafkaConnection
+        public var groupID = "sluice-router"
+        /// Where invocation requests go.
+        public var invocationsTopic = InvocationRequest.topic
+        /// Events taken and not yet acknowledged downstream.
+        public var maxInFlight = 10_000
+        public init(connection: KafkaConnection) { self.connection = connection }
+    }
+
+    let configuration: Configuration
+    let registry: FunctionRegistry
+    let logger: Logger
+    private let activeConsumer = Mutex<KafkaConsumer?>(nil)
+    private let stopRequested = Mutex(false)
+
+    public init(configuration: Configuration, registry: FunctionRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public func stop() {
+        stopRequested.withLock { $0 = true }
+        activeConsumer.withLock { $0 }?.finishEvents()
+    }
+
+    /// Routes until `stop()`.
+    public func run() async throws {
+        var consumerConfiguration = ConsumerConfiguration(connection: configuration.connection, groupID: configuration.groupID)
+        consumerConfiguration.bufferCapacity = configuration.maxInFlight
+        let consumer = try KafkaConsumer.make(consumerConfiguration, logger: logger)
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: configuration.connection), logger: logger)
+        let commits = CommitLoop(consumer: consumer, logger: logger)
+        let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
+        activeConsumer.withLock { $0 = consumer }
+        if stopRequested.withLock({ $0 }) { consumer.finishEvents() }
+
+        var subscribed = registry.triggerTopics
+        if !subscribed.isEmpty { try consumer.subscribe(topics: subscribed.sorted()) }
+        let resubscribe = Task { [registry, logger] in
+            while !Task.isCancelled {
+                await registry.waitForChange()
+                let topics = registry.triggerTopics
+                guard topics != subscribed, !topics.isEmpty else { continue }
+                subscribed = topics
+                do {
+                    try consumer.subscribe(topics: topics.sorted())
+                    logger.info("router subscribed", metadata: ["topics": "\(topics.sorted())"])
+                } catch {
+                    logger.error("router could not subscribe", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        let commitTask = Task { await commits.run() }
+        let (acks, acksIn) = AsyncStream.makeStream(of: (ConsumerRecord, [PendingDelivery], [ProducerRecord]).self)
+        let ackTask = Task {
+            // Acknowledgements are awaited in the order events were read; a failed delivery is sent again.
+            for await (record, deliveries, requests) in acks {
+                for (delivery, request) in zip(deliveries, requests) {
+                    var pending = delivery
+                    while (try? await pending.position()) == nil {
+                        self.logger.warning("an invocation request was not acknowledged; sending it again")
+                        try? await Task.sleep(for: .milliseconds(200))
+                        guard let again = try? await producer.enqueue(request) else { continue }
+                        pending = again
+                    }
+                }
+                await commits.finished(record)
+                inFlight.release()
+            }
+        }
+
+        for await event in consumer.events {
+            guard case .record(let record) = event else {
+                if case .revoked(let partitions) = event {
+                    await commits.commitNow()
+                    await commits.forget(partitions)
+                }
+                continue
+            }
+            await commits.started(record)
+            await inFlight.acquire()
+            let requests = registry.subscribers(of: record.topic).map { spec in
+                InvocationRequest(
+                    invocationID: InvocationRequest.derivedID(topic: record.topic, partition: record.partition, offset: record.offset, function: spec.name),
+                    function: spec.name, trigger: "kafka", triggerTopic: record.topic, triggerPartition: record.partition,
+                    triggerOffset: record.offset, key: record.key, value: record.value,
+                    traceParent: record.header(TraceParent.headerName).flatMap { TraceParent(header: String(decoding: $0, as: UTF8.self)) }?.child()
+                        ?? .start(),
+                    passthroughHeaders: InvocationRequest.passthrough(record.headers)
+                ).producerRecord(topic: configuration.invocationsTopic)
+            }
+            var deliveries: [PendingDelivery] = []
+            for request in requests {
+                while true {
+                    if let delivery = try? await producer.enqueue(request) {
+                        deliveries.append(delivery)
+                        break
+                    }
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            acksIn.yield((record, deliveries, requests))
+        }
+        acksIn.finish()
+        await ackTask.value
+        resubscribe.cancel()
+        commits.stop()
+        await commitTask.value
+        await commits.commitNow()
+        await consumer.close()
+        await producer.close()
+    }
+}

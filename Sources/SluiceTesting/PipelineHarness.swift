@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import SluiceFunctions
+import SluiceKafka
+import SluicePipeline
+import SluiceRuntime
+
+/// Functions, workers and routers for pipeline tests, on the test broker. Each test deploys functions
+/// with unique names and uses its own invocations topic, so tests run in parallel without sharing work.
+public struct PipelineHarness: Sendable {
+    public let connection: KafkaConnection
+    public let invocationsTopic: String
+    public let logger = Logger(label: "sluice.test")
+
+    public static func make() async throws -> PipelineHarness {
+        PipelineHarness(connection: try await TestBroker.connection(), invocationsTopic: try await makeTestTopic("invocations", partitions: 6))
+    }
+
+    /// Writes `files` into a fresh code folder and a manifest (YAML body without `code:`) next to it;
+    /// returns the manifest's path.
+    public func writeFunction(_ manifestBody: String, files: [String: String]) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("fn"))
+        let code = folder.appendingPathComponent("code")
+        try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+        for (name, content) in files {
+            let path = code.appendingPathComponent(name)
+            try content.write(to: path, atomically: true, encoding: .utf8)
+            if name.hasSuffix(".sh") { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path.path) }
+        }
+        let manifest = folder.appendingPathComponent("manifest.yaml")
+        try (manifestBody + "\ncode: code\n").write(to: manifest, atomically: true, encoding: .utf8)
+        return manifest.path
+    }
+
+    /// Deploys a manifest file and returns the deployed spec.
+    @discardableResult
+    public func deploy(_ manifestPath: String) async throws -> FunctionSpec {
+        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(try FunctionManifest.load(path: manifestPath), force: true)
+        await producer.close()
+        await registry.close()
+        guard case .deployed(let spec) = outcome else { throw TestSetupError("not deployed") }
+        return spec
+    }
+
+    /// A registry that follows the topic, for in-process workers and routers.
+    public func liveRegistry() async throws -> (FunctionRegistry, Task<Void, Never>) {
+        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
+        return (registry, Task { await registry.follow() })
+    }
+
+    /// Starts an in-process worker on this test's invocations topic; stop it with `stop()`.
+    public func startWorker(registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker") async throws -> RunningService {
+        let index = try await SuccessIndex.start(connection: connection, logger: logger)
+        var configuration = Worker.Configuration(connection: connection, workerID: id)
+        configuration.topic = invocationsTopic
+        configuration.groupID = "workers-\(invocationsTopic)"
+        configuration.concurrency = concurrency
+        let worker = Worker(configuration: configuration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
+        let follow = Task { await index.follow() }
+        let task = Task {
+            try? await worker.run()
+            follow.cancel()
+            await index.close()
+        }
+        return RunningService(stopAction: { worker.stop() }, task: task)
+    }
+
+    /// Starts an in-process router that sends to this test's invocations topic.
+    public func startRouter(registry: FunctionRegistry) -> RunningService {
+        var configuration = Router.Configuration(connection: connection)
+        configuration.invocationsTopic = invocationsTopic
+        configuration.groupID = "router-\(invocationsTopic)"
+        let router = Router(configuration: configuration, registry: registry, logger: logger)
+        return RunningService(stopAction: { router.stop() }, task: Task { try? await router.run() })
+    }
+
+    /// Publishes invocation requests straight to this test's invocations topic.
+    public func publishRequests(function: String, count: Int, key: (Int) -> String?, value: (Int) -> String) async throws -> [String] {
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        var ids: [String] = []
+        var deliveries: [PendingDelivery] = []
+        for index in 0..<count {
+            let id = InvocationRequest.randomID()
+            ids.append(id)
+            let request = InvocationRequest(invocationID: id, function: function, trigger: "invoke", key: key(index).map { Array($0.utf8) }, value: Array(value(index).utf8), traceParent: .start())
+            deliveries.append(try await producer.enqueue(request.producerRecord(topic: invocationsTopic)))
+        }
+        for delivery in deliveries { _ = try await delivery.position() }
+        await producer.close()
+        return ids
+    }
+
+    /// Reads `topic` (results or invocation log) from the beginning until `done` says the records of
+    /// `function` seen so far are enough; returns them as JSON objects.
+    public func readJSON(
+        _ topic: String, function: String, timeout: Duration = .seconds(120), until done: @escaping @Sendable ([[String: any Sendable]]) -> Bool
+    ) async throws -> [[String: any Sendable]] {
+        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
+        let admin = try KafkaAdmin.make(connection)
+        let partitions = try await admin.topic(topic)?.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning) } ?? []
+        await admin.close()
+        try consumer.assign(partitions)
+        defer { Task { await consumer.close() } }
+        return try await withDeadline(timeout, "reading \(function)'s records on \(topic)") {
+            var objects: [[String: any Sendable]] = []
+            if done(objects) { return objects }
+            for await event in consumer.events {
+                guard case .record(let record) = event, record.header(SluiceHeader.function) == Array(function.utf8),
+                    let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any]
+                else { continue }
+                objects.append(object.mapValues { Sendables.wrap($0) })
+                if done(objects) { break }
+            }
+            return objects
+        }
+    }
+}
+
+/// JSON values made Sendable for test assertions.
+public enum Sendables {
+    static func wrap(_ value: Any) -> any Sendable {
+        switch value {
+        case let text as String: return text
+        case let number as NSNumber:
+            // JSON true/false come back as NSNumbers of type "c".
+            return String(cString: number.objCType) == "c" ? number.boolValue as any Sendable : number.doubleValue as any Sendable
+        case let array as [Any]: return array.map(wrap)
+        case let object as [String: Any]: return object.mapValues(wrap)
+        default: return String(describing: value)
+        }
+    }
+}
+
+/// A worker or router running in this process.
+public struct RunningService: Sendable {
+    let stopAction: @Sendable () -> Void
+    let task: Task<Void, Never>
+
+    /// Stops it gracefully and waits until it finished what it took.
+    public func stop() async {
+        stopAction()
+        await task.value
+    }
+}
