@@ -81,3 +81,38 @@ public enum CommandRunner {
         }
     }
 }
+
+/// A `sluice` process left running in the background (a worker), its output in a log file.
+public final class BackgroundSluice: Sendable {
+    public let process: Process
+    public let logFile: URL
+
+    public init(_ arguments: [String]) throws {
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("sluice-bg") + ".log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandRunner.sluiceBinary)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// SIGKILL: no chance to finish, flush or commit anything.
+    public func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    public func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+}

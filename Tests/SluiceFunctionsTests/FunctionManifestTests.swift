@@ -1,0 +1,71 @@
+import Foundation
+import SluiceFunctions
+import SluiceSupport
+import SluiceTesting
+import Testing
+
+@Suite("Function manifests are validated on load")
+struct FunctionManifestTests {
+    let folder: URL = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("manifests"))
+        try? FileManager.default.createDirectory(at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        try? "def main(e, c):\n    return e\n".write(to: folder.appendingPathComponent("code/handler.py"), atomically: true, encoding: .utf8)
+        return folder
+    }()
+
+    func load(_ yaml: String) throws -> FunctionManifest {
+        let path = folder.appendingPathComponent("\(uniqueName("m")).yaml")
+        try yaml.write(to: path, atomically: true, encoding: .utf8)
+        return try FunctionManifest.load(path: path.path)
+    }
+
+    func failure(_ yaml: String) -> ConfigurationError? {
+        do {
+            _ = try load(yaml)
+            return nil
+        } catch {
+            return error as? ConfigurationError
+        }
+    }
+
+    @Test("A valid manifest loads with defaults and an absolute code path")
+    func valid() throws {
+        let manifest = try load("name: ok\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\nevent_triggers: [a, b]\n")
+        #expect(manifest.codePath == folder.appendingPathComponent("code").standardizedFileURL.path)
+        #expect(manifest.ordering == .key)
+        #expect(manifest.eventTriggers == ["a", "b"])
+        #expect(manifest.timeoutSeconds == 30)
+    }
+
+    @Test("Missing field, wrong type, unknown runtime, unknown key, missing code: file, line and field are named")
+    func invalid() {
+        let base = "name: x\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\n"
+        let missing = failure("name: x\nruntime: python3\nhandler: handler.main\ncode: code\n")
+        #expect(missing?.field == "tenant")
+        #expect(missing?.message == "is required but missing")
+        #expect(missing?.file.hasSuffix(".yaml") == true)
+        let wrongType = failure(base + "memory_mb: lots\n")
+        #expect(wrongType?.field == "memory_mb")
+        #expect(wrongType?.line == 6)
+        #expect(wrongType?.description.contains("expected a whole number") == true)
+        let runtime = failure(base.replacingOccurrences(of: "python3", with: "cobol"))
+        #expect(runtime?.field == "runtime")
+        #expect(runtime?.line == 3)
+        #expect(runtime?.message.contains("unknown runtime 'cobol'") == true)
+        #expect(failure(base + "colour: blue\n")?.field == "colour")
+        #expect(failure(base.replacingOccurrences(of: "code: code", with: "code: nowhere"))?.field == "code")
+        #expect(failure(base.replacingOccurrences(of: "handler.main", with: "missing.main"))?.field == "handler")
+        #expect(failure(base.replacingOccurrences(of: "name: x", with: "name: Bad_Name"))?.field == "name")
+        #expect(failure(base + "ordering: random\n")?.field == "ordering")
+        #expect(failure(base + "event_triggers: orders\n")?.field == "event_triggers")
+    }
+
+    @Test("The example manifests in Config/functions load")
+    func examples() throws {
+        let folder = CommandRunner.packageRoot.appendingPathComponent("Config/functions")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 2)
+        let manifests = try files.map { try FunctionManifest.load(path: folder.appendingPathComponent($0).path) }
+        #expect(Set(manifests.map(\.runtime)) == [.python3, .exec])
+    }
+}
