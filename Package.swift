@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
@@ -66,6 +67,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluiceBench",
+            dependencies: [
+                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceBroker",
             dependencies: ["SluiceKafka", "SluiceSupport"],
             swiftSettings: strictSettings
@@ -73,7 +82,7 @@ let package = Package(
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime",
+                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -30,6 +30,15 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     public var eventTriggers: [String] = []
     public var environmentVars: [String: String] = [:]
 
+    /// A manifest with defaults for everything but identity, runtime and code.
+    public init(name: String, tenant: String, runtime: Runtime, handler: String, codePath: String) {
+        self.name = name
+        self.tenant = tenant
+        self.runtime = runtime
+        self.handler = handler
+        self.codePath = codePath
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, tenant, runtime, handler
         case codePath = "code_path"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceBroker
+import SluiceFunctions
 import SluiceKafka
 import SluiceSupport
 import SluiceTopics
@@ -9,7 +10,7 @@ import SluiceTopics
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start the embedded broker, apply Topics/ and run the platform until Ctrl-C.",
+        abstract: "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router and two workers.",
         discussion: "Example:\n  sluice up --port 9092    (then, in another terminal: sluice tail orders.created)"
     )
 
@@ -33,21 +34,62 @@ struct UpCommand: AsyncParsableCommand {
         await admin.close()
         print("topics: \(created.count) created, \(plan.matching.count) already there" + (plan.drift.isEmpty ? "" : ", \(plan.drift.count) drifted (see `sluice topics apply`)"))
 
+        let connection = KafkaConnection(brokers: [broker.address], clientID: "sluice-up")
+        try await deployExamples(paths: paths, connection: connection)
+        let children = try startComponents(paths: paths, brokers: broker.address)
+
         print("""
 
-            Sluice is up on \(broker.address). In another terminal:
+            Sluice is up on \(broker.address): router and two workers running (logs in .run/). In another terminal:
               bin/sluice publish orders.created --key customer-7 --data '{"id": 1, "total": 12.5}'
-              bin/sluice tail orders.created --from-beginning
-              bin/sluice topics list
+              bin/sluice tail sluice.results --from-beginning
+              bin/sluice invoke sha-echo --data '{"hello": "world"}'
+              bin/sluice functions list
             Ctrl-C here (or `make down`) stops everything this started.
             """)
         fflush(nil)
         let signal = await SignalWaiter.wait()
         print("\nstopping (signal \(signal))…")
+        for (name, pid) in children {
+            await ChildProcess.terminate(pid, graceSeconds: 15)
+            print("\(name): stopped")
+        }
         if !already {
             await broker.stop()
             print("broker: stopped")
         }
+    }
+}
+
+extension UpCommand {
+    /// Deploys `Config/functions/` (unchanged manifests are left as they are).
+    func deployExamples(paths: ProjectPaths, connection: KafkaConnection) async throws {
+        let folder = paths.config.appendingPathComponent("functions").path
+        let manifests = try DeployCommand.manifestFiles([folder]).map { try FunctionManifest.load(path: $0) }
+        let registry = try await FunctionRegistry.load(connection: connection)
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        let deployer = FunctionDeployer(producer: producer, registry: registry)
+        for manifest in manifests {
+            switch try await deployer.deploy(manifest) {
+            case .deployed(let spec): print("functions: deployed \(spec.name) version \(spec.version)")
+            case .unchanged(let spec): print("functions: \(spec.name) version \(spec.version) is current")
+            }
+        }
+        await producer.close()
+        await registry.close()
+    }
+
+    /// Starts the router and two workers as child processes of this one (killed with it if it dies).
+    func startComponents(paths: ProjectPaths, brokers: String) throws -> [(String, pid_t)] {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        var children: [(String, pid_t)] = []
+        for (name, arguments) in [("router", ["router"]), ("worker-1", ["worker", "--id", "worker-1"]), ("worker-2", ["worker", "--id", "worker-2"])] {
+            let log = paths.run.appendingPathComponent("\(name).log")
+            let pid = try ChildProcess.spawn(executable, arguments + ["--brokers", brokers], logFile: log, lifetime: .tiedToParent)
+            print("\(name): started (pid \(pid), log \(log.path))")
+            children.append((name, pid))
+        }
+        return children
     }
 }
 

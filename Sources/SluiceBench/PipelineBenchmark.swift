@@ -1,0 +1,254 @@
+import Foundation
+import Histogram
+import Logging
+import SluiceFunctions
+import SluiceKafka
+import SluicePipeline
+import SluiceRuntime
+
+/// `sluice bench pipeline`: the full path measured against a raw Kafka passthrough in the same run.
+///
+/// (a) consume→produce passthrough through the same Kafka layer; (b) publish → router → worker (warm
+/// python3 no-op) → result; (c) end-to-end latency at a steady rate through (b) and raw produce→consume
+/// latency at the same rate.
+public struct PipelineBenchmark: Sendable {
+    public struct Options: Sendable {
+        public var events = 20_000
+        public var ratePerSecond = 1000
+        public var latencySeconds = 5
+        public var workerConcurrency = 16
+        public init() {}
+    }
+
+    public struct Report: Sendable {
+        public var rawEPS: Double
+        public var pipelineEPS: Double
+        public var latencyMs: Percentiles
+        public var rawLatencyMs: Percentiles
+        public var ratio: Double { rawEPS > 0 ? pipelineEPS / rawEPS : 0 }
+    }
+
+    public struct Percentiles: Sendable {
+        public var p50: Double, p95: Double, p99: Double, count: Int
+        init(_ histogram: Histogram<UInt64>) {
+            p50 = Double(histogram.valueAtPercentile(50)) / 1000
+            p95 = Double(histogram.valueAtPercentile(95)) / 1000
+            p99 = Double(histogram.valueAtPercentile(99)) / 1000
+            count = Int(histogram.totalCount)
+        }
+    }
+
+    let connection: KafkaConnection
+    let options: Options
+    let logger = Logger(label: "sluice.bench")
+
+    public init(connection: KafkaConnection, options: Options) {
+        self.connection = connection
+        self.options = options
+    }
+
+    public func run(progress: @Sendable (String) -> Void) async throws -> Report {
+        let admin = try KafkaAdmin.make(connection)
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let rawIn = "bench.\(tag).raw-in", rawOut = "bench.\(tag).raw-out", trigger = "bench.\(tag).trigger", invocations = "bench.\(tag).invocations"
+        _ = try await admin.createTopics([rawIn, rawOut, trigger, invocations].map { NewTopic(name: $0, partitions: 6) })
+
+        progress("(a) raw consume→produce passthrough of \(options.events) records…")
+        let rawEPS = try await rawPassthrough(from: rawIn, to: rawOut, admin: admin)
+        progress("    \(Int(rawEPS)) records/s")
+
+        progress("(b) publish → router → worker (python3 no-op) → result, \(options.events) events…")
+        let function = "bench-noop-\(tag)"
+        let spec = try await deployNoop(name: function, trigger: trigger)
+        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
+        let follow = Task { await registry.follow() }
+        let index = try await SuccessIndex.start(connection: connection, windowPerPartition: 0, logger: logger)
+        let indexFollow = Task { await index.follow() }
+        var workerConfiguration = Worker.Configuration(connection: connection, workerID: "bench-worker")
+        workerConfiguration.topic = invocations
+        workerConfiguration.groupID = "bench-workers-\(tag)"
+        workerConfiguration.concurrency = options.workerConcurrency
+        let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
+        let workerTask = Task { try await worker.run() }
+        var routerConfiguration = Router.Configuration(connection: connection)
+        routerConfiguration.invocationsTopic = invocations
+        routerConfiguration.groupID = "bench-router-\(tag)"
+        let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
+        let routerTask = Task { try await router.run() }
+        let results = try await ResultReader.start(connection: connection, function: spec.name)
+
+        // Warm-up: one event through the whole path (group joins, warm processes).
+        try await publishPaced(topic: trigger, count: 1, rate: nil)
+        _ = try await results.collect(1, timeout: .seconds(60))
+        let started = ContinuousClock.now
+        try await publishPaced(topic: trigger, count: options.events, rate: nil)
+        _ = try await results.collect(options.events, timeout: .seconds(600))
+        let pipelineEPS = Double(options.events) / ((ContinuousClock.now - started) / .seconds(1))
+        progress("    \(Int(pipelineEPS)) events/s")
+
+        let latencyCount = options.ratePerSecond * options.latencySeconds
+        progress("(c) end-to-end latency at \(options.ratePerSecond) events/s for \(options.latencySeconds) s…")
+        try await publishPaced(topic: trigger, count: latencyCount, rate: options.ratePerSecond)
+        let latency = try await results.collect(latencyCount, timeout: .seconds(600))
+        progress("    raw produce→consume latency at the same rate…")
+        let rawLatency = try await rawLatency(topic: rawOut, count: latencyCount)
+
+        router.stop()
+        worker.stop()
+        _ = try? await routerTask.value
+        _ = try? await workerTask.value
+        follow.cancel()
+        indexFollow.cancel()
+        await results.close()
+        await registry.close()
+        await index.close()
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        try await FunctionDeployer(producer: producer, registry: registry).delete(name: function)
+        await producer.close()
+        _ = try? await admin.deleteTopics([rawIn, rawOut, trigger, invocations])
+        await admin.close()
+        return Report(rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency), rawLatencyMs: Percentiles(rawLatency))
+    }
+
+    /// 100-byte records; the value starts with the send time (µs since the epoch) for latency.
+    static func payload(sentMicros: Int64) -> [UInt8] {
+        let head = Array("{\"t\":\(sentMicros),\"pad\":\"".utf8)
+        return head + Array(repeating: UInt8(ascii: "x"), count: max(0, 98 - head.count)) + Array("\"}".utf8)
+    }
+
+    static var nowMicros: Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+    private func publishPaced(topic: String, count: Int, rate: Int?) async throws {
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var deliveries: [PendingDelivery] = []
+        deliveries.reserveCapacity(count)
+        for index in 0..<count {
+            if let rate { try await clock.sleep(until: start + .microseconds(index * 1_000_000 / rate)) }
+            deliveries.append(try await producer.enqueue(ProducerRecord(topic: topic, key: Array("k\(index % 1000)".utf8), value: Self.payload(sentMicros: Self.nowMicros))))
+        }
+        for delivery in deliveries { _ = try await delivery.position() }
+        await producer.close()
+    }
+
+    private func rawPassthrough(from input: String, to output: String, admin: KafkaAdmin) async throws -> Double {
+        try await publishPaced(topic: input, count: options.events, rate: nil)
+        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: "bench-raw-\(input)"))
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        try consumer.subscribe(topics: [input])
+        var started: ContinuousClock.Instant?
+        var deliveries: [PendingDelivery] = []
+        var next: [TopicPartition: Int64] = [:]
+        for await event in consumer.events {
+            guard case .record(let record) = event else { continue }
+            if started == nil { started = .now }
+            deliveries.append(try await producer.enqueue(ProducerRecord(topic: output, key: record.key, value: record.value, headers: record.headers)))
+            next[record.topicPartition] = record.offset + 1
+            if deliveries.count == options.events { break }
+        }
+        for delivery in deliveries { _ = try await delivery.position() }
+        try await consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) })
+        let seconds = (ContinuousClock.now - (started ?? .now)) / .seconds(1)
+        await consumer.close()
+        await producer.close()
+        return Double(options.events) / seconds
+    }
+
+    private func rawLatency(topic: String, count: Int) async throws -> Histogram<UInt64> {
+        let admin = try KafkaAdmin.make(connection)
+        let marks = try await admin.highWatermarks(topics: [topic])
+        await admin.close()
+        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
+        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
+        let reader = Task {
+            var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000)
+            var seen = 0
+            for await event in consumer.events {
+                guard case .record(let record) = event, let sent = Self.sentMicros(record.value) else { continue }
+                _ = histogram.record(UInt64(max(0, Self.nowMicros - sent)))
+                seen += 1
+                if seen == count { break }
+            }
+            return histogram
+        }
+        try await publishPaced(topic: topic, count: count, rate: options.ratePerSecond)
+        let histogram = await reader.value
+        await consumer.close()
+        return histogram
+    }
+
+    static func sentMicros(_ value: [UInt8]?) -> Int64? {
+        guard let value, value.count > 6, let end = value[5...].firstIndex(of: UInt8(ascii: ",")) else { return nil }
+        return Int64(String(decoding: value[5..<end], as: UTF8.self))
+    }
+
+    private func deployNoop(name: String, trigger: String) async throws -> FunctionSpec {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-\(name)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "def main(event, context):\n    return event\n".write(to: folder.appendingPathComponent("noop.py"), atomically: true, encoding: .utf8)
+        var manifest = FunctionManifest(name: name, tenant: "bench", runtime: .python3, handler: "noop.main", codePath: folder.path)
+        manifest.maxConcurrency = options.workerConcurrency
+        manifest.minWarm = 2
+        manifest.ordering = .none
+        manifest.eventTriggers = [trigger]
+        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(manifest, force: true)
+        await producer.close()
+        await registry.close()
+        guard case .deployed(let spec) = outcome else { throw KafkaError(.configuration, "the benchmark function was not deployed") }
+        return spec
+    }
+}
+
+/// Follows `sluice.results` for one function; `collect` returns the end-to-end latencies (µs) of the
+/// next `count` results, from the send time carried in the echoed event.
+final class ResultReader: Sendable {
+    private let consumer: KafkaConsumer
+    private let function: [UInt8]
+
+    private init(consumer: KafkaConsumer, function: String) {
+        self.consumer = consumer
+        self.function = Array(function.utf8)
+    }
+
+    static func start(connection: KafkaConnection, function: String) async throws -> ResultReader {
+        let admin = try KafkaAdmin.make(connection)
+        let marks = try await admin.highWatermarks(topics: [SuccessIndex.topic])
+        await admin.close()
+        var configuration = ConsumerConfiguration(connection: connection)
+        configuration.bufferCapacity = 100_000
+        let consumer = try KafkaConsumer.make(configuration)
+        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
+        return ResultReader(consumer: consumer, function: function)
+    }
+
+    func collect(_ count: Int, timeout: Duration) async throws -> Histogram<UInt64> {
+        let now = ContinuousClock.now
+        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000)
+        var seen = 0
+        var iterator = consumer.events.makeAsyncIterator()
+        while seen < count {
+            guard ContinuousClock.now - now < timeout else { throw KafkaError(.timedOut, "only \(seen) of \(count) results arrived within \(timeout)") }
+            guard let event = await iterator.next() else { break }
+            guard case .record(let record) = event, record.header(SluiceHeader.function) == function else { continue }
+            let received = PipelineBenchmark.nowMicros
+            if let value = record.value, let range = Self.outputTimestamp(value) {
+                _ = histogram.record(UInt64(max(0, received - range)))
+            }
+            seen += 1
+        }
+        return histogram
+    }
+
+    func close() async { await consumer.close() }
+
+    /// The `t` the no-op echoed back in `"output":{"pad":…,"t":…}`.
+    static func outputTimestamp(_ value: [UInt8]) -> Int64? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+            let output = object["output"] as? [String: Any], let t = output["t"] as? NSNumber
+        else { return nil }
+        return t.int64Value
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import SluiceBench
+import SluiceBroker
+import SluiceKafka
+import SluiceSupport
+import SluiceTopics
+
+/// `sluice bench …`: speed, measured against a baseline in the same run.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print figures and ratios against a baseline measured in the same run.",
+        subcommands: [Pipeline.self]
+    )
+
+    struct Pipeline: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pipeline throughput and latency vs a raw Kafka passthrough.",
+            discussion: """
+                (a) raw consume→produce passthrough through Sluice's Kafka layer, (b) publish → router → worker \
+                (warm python3 no-op) → result, (c) end-to-end latency at a steady rate vs raw produce→consume \
+                latency at the same rate. Without --brokers it starts its own embedded broker on a free port.
+
+                Example:
+                  sluice bench pipeline --events 20000 --json
+                """)
+
+        @Option(help: "Events for the throughput runs.") var events = 20_000
+        @Option(help: "Events per second for the latency run.") var rate = 1000
+        @Option(help: "Seconds of the latency run.") var seconds = 5
+        @Option(help: "Kafka brokers; default: an embedded broker of its own.") var brokers: String?
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func validate() throws {
+            guard events > 0, rate > 0, seconds > 0 else { throw ValidationError("--events, --rate and --seconds must be positive") }
+        }
+
+        func run() async throws {
+            var broker: EmbeddedBroker?
+            let address: String
+            if let brokers {
+                address = brokers
+            } else {
+                let own = EmbeddedBroker(port: EmbeddedBroker.freePort(), runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
+                try await own.start(lifetime: .tiedToParent)
+                broker = own
+                address = own.address
+            }
+            let connection = KafkaConnection(brokerList: address, clientID: "sluice-bench", timeoutMs: 15_000)
+            let admin = try KafkaAdmin.make(connection)
+            _ = try await TopicPlan.make(catalog: try TopicCatalog.load(directory: ProjectPaths.discover().topics), admin: admin).createMissing(admin: admin)
+            await admin.close()
+
+            var options = PipelineBenchmark.Options()
+            options.events = events
+            options.ratePerSecond = rate
+            options.latencySeconds = seconds
+            let report = try await PipelineBenchmark(connection: connection, options: options).run { line in if !json { printError(line) } }
+            if let broker { await broker.stop() }
+            if json {
+                func percentiles(_ p: PipelineBenchmark.Percentiles) -> [String: Any] { ["p50": p.p50, "p95": p.p95, "p99": p.p99] }
+                printJSON([
+                    "raw_eps": report.rawEPS.rounded(), "pipeline_eps": report.pipelineEPS.rounded(), "ratio": (report.ratio * 1000).rounded() / 1000,
+                    "latency_ms": percentiles(report.latencyMs), "raw_latency_ms": percentiles(report.rawLatencyMs),
+                ])
+                return
+            }
+            print(String(format: "raw passthrough   %10.0f events/s", report.rawEPS))
+            print(String(format: "pipeline          %10.0f events/s   ratio %.3f", report.pipelineEPS, report.ratio))
+            print("latency at \(rate)/s       p50        p95        p99")
+            print(String(format: "  pipeline     %8.2f ms %8.2f ms %8.2f ms", report.latencyMs.p50, report.latencyMs.p95, report.latencyMs.p99))
+            print(String(format: "  raw          %8.2f ms %8.2f ms %8.2f ms", report.rawLatencyMs.p50, report.rawLatencyMs.p95, report.rawLatencyMs.p99))
+        }
+    }
+}
