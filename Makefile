@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ROOT := $(abspath .)
 
-.PHONY: help deps build up down test clean
+.PHONY: help deps build up down test bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
@@ -28,3 +28,7 @@ test: build ## Build and run every test; the suite starts its own broker on a fr
 
 clean: ## Remove build output and fetched dependencies.
 	rm -rf .build bin .deps .run
+
+bench: deps ## Benchmarks (release build): pipeline vs raw Kafka, printed with ratios.
+	swift build -c release
+	.build/release/sluice bench pipeline

@@ -50,8 +50,10 @@ public struct PipelineBenchmark: Sendable {
     public func run(progress: @Sendable (String) -> Void) async throws -> Report {
         let admin = try KafkaAdmin.make(connection)
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let rawIn = "bench.\(tag).raw-in", rawOut = "bench.\(tag).raw-out", trigger = "bench.\(tag).trigger", invocations = "bench.\(tag).invocations"
-        _ = try await admin.createTopics([rawIn, rawOut, trigger, invocations].map { NewTopic(name: $0, partitions: 6) })
+        let rawIn = "bench.\(tag).raw-in", rawOut = "bench.\(tag).raw-out", rawLatencyTopic = "bench.\(tag).raw-latency"
+        let trigger = "bench.\(tag).trigger", invocations = "bench.\(tag).invocations"
+        let topics = [rawIn, rawOut, rawLatencyTopic, trigger, invocations]
+        _ = try await admin.createTopics(topics.map { NewTopic(name: $0, partitions: 6) })
 
         progress("(a) raw consume→produce passthrough of \(options.events) records…")
         let rawEPS = try await rawPassthrough(from: rawIn, to: rawOut, admin: admin)
@@ -91,7 +93,7 @@ public struct PipelineBenchmark: Sendable {
         try await publishPaced(topic: trigger, count: latencyCount, rate: options.ratePerSecond)
         let latency = try await results.collect(latencyCount, timeout: .seconds(600))
         progress("    raw produce→consume latency at the same rate…")
-        let rawLatency = try await rawLatency(topic: rawOut, count: latencyCount)
+        let rawLatency = try await rawLatency(topic: rawLatencyTopic, count: latencyCount)
 
         router.stop()
         worker.stop()
@@ -105,7 +107,7 @@ public struct PipelineBenchmark: Sendable {
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
         try await FunctionDeployer(producer: producer, registry: registry).delete(name: function)
         await producer.close()
-        _ = try? await admin.deleteTopics([rawIn, rawOut, trigger, invocations])
+        _ = try? await admin.deleteTopics(topics)
         await admin.close()
         return Report(rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency), rawLatencyMs: Percentiles(rawLatency))
     }
@@ -166,12 +168,15 @@ public struct PipelineBenchmark: Sendable {
             var seen = 0
             for await event in consumer.events {
                 guard case .record(let record) = event, let sent = Self.sentMicros(record.value) else { continue }
-                _ = histogram.record(UInt64(max(0, Self.nowMicros - sent)))
                 seen += 1
-                if seen == count { break }
+                if seen <= 20 { continue }
+                _ = histogram.record(UInt64(max(0, Self.nowMicros - sent)))
+                if seen == count + 20 { break }
             }
             return histogram
         }
+        // Warm-up records until the consumer is fetching, so the measured ones do not wait for its start.
+        try await publishPaced(topic: topic, count: 20, rate: options.ratePerSecond)
         try await publishPaced(topic: topic, count: count, rate: options.ratePerSecond)
         let histogram = await reader.value
         await consumer.close()
@@ -244,11 +249,12 @@ final class ResultReader: Sendable {
 
     func close() async { await consumer.close() }
 
-    /// The `t` the no-op echoed back in `"output":{"pad":…,"t":…}`.
+    /// The `t` the no-op echoed back in its output (`"output":{"t":…,"pad":…}`).
     static func outputTimestamp(_ value: [UInt8]) -> Int64? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
-            let output = object["output"] as? [String: Any], let t = output["t"] as? NSNumber
+        let needle = Array("\"t\":".utf8)
+        guard value.count > needle.count, let start = (0...(value.count - needle.count)).first(where: { value[$0..<($0 + needle.count)].elementsEqual(needle) })
         else { return nil }
-        return t.int64Value
+        let digits = value[(start + needle.count)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return Int64(String(decoding: digits, as: UTF8.self))
     }
 }

@@ -36,11 +36,18 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
     public var header: KafkaHeader { KafkaHeader(name: Self.headerName, string: description) }
 
+    /// `bytes` random bytes as lowercase hex (one random draw per 8 bytes).
     private static func randomHex(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            return String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
-        }.joined()
+        var text = ""
+        text.reserveCapacity(bytes * 2)
+        var remaining = bytes
+        while remaining > 0 {
+            let chunk = min(remaining, 8)
+            let value = UInt64.random(in: 0...UInt64.max) >> (64 - chunk * 8)
+            let hex = String(value, radix: 16)
+            text += String(repeating: "0", count: chunk * 2 - hex.count) + hex
+            remaining -= chunk
+        }
+        return text
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import SluiceFunctions
 import SluiceKafka
 import SluiceRuntime
+import SluiceSupport
 
 /// Builds the records one finished invocation produces: its result on `sluice.results` and its entry in
 /// `sluice.invocation-log` (the seed's Invocation Log schema), both keyed by invocation id.
@@ -28,9 +29,7 @@ public enum ResultRecords {
         }
     }
 
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-    }
+    static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     static func trigger(_ request: InvocationRequest) -> [String: Any] {
         var trigger: [String: Any] = ["type": request.trigger]
@@ -40,58 +39,72 @@ public enum ResultRecords {
         return trigger
     }
 
+    /// Writes the `trigger` object: type, and topic/partition/offset for Kafka triggers.
+    static func writeTrigger(_ request: InvocationRequest, into json: inout JSONWriter) {
+        json.beginObject("trigger")
+        json.field("type", request.trigger)
+        if let topic = request.triggerTopic { json.field("topic", topic) }
+        if let partition = request.triggerPartition { json.field("partition", Int(partition)) }
+        if let offset = request.triggerOffset { json.field("offset", offset) }
+        json.endObject()
+    }
+
+    /// The result record: `invocation_id`, `function_id`, `version`, `status`, `output`, `error`,
+    /// `duration_ms`, `cold_start` and the rest of what is known (docs/architecture.md).
     public static func result(_ finished: Finished) -> ProducerRecord {
         let outcome = finished.outcome
-        var object: [String: Any] = [
-            "invocation_id": finished.request.invocationID,
-            "function_id": finished.spec?.functionID ?? "fn_\(finished.request.function)",
-            "function": finished.request.function,
-            "version": finished.spec?.version ?? 0,
-            "tenant_id": finished.spec?.manifest.tenant ?? NSNull(),
-            "status": outcome.status.rawValue,
-            "error": outcome.error ?? NSNull(),
-            "duration_ms": (outcome.durationMs * 1000).rounded() / 1000,
-            "cold_start": outcome.coldStart,
-            "attempt": finished.request.attempt,
-            "worker_id": finished.workerID,
-            "runtime_pid": Int(outcome.processID),
-            "memory_used_mb": (outcome.memoryUsedMB * 10).rounded() / 10,
-            "cpu_ms_used": (outcome.cpuMsUsed * 10).rounded() / 10,
-            "finished_at": timestamp(finished.end),
-            "trigger": trigger(finished.request),
-        ]
-        if let traceback = outcome.traceback, !traceback.isEmpty { object["traceback"] = traceback }
-        if outcome.status != .success, !outcome.stderrTail.isEmpty { object["stderr_tail"] = String(outcome.stderrTail.suffix(2048)) }
-        object["output"] = outcome.output.flatMap { try? JSONSerialization.jsonObject(with: Data($0), options: [.fragmentsAllowed]) } ?? NSNull()
-        return record(topic: resultsTopic, finished: finished, object: object)
+        var json = JSONWriter(capacity: 512 + (outcome.output?.count ?? 0))
+        json.beginObject()
+        json.field("invocation_id", finished.request.invocationID)
+        json.field("function_id", finished.spec?.functionID ?? "fn_\(finished.request.function)")
+        json.field("function", finished.request.function)
+        json.field("version", finished.spec?.version ?? 0)
+        json.field("tenant_id", finished.spec?.manifest.tenant)
+        json.field("status", outcome.status.rawValue)
+        json.field("output", json: outcome.status == .success ? outcome.output : nil)
+        json.field("error", outcome.error)
+        if let traceback = outcome.traceback, !traceback.isEmpty { json.field("traceback", traceback) }
+        if outcome.status != .success, !outcome.stderrTail.isEmpty { json.field("stderr_tail", String(outcome.stderrTail.suffix(2048))) }
+        json.field("duration_ms", outcome.durationMs)
+        json.field("cold_start", outcome.coldStart)
+        json.field("attempt", finished.request.attempt)
+        json.field("worker_id", finished.workerID)
+        json.field("runtime_pid", Int(outcome.processID))
+        json.field("memory_used_mb", outcome.memoryUsedMB, decimals: 1)
+        json.field("cpu_ms_used", outcome.cpuMsUsed, decimals: 1)
+        json.field("finished_at", timestamp(finished.end))
+        writeTrigger(finished.request, into: &json)
+        json.endObject()
+        return record(topic: resultsTopic, finished: finished, value: json.bytes)
     }
 
+    /// The invocation-log record, in the seed's Invocation Log schema plus function, version, attempt.
     public static func log(_ finished: Finished) -> ProducerRecord {
         let outcome = finished.outcome
-        let object: [String: Any] = [
-            "invocation_id": finished.request.invocationID,
-            "function_id": finished.spec?.functionID ?? "fn_\(finished.request.function)",
-            "tenant_id": finished.spec?.manifest.tenant ?? NSNull(),
-            "worker_id": finished.workerID,
-            "start_time": timestamp(finished.start),
-            "end_time": timestamp(finished.end),
-            "duration_ms": (outcome.durationMs * 1000).rounded() / 1000,
-            "cold_start": outcome.coldStart,
-            "status": outcome.status.rawValue,
-            "memory_used_mb": (outcome.memoryUsedMB * 10).rounded() / 10,
-            "cpu_ms_used": (outcome.cpuMsUsed * 10).rounded() / 10,
-            "request_id": finished.request.invocationID,
-            "trigger": finished.request.triggerTopic.map { "kafka:\($0)" } ?? finished.request.trigger,
-            "function": finished.request.function,
-            "version": finished.spec?.version ?? 0,
-            "attempt": finished.request.attempt,
-        ]
-        return record(topic: logTopic, finished: finished, object: object)
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("invocation_id", finished.request.invocationID)
+        json.field("function_id", finished.spec?.functionID ?? "fn_\(finished.request.function)")
+        json.field("tenant_id", finished.spec?.manifest.tenant)
+        json.field("worker_id", finished.workerID)
+        json.field("start_time", timestamp(finished.start))
+        json.field("end_time", timestamp(finished.end))
+        json.field("duration_ms", outcome.durationMs)
+        json.field("cold_start", outcome.coldStart)
+        json.field("status", outcome.status.rawValue)
+        json.field("memory_used_mb", outcome.memoryUsedMB, decimals: 1)
+        json.field("cpu_ms_used", outcome.cpuMsUsed, decimals: 1)
+        json.field("request_id", finished.request.invocationID)
+        json.field("trigger", finished.request.triggerTopic.map { "kafka:\($0)" } ?? finished.request.trigger)
+        json.field("function", finished.request.function)
+        json.field("version", finished.spec?.version ?? 0)
+        json.field("attempt", finished.request.attempt)
+        json.endObject()
+        return record(topic: logTopic, finished: finished, value: json.bytes)
     }
 
-    private static func record(topic: String, finished: Finished, object: [String: Any]) -> ProducerRecord {
-        let value = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map(Array.init) ?? []
-        return ProducerRecord(
+    private static func record(topic: String, finished: Finished, value: [UInt8]) -> ProducerRecord {
+        ProducerRecord(
             topic: topic, key: Array(finished.request.invocationID.utf8), value: value,
             headers: [
                 KafkaHeader(name: SluiceHeader.invocationID, string: finished.request.invocationID),

@@ -3,6 +3,7 @@ import Logging
 import SluiceFunctions
 import SluiceKafka
 import SluiceRuntime
+import SluiceSupport
 import Synchronization
 
 /// A member of the `sluice-workers` group on `sluice.invocations`: runs each request's function, writes
@@ -189,16 +190,20 @@ public final class Worker: Sendable {
         var headers: [String: String] = [:]
         for header in request.passthroughHeaders { headers[header.name] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
         headers[TraceParent.headerName] = request.traceParent.description
-        let object: [String: Any] = [
-            "invocation_id": request.invocationID, "function": spec.name, "version": spec.version, "tenant": spec.manifest.tenant,
-            "attempt": request.attempt,
-            "trigger": ResultRecords.trigger(request),
-            "key": request.key.map { String(decoding: $0, as: UTF8.self) } ?? NSNull(),
-            "headers": headers,
-            "deadline": Date().timeIntervalSince1970 + spec.manifest.timeoutSeconds,
-            "worker_id": configuration.workerID,
-        ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? Array("{}".utf8)
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("invocation_id", request.invocationID)
+        json.field("function", spec.name)
+        json.field("version", spec.version)
+        json.field("tenant", spec.manifest.tenant)
+        json.field("attempt", request.attempt)
+        ResultRecords.writeTrigger(request, into: &json)
+        json.field("key", request.key.map { String(decoding: $0, as: UTF8.self) })
+        json.field("headers", strings: headers)
+        json.field("deadline", Date().timeIntervalSince1970 + spec.manifest.timeoutSeconds)
+        json.field("worker_id", configuration.workerID)
+        json.endObject()
+        return json.bytes
     }
 }
 

@@ -31,12 +31,15 @@ final class FunctionProcess: Sendable {
     private let exitState = Mutex<(status: ProcessExit?, waiters: [CheckedContinuation<ProcessExit, Never>])>((nil, []))
     /// CPU milliseconds and peak RSS (MB) from wait4, once the process ended.
     private let finalUsage = Mutex<(cpuMs: Double, peakMB: Double)?>(nil)
-    private static let writes = DispatchQueue(label: "sluice.function-stdin", attributes: .concurrent)
+    /// This process's writer: a serial queue (an overcommit thread in libdispatch), so a write blocked on
+    /// a full pipe never holds up anything else.
+    private let writer: DispatchQueue
 
     private init(pid: pid_t, stdinFD: Int32, stdout: StreamBuffer) {
         self.pid = pid
         self.stdinFD = stdinFD
         self.stdout = stdout
+        self.writer = DispatchQueue(label: "sluice.function-stdin-\(pid)")
     }
 
     /// Starts `executable` in `directory` with exactly `environment`.
@@ -82,7 +85,7 @@ final class FunctionProcess: Sendable {
     func write(_ bytes: [UInt8]) async throws {
         let fd = stdinFD
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Self.writes.async {
+            writer.async {
                 var offset = 0
                 while offset < bytes.count {
                     let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -131,7 +134,7 @@ final class FunctionProcess: Sendable {
     /// CPU time used so far (user + system), in milliseconds.
     func cpuTimeMs() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.cpuMs }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        guard let stat = Timestamp.readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -140,11 +143,9 @@ final class FunctionProcess: Sendable {
     /// Peak resident memory so far, in MB.
     func peakMemoryMB() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.peakMB }
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kb / 1024
+        guard let status = Timestamp.readSmallFile("/proc/\(pid)/status"), let field = status.range(of: "VmHWM:") else { return 0 }
+        let digits = status[field.upperBound...].drop { $0 == " " || $0 == "\t" }.prefix { $0.isNumber }
+        return (Double(digits) ?? 0) / 1024
     }
 
     var stderrTail: String { String(decoding: stderr.snapshot.suffix(2048), as: UTF8.self) }

@@ -56,17 +56,18 @@ final class PythonProcess: Sendable {
         } catch {
             return crashed()
         }
-        guard case .frame(let body) = await nextReply(),
-            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
-        else { return crashed() }
-        if object["ok"] as? Bool == true {
-            let output = object["output"].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys]) }
-            return InvocationOutcome(status: .success, output: output.map(Array.init) ?? Array("null".utf8))
+        guard case .frame(let body) = await nextReply() else { return crashed() }
+        if body.count > Self.successPrefix.count + 1, body.starts(with: Self.successPrefix) {
+            return InvocationOutcome(status: .success, output: Array(body[Self.successPrefix.count..<(body.count - 1)]))
         }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return crashed() }
         var outcome = InvocationOutcome(status: .error, error: object["error"] as? String ?? "unknown error", traceback: object["traceback"] as? String)
         outcome.retryable = object["retryable"] as? Bool ?? true
         return outcome
     }
+
+    /// A success reply is exactly this prefix, the output's JSON, and `}`.
+    static let successPrefix = Array("{\"ok\":true,\"output\":".utf8)
 
     private func crashed() -> InvocationOutcome {
         InvocationOutcome(status: .crash, error: "the python3 process ended during the invocation")

@@ -3,7 +3,8 @@
 The protocol (docs/runtime-protocol.md): frames of a 4-byte big-endian length and that many bytes of
 UTF-8 JSON. After import the process sends {"ready": true} (or {"ready": false, "error", "traceback"}
 and exits 1). Then, per request {"invocation_id", "event_b64", "context"}, it answers
-{"ok": true, "output": …} or {"ok": false, "error", "traceback", "retryable"}.
+{"ok":true,"output":…} (exactly this prefix, output last) or {"ok": false, "error", "traceback",
+"retryable"}.
 print() in a function goes to stderr: stdout carries only frames.
 """
 import base64
@@ -79,7 +80,9 @@ def main():
         try:
             output = function(decode_event(raw), request["context"])
             try:
-                send({"ok": True, "output": output})
+                # Output last, so the worker can take it without parsing the frame.
+                data = b'{"ok":true,"output":' + json.dumps(output, separators=(",", ":")).encode() + b"}"
+                protocol_out.write(struct.pack(">I", len(data)) + data)
             except (TypeError, ValueError) as error:
                 send({"ok": False, "error": f"the output is not JSON-serializable: {error}", "traceback": "", "retryable": False})
         except Exception as error:  # noqa: BLE001 - a function's exception is its error result

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceSupport
 
 /// The `tail --json` line of a record: `{"headers":[…],"key":…,"offset":…,"partition":…,"timestamp":…,
 /// "topic":…,"value":…}`. Lossless: a value that is valid JSON on one line is embedded as it is, other
@@ -53,21 +54,7 @@ enum RecordJSON {
         return (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
     }
 
-    /// Appends `bytes` (valid UTF-8) as a JSON string literal.
     static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        JSONWriter.appendString(bytes, to: &out)
     }
 }
