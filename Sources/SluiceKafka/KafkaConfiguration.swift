@@ -103,7 +103,7 @@ public struct ConsumerConfiguration: Sendable {
         props["max.poll.interval.ms"] = String(maxPollIntervalMs)
         props["enable.partition.eof"] = reportPartitionEOF ? "true" : "false"
         props["allow.auto.create.topics"] = "false"
-        props["fetch.wait.max.ms"] = "50"
+        props["fetch.wait.max.ms"] = "10"
         props["queued.max.messages.kbytes"] = "16384"
         return props.merging(connection.properties) { _, override in override }
     }

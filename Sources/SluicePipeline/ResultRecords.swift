@@ -31,14 +31,6 @@ public enum ResultRecords {
 
     static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
-    static func trigger(_ request: InvocationRequest) -> [String: Any] {
-        var trigger: [String: Any] = ["type": request.trigger]
-        if let topic = request.triggerTopic { trigger["topic"] = topic }
-        if let partition = request.triggerPartition { trigger["partition"] = Int(partition) }
-        if let offset = request.triggerOffset { trigger["offset"] = offset }
-        return trigger
-    }
-
     /// Writes the `trigger` object: type, and topic/partition/offset for Kafka triggers.
     static func writeTrigger(_ request: InvocationRequest, into json: inout JSONWriter) {
         json.beginObject("trigger")

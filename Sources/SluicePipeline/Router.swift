@@ -22,8 +22,7 @@ public final class Router: Sendable {
     let configuration: Configuration
     let registry: FunctionRegistry
     let logger: Logger
-    private let activeConsumer = Mutex<KafkaConsumer?>(nil)
-    private let stopRequested = Mutex(false)
+    private let stopper = ConsumerStopper()
 
     public init(configuration: Configuration, registry: FunctionRegistry, logger: Logger) {
         self.configuration = configuration
@@ -31,9 +30,9 @@ public final class Router: Sendable {
         self.logger = logger
     }
 
+    /// Stops taking events; `run` then waits for what it took to be acknowledged, commits and returns.
     public func stop() {
-        stopRequested.withLock { $0 = true }
-        activeConsumer.withLock { $0 }?.finishEvents()
+        stopper.stop()
     }
 
     /// Routes until `stop()`.
@@ -44,8 +43,7 @@ public final class Router: Sendable {
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: configuration.connection), logger: logger)
         let commits = CommitLoop(consumer: consumer, logger: logger)
         let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
-        activeConsumer.withLock { $0 = consumer }
-        if stopRequested.withLock({ $0 }) { consumer.finishEvents() }
+        stopper.attach(consumer)
 
         var subscribed = registry.triggerTopics
         if !subscribed.isEmpty { try consumer.subscribe(topics: subscribed.sorted()) }

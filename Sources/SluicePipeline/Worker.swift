@@ -37,8 +37,7 @@ public final class Worker: Sendable {
     let index: SuccessIndex
     let logger: Logger
     private let functionSlots = Mutex<[String: AsyncSemaphore]>([:])
-    private let activeConsumer = Mutex<KafkaConsumer?>(nil)
-    private let stopRequested = Mutex(false)
+    private let stopper = ConsumerStopper()
 
     public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: SuccessIndex, logger: Logger) {
         self.configuration = configuration
@@ -50,8 +49,7 @@ public final class Worker: Sendable {
 
     /// Stops taking records; `run` then finishes what it took, commits and returns.
     public func stop() {
-        stopRequested.withLock { $0 = true }
-        activeConsumer.withLock { $0 }?.finishEvents()
+        stopper.stop()
     }
 
     /// Consumes and runs invocations until `stop()`; then finishes what it took and commits. (Cancelling
@@ -66,8 +64,7 @@ public final class Worker: Sendable {
         let slots = AsyncSemaphore(permits: configuration.concurrency)
         let gates = KeyGates()
         try consumer.subscribe(topics: [configuration.topic])
-        activeConsumer.withLock { $0 = consumer }
-        if stopRequested.withLock({ $0 }) { consumer.finishEvents() }
+        stopper.attach(consumer)
         for spec in registry.all { await runner.prewarm(spec) }
 
         let commitTask = Task { await commits.run() }
