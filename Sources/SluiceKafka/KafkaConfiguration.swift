@@ -105,6 +105,8 @@ public struct ConsumerConfiguration: Sendable {
         props["allow.auto.create.topics"] = "false"
         props["fetch.wait.max.ms"] = "10"
         props["queued.max.messages.kbytes"] = "16384"
+        // After a pause for backpressure, fetch again soon (librdkafka waits 1 s by default).
+        props["fetch.queue.backoff.ms"] = "10"
         return props.merging(connection.properties) { _, override in override }
     }
 }

@@ -29,11 +29,14 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Events for the throughput runs.") var events = 20_000
         @Option(help: "Events per second for the latency run.") var rate = 1000
         @Option(help: "Seconds of the latency run.") var seconds = 5
+        @Option(help: "Worker concurrency and the no-op function's max_concurrency (warm processes).") var concurrency = 8
         @Option(help: "Kafka brokers; default: an embedded broker of its own.") var brokers: String?
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
-            guard events > 0, rate > 0, seconds > 0 else { throw ValidationError("--events, --rate and --seconds must be positive") }
+            guard events > 0, rate > 0, seconds > 0, concurrency > 0 else {
+                throw ValidationError("--events, --rate, --seconds and --concurrency must be positive")
+            }
         }
 
         func run() async throws {
@@ -56,6 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
             options.events = events
             options.ratePerSecond = rate
             options.latencySeconds = seconds
+            options.workerConcurrency = concurrency
             let report = try await PipelineBenchmark(connection: connection, options: options).run { line in if !json { printError(line) } }
             if let broker { await broker.stop() }
             if json {
