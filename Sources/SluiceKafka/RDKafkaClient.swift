@@ -1,4 +1,5 @@
 import CRdKafka
+import Dispatch
 import Logging
 import Synchronization
 
@@ -66,12 +67,26 @@ final class RDKafkaClient: @unchecked Sendable {
     /// The librdkafka version string of the loaded library.
     static var libraryVersion: String { String(cString: rd_kafka_version_str()) }
 
+    /// Destroying a handle joins librdkafka's threads, so it happens on a queue of its own, never on
+    /// the thread (possibly of the cooperative pool) that dropped the last reference.
+    private static let destroyer = DispatchQueue(label: "sluice.kafka.destroy")
+
+    /// The raw pointers handed to the destroyer (nothing else uses them any more).
+    private struct Doomed: @unchecked Sendable {
+        let handle: OpaquePointer
+        let mainQueue: OpaquePointer
+        let consumer: Bool
+    }
+
     deinit {
-        rd_kafka_queue_destroy(mainQueue)
-        if kind == .consumer {
-            rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
-        } else {
-            rd_kafka_destroy(handle)
+        let doomed = Doomed(handle: handle, mainQueue: mainQueue, consumer: kind == .consumer)
+        Self.destroyer.async {
+            rd_kafka_queue_destroy(doomed.mainQueue)
+            if doomed.consumer {
+                rd_kafka_destroy_flags(doomed.handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+            } else {
+                rd_kafka_destroy(doomed.handle)
+            }
         }
     }
 

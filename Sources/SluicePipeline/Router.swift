@@ -62,17 +62,27 @@ public final class Router: Sendable {
             }
         }
         let commitTask = Task { await commits.run() }
-        let (acks, acksIn) = AsyncStream.makeStream(of: (ConsumerRecord, [PendingDelivery], [ProducerRecord]).self)
+        let (acks, acksIn) = AsyncStream.makeStream(of: (ConsumerRecord, [PendingDelivery?], [ProducerRecord]).self)
         let ackTask = Task {
             // Acknowledgements are awaited in the order events were read; a failed delivery is sent again.
             for await (record, deliveries, requests) in acks {
                 for (delivery, request) in zip(deliveries, requests) {
                     var pending = delivery
-                    while (try? await pending.position()) == nil {
-                        self.logger.warning("an invocation request was not acknowledged; sending it again")
-                        try? await Task.sleep(for: .milliseconds(200))
-                        guard let again = try? await producer.enqueue(request) else { continue }
-                        pending = again
+                    while true {
+                        do {
+                            _ = try await pending?.position()
+                            break
+                        } catch let error as KafkaError where !error.isRetriable && error.code != .timedOut {
+                            // Cannot ever be written (too large…): said loudly, then the event moves on.
+                            self.logger.error("invocation request refused; event skipped", metadata: [
+                                "event": "\(record.topic)/\(record.partition)@\(record.offset)", "error": "\(error)",
+                            ])
+                            break
+                        } catch {
+                            self.logger.warning("an invocation request was not acknowledged; sending it again", metadata: ["error": "\(error)"])
+                            try? await Task.sleep(for: .milliseconds(200))
+                            pending = try? await producer.enqueue(request)
+                        }
                     }
                 }
                 await commits.finished(record)
@@ -100,15 +110,10 @@ public final class Router: Sendable {
                     passthroughHeaders: InvocationRequest.passthrough(record.headers)
                 ).producerRecord(topic: configuration.invocationsTopic)
             }
-            var deliveries: [PendingDelivery] = []
+            var deliveries: [PendingDelivery?] = []
             for request in requests {
-                while true {
-                    if let delivery = try? await producer.enqueue(request) {
-                        deliveries.append(delivery)
-                        break
-                    }
-                    try? await Task.sleep(for: .milliseconds(200))
-                }
+                // Refused at once (too large…) becomes nil: the ack loop sends it again and reports it.
+                deliveries.append(try? await producer.enqueue(request))
             }
             acksIn.yield((record, deliveries, requests))
         }

@@ -160,10 +160,19 @@ public final class Worker: Sendable {
             outcome = InvocationOutcome(status: .error, error: "function \(request.function) is not deployed")
             outcome.retryable = false
         }
+        if let output = outcome.output, output.count > Self.maxOutputBytes {
+            outcome = InvocationOutcome(
+                status: .error, error: "the output is \(output.count) bytes; results hold at most \(Self.maxOutputBytes)")
+            outcome.retryable = false
+        }
         let finished = ResultRecords.Finished(request: request, spec: spec, outcome: outcome, workerID: configuration.workerID, start: start, end: Date())
         await publish([ResultRecords.result(finished), ResultRecords.log(finished)], producer: producer)
         if outcome.status == .success { index.noteSuccess(request.invocationID) }
     }
+
+    /// The largest function output a result carries (the rest of the record needs room under Kafka's
+    /// 1 MB default record limit).
+    static let maxOutputBytes = 900_000
 
     /// Produces records, retrying until the broker acknowledges them: an unacknowledged result must not
     /// let the offset commit.
