@@ -1,5 +1,6 @@
 import CRdKafka
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
@@ -68,8 +69,18 @@ final class RDKafkaClient: @unchecked Sendable {
     static var libraryVersion: String { String(cString: rd_kafka_version_str()) }
 
     /// Destroying a handle joins librdkafka's threads, so it happens on a queue of its own, never on
-    /// the thread (possibly of the cooperative pool) that dropped the last reference.
-    private static let destroyer = DispatchQueue(label: "sluice.kafka.destroy")
+    /// the thread (possibly of the cooperative pool) that dropped the last reference. The process waits
+    /// for pending destroys at exit: exiting while librdkafka's threads are being torn down corrupted
+    /// the heap (seen once as a "double free" in a broker thread's exit).
+    private static let destroyer: DispatchQueue = {
+        let queue = DispatchQueue(label: "sluice.kafka.destroy")
+        atexit { RDKafkaClient.drainDestroyer() }
+        return queue
+    }()
+
+    private static func drainDestroyer() {
+        destroyer.sync {}
+    }
 
     /// The raw pointers handed to the destroyer (nothing else uses them any more).
     private struct Doomed: @unchecked Sendable {

@@ -61,6 +61,9 @@ public enum CommandRunner {
         let watchdog = Task {
             try await Task.sleep(for: timeout)
             process.terminate()
+            // A process stuck in a crash handler ignores SIGTERM: the test must fail, not hang.
+            try await Task.sleep(for: .seconds(5))
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         var status: Int32 = -1
         for await code in exited.stream {
