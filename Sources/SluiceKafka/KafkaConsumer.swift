@@ -18,7 +18,9 @@ public final class KafkaConsumer: Sendable {
         self.buffer = buffer
         self.control = control
         self.configuration = configuration
+        let seekTimeout = Int32(configuration.connection.timeoutMs)
         self.poller = PollThread(name: "sluice-consumer-poll") {
+            control.applySeeks(client: client, timeoutMs: seekTimeout)
             Self.pollOnce(client: client, buffer: buffer, control: control)
         }
     }
@@ -114,26 +116,15 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Moves the read position of assigned partitions; records of them already buffered are dropped.
+    /// (Done by the poll thread, so no record fetched from the new position can be dropped.)
     public func seek(_ positions: [TopicPartitionOffset]) async throws {
-        let timeout = Int32(configuration.connection.timeoutMs)
-        try await BlockingCalls.run { [client] in
-            try TopicPartitionList.with(positions) { list in
-                if let error = client.withHandle({ rd_kafka_seek_partitions($0, list, timeout) }) {
-                    let message = String(cString: rd_kafka_error_string(error))
-                    rd_kafka_error_destroy(error)
-                    throw KafkaError(.librdkafka(0), "seek failed: \(message)")
-                }
-                if let (partition, err) = TopicPartitionList.firstError(list) {
-                    throw KafkaError.rd(err, "seek of \(partition) failed")
-                }
-            }
-        }
-        buffer.dropRecords(of: Set(positions.map(\.topicPartition)))
+        try await control.seek(positions)
     }
 
     /// Leaves the group (revoking partitions) and ends `events`. Uncommitted work will be redelivered.
     public func close() async {
         await poller.stop()
+        control.failPendingSeeks()
         _ = try? await BlockingCalls.run { [client] in client.withHandle { rd_kafka_consumer_close($0) } }
         buffer.finish()
     }

@@ -11,6 +11,7 @@ final class PartitionControl: Sendable {
     }
     private let state = Mutex(State())
     private let buffer: ConsumerEventBuffer
+    private let seeks = Mutex<[(positions: [TopicPartitionOffset], done: CheckedContinuation<Void, any Error>)]>([])
 
     init(buffer: ConsumerEventBuffer) {
         self.buffer = buffer
@@ -35,6 +36,48 @@ final class PartitionControl: Sendable {
         }
         guard let action, !action.partitions.isEmpty else { return }
         _ = client.withHandle { Self.setPaused(action.pause, Array(action.partitions), handle: $0) }
+    }
+
+    /// Queues a seek for the poll thread, and returns once it is done.
+    func seek(_ positions: [TopicPartitionOffset]) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            seeks.withLock { $0.append((positions, continuation)) }
+        }
+    }
+
+    /// Runs queued seeks on the poll thread: every record it buffered before the seek is from the old
+    /// position and is dropped; every record it fetches after is from the new one.
+    func applySeeks(client: RDKafkaClient, timeoutMs: Int32) {
+        let pending = seeks.withLock { seeks in
+            defer { seeks = [] }
+            return seeks
+        }
+        for (positions, done) in pending {
+            let result: Result<Void, any Error> = client.withHandle { handle in
+                TopicPartitionList.with(positions) { list in
+                    if let error = rd_kafka_seek_partitions(handle, list, timeoutMs) {
+                        let message = String(cString: rd_kafka_error_string(error))
+                        rd_kafka_error_destroy(error)
+                        return .failure(KafkaError(.librdkafka(0), "seek failed: \(message)"))
+                    }
+                    if let (partition, err) = TopicPartitionList.firstError(list) {
+                        return .failure(KafkaError.rd(err, "seek of \(partition) failed"))
+                    }
+                    return .success(())
+                }
+            }
+            buffer.dropRecords(of: Set(positions.map(\.topicPartition)))
+            done.resume(with: result)
+        }
+    }
+
+    /// Fails seeks the poll thread will no longer run (the consumer closed).
+    func failPendingSeeks() {
+        let pending = seeks.withLock { seeks in
+            defer { seeks = [] }
+            return seeks
+        }
+        for (_, done) in pending { done.resume(throwing: KafkaError(.closed, "the consumer closed before the seek ran")) }
     }
 
     func userPause(_ partitions: Set<TopicPartition>, client: RDKafkaClient) throws {

@@ -65,9 +65,6 @@ final class RDKafkaClient: @unchecked Sendable {
         }
     }
 
-    /// The librdkafka version string of the loaded library.
-    static var libraryVersion: String { String(cString: rd_kafka_version_str()) }
-
     /// Destroying a handle joins librdkafka's threads, so it happens on a queue of its own, never on
     /// the thread (possibly of the cooperative pool) that dropped the last reference. The process waits
     /// for pending destroys at exit: exiting while librdkafka's threads are being torn down corrupted

@@ -65,7 +65,4 @@ public final class KeyGates: Sendable {
             if tails[key] === ticket { tails[key] = nil }
         }
     }
-
-    /// Keys with an invocation queued or running.
-    public var activeKeys: Int { tails.withLock { $0.count } }
 }

@@ -41,7 +41,4 @@ public struct OffsetTracker: Sendable {
     public mutating func forget(_ revoked: [TopicPartition]) {
         for partition in revoked { partitions[partition] = nil }
     }
-
-    /// Finished but not committable yet because an earlier offset is still running.
-    public func waiting(_ partition: TopicPartition) -> Int { partitions[partition]?.finishedAhead.count ?? 0 }
 }

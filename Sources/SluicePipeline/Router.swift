@@ -37,11 +37,9 @@ public final class Router: Sendable {
 
     /// Routes until `stop()`.
     public func run() async throws {
-        var consumerConfiguration = ConsumerConfiguration(connection: configuration.connection, groupID: configuration.groupID)
-        consumerConfiguration.bufferCapacity = configuration.maxInFlight
-        let consumer = try KafkaConsumer.make(consumerConfiguration, logger: logger)
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: configuration.connection), logger: logger)
-        let commits = CommitLoop(consumer: consumer, logger: logger)
+        let clients = try GroupClients(
+            connection: configuration.connection, groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight, logger: logger)
+        let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
         stopper.attach(consumer)
 
@@ -61,7 +59,6 @@ public final class Router: Sendable {
                 }
             }
         }
-        let commitTask = Task { await commits.run() }
         let (acks, acksIn) = AsyncStream.makeStream(of: (ConsumerRecord, [PendingDelivery?], [ProducerRecord]).self)
         let ackTask = Task {
             // Acknowledgements are awaited in the order events were read; a failed delivery is sent again.
@@ -70,7 +67,8 @@ public final class Router: Sendable {
                     var pending = delivery
                     while true {
                         do {
-                            _ = try await pending?.position()
+                            guard let delivery = pending else { throw KafkaError(.queueFull, "not handed to the producer yet", retriable: true) }
+                            _ = try await delivery.position()
                             break
                         } catch let error as KafkaError where !error.isRetriable && error.code != .timedOut {
                             // Cannot ever be written (too large…): said loudly, then the event moves on.
@@ -93,8 +91,7 @@ public final class Router: Sendable {
         for await event in consumer.events {
             guard case .record(let record) = event else {
                 if case .revoked(let partitions) = event {
-                    await commits.commitNow()
-                    await commits.forget(partitions)
+                    await clients.revoked(partitions)
                 }
                 continue
             }
@@ -120,10 +117,6 @@ public final class Router: Sendable {
         acksIn.finish()
         await ackTask.value
         resubscribe.cancel()
-        commits.stop()
-        await commitTask.value
-        await commits.commitNow()
-        await consumer.close()
-        await producer.close()
+        await clients.finish()
     }
 }

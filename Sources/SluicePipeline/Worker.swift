@@ -38,6 +38,9 @@ public final class Worker: Sendable {
     let logger: Logger
     private let functionSlots = Mutex<[String: AsyncSemaphore]>([:])
     private let stopper = ConsumerStopper()
+    /// One run per invocation id at a time: a copy redelivered by a rebalance while the first still runs
+    /// waits for it, then finds its success in the index instead of running again.
+    private let runningIDs = KeyGates()
 
     public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: SuccessIndex, logger: Logger) {
         self.configuration = configuration
@@ -55,11 +58,9 @@ public final class Worker: Sendable {
     /// Consumes and runs invocations until `stop()`; then finishes what it took and commits. (Cancelling
     /// the task instead would cut running invocations short.)
     public func run() async throws {
-        var consumerConfiguration = ConsumerConfiguration(connection: configuration.connection, groupID: configuration.groupID)
-        consumerConfiguration.bufferCapacity = configuration.maxInFlight
-        let consumer = try KafkaConsumer.make(consumerConfiguration, logger: logger)
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: configuration.connection), logger: logger)
-        let commits = CommitLoop(consumer: consumer, logger: logger)
+        let clients = try GroupClients(
+            connection: configuration.connection, groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight, logger: logger)
+        let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
         let slots = AsyncSemaphore(permits: configuration.concurrency)
         let gates = KeyGates()
@@ -67,7 +68,6 @@ public final class Worker: Sendable {
         stopper.attach(consumer)
         for spec in registry.all { await runner.prewarm(spec) }
 
-        let commitTask = Task { await commits.run() }
         let maintenance = Task { [runner, registry, configuration] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
@@ -83,8 +83,7 @@ public final class Worker: Sendable {
                     do { try await index.catchUp() } catch { logger.warning("\(error)") }
                 case .revoked(let partitions):
                     logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
-                    await commits.commitNow()
-                    await commits.forget(partitions)
+                    await clients.revoked(partitions)
                 case .record(let record):
                     await commits.started(record)
                     await inFlight.acquire()
@@ -105,11 +104,7 @@ public final class Worker: Sendable {
             // Stopped: the group waits here for the invocations already taken.
         }
         maintenance.cancel()
-        commits.stop()
-        await commitTask.value
-        await commits.commitNow()
-        await consumer.close()
-        await producer.close()
+        await clients.finish()
         await runner.shutdown()
     }
 
@@ -142,6 +137,9 @@ public final class Worker: Sendable {
             logger.error("unreadable invocation request skipped", metadata: ["position": "\(record.topic)/\(record.partition)@\(record.offset)", "error": "\(error)"])
             return
         }
+        let running = runningIDs.ticket(for: request.invocationID)
+        await running.wait()
+        defer { running.finish() }
         if index.hasSucceeded(request.invocationID) {
             logger.debug("already succeeded; not run again", metadata: ["invocation_id": "\(request.invocationID)"])
             return

@@ -134,7 +134,7 @@ final class FunctionProcess: Sendable {
     /// CPU time used so far (user + system), in milliseconds.
     func cpuTimeMs() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.cpuMs }
-        guard let stat = Timestamp.readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return 0 }
+        guard let stat = SmallFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -143,7 +143,7 @@ final class FunctionProcess: Sendable {
     /// Peak resident memory so far, in MB.
     func peakMemoryMB() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.peakMB }
-        guard let status = Timestamp.readSmallFile("/proc/\(pid)/status"), let field = status.range(of: "VmHWM:") else { return 0 }
+        guard let status = SmallFile.read("/proc/\(pid)/status"), let field = status.range(of: "VmHWM:") else { return 0 }
         let digits = status[field.upperBound...].drop { $0 == " " || $0 == "\t" }.prefix { $0.isNumber }
         return (Double(digits) ?? 0) / 1024
     }

@@ -36,13 +36,6 @@ public final class FunctionRunner: Sendable {
         await pool(for: spec).prewarm()
     }
 
-    /// Warm processes per function name.
-    public func warmProcesses() async -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for pool in pools.withLock({ Array($0.values) }) { counts[pool.spec.name, default: 0] += await pool.warmCount }
-        return counts
-    }
-
     /// Retires idle processes past `ttl`, and every process of versions no longer current.
     public func maintain(ttl: Duration, current: (String) -> FunctionSpec?) async {
         let stale = pools.withLock { pools in

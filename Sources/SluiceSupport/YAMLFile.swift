@@ -130,11 +130,6 @@ public struct YAMLValue: @unchecked Sendable {
         return value
     }
 
-    public func bool() throws -> Bool {
-        guard case .scalar = node, let value = node.bool else { throw error("expected true or false") }
-        return value
-    }
-
     public func stringList() throws -> [String] {
         try list().map { try $0.string() }
     }

@@ -13,7 +13,7 @@ enum RecordJSON {
         for (index, header) in record.headers.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out += Array("{\"name\":".utf8)
-            appendString(Array(header.name.utf8), to: &out)
+            JSONWriter.appendString(Array(header.name.utf8), to: &out)
             out.append(UInt8(ascii: ","))
             appendBytes(header.value, field: "value", embedJSON: false, to: &out)
             out.append(UInt8(ascii: "}"))
@@ -21,7 +21,7 @@ enum RecordJSON {
         out += Array("],".utf8)
         appendBytes(record.key, field: "key", embedJSON: false, to: &out)
         out += Array(",\"offset\":\(record.offset),\"partition\":\(record.partition),\"timestamp\":\(record.timestampMs),\"topic\":".utf8)
-        appendString(Array(record.topic.utf8), to: &out)
+        JSONWriter.appendString(Array(record.topic.utf8), to: &out)
         out.append(UInt8(ascii: ","))
         appendBytes(record.value, field: "value", embedJSON: true, to: &out)
         out += Array("}\n".utf8)
@@ -38,7 +38,7 @@ enum RecordJSON {
             out += Array("\"\(field)\":".utf8) + bytes
         } else if String(validating: bytes, as: UTF8.self) != nil {
             out += Array("\"\(field)\":".utf8)
-            appendString(bytes, to: &out)
+            JSONWriter.appendString(bytes, to: &out)
         } else {
             out += Array("\"\(field)_base64\":\"\(Data(bytes).base64EncodedString())\"".utf8)
         }
@@ -52,9 +52,5 @@ enum RecordJSON {
             !bytes.contains(0x0A), !bytes.contains(0x0D)
         else { return false }
         return (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
-    }
-
-    static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
-        JSONWriter.appendString(bytes, to: &out)
     }
 }
