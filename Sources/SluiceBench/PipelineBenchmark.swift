@@ -85,6 +85,7 @@ public struct PipelineBenchmark: Sendable {
         var routerConfiguration = Router.Configuration(connection: connection)
         routerConfiguration.invocationsTopic = invocations
         routerConfiguration.groupID = "bench-router-\(tag)"
+        routerConfiguration.functions = [spec.name]
         let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
         let routerTask = Task { try await router.run() }
         let results = try await ResultReader.start(connection: connection, function: spec.name)

@@ -14,6 +14,9 @@ public final class Router: Sendable {
         public var groupID = "sluice-router"
         /// Where invocation requests go.
         public var invocationsTopic = InvocationRequest.topic
+        /// Route only these functions (nil: every deployed function). Lets routers of separate
+        /// pipelines share one registry without routing each other's events.
+        public var functions: Set<String>?
         /// Events taken and not yet acknowledged downstream.
         public var maxInFlight = 10_000
         public init(connection: KafkaConnection) { self.connection = connection }
@@ -43,12 +46,16 @@ public final class Router: Sendable {
         let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
         stopper.attach(consumer)
 
-        var subscribed = registry.triggerTopics
+        let routed = configuration.functions
+        func triggerTopics() -> Set<String> {
+            Set(registry.all.filter { routed?.contains($0.name) ?? true }.flatMap(\.manifest.eventTriggers))
+        }
+        var subscribed = triggerTopics()
         if !subscribed.isEmpty { try consumer.subscribe(topics: subscribed.sorted()) }
         let resubscribe = Task { [registry, logger] in
             while !Task.isCancelled {
                 await registry.waitForChange()
-                let topics = registry.triggerTopics
+                let topics = triggerTopics()
                 guard topics != subscribed, !topics.isEmpty else { continue }
                 subscribed = topics
                 do {
@@ -97,7 +104,7 @@ public final class Router: Sendable {
             }
             await commits.started(record)
             await inFlight.acquire()
-            let requests = registry.subscribers(of: record.topic).map { spec in
+            let requests = registry.subscribers(of: record.topic).filter { routed?.contains($0.name) ?? true }.map { spec in
                 InvocationRequest(
                     invocationID: InvocationRequest.derivedID(topic: record.topic, partition: record.partition, offset: record.offset, function: spec.name),
                     function: spec.name, trigger: "kafka", triggerTopic: record.topic, triggerPartition: record.partition,

@@ -67,10 +67,12 @@ public struct PipelineHarness: Sendable {
         return RunningService(stopAction: { worker.stop() }, task: task)
     }
 
-    /// Starts an in-process router that sends to this test's invocations topic.
-    public func startRouter(registry: FunctionRegistry) -> RunningService {
+    /// Starts an in-process router for `functions` that sends to this test's invocations topic. (The
+    /// registry is shared by parallel tests; a router for every function would route theirs too.)
+    public func startRouter(registry: FunctionRegistry, functions: Set<String>) -> RunningService {
         var configuration = Router.Configuration(connection: connection)
         configuration.invocationsTopic = invocationsTopic
+        configuration.functions = functions
         configuration.groupID = "router-\(invocationsTopic)"
         let router = Router(configuration: configuration, registry: registry, logger: logger)
         return RunningService(stopAction: { router.stop() }, task: Task { try? await router.run() })
