@@ -67,9 +67,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluiceDeadLetters",
+            dependencies: ["SluiceKafka", "SluicePipeline", "SluiceFunctions", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceBench",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceSupport",
+                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceSupport", "SluiceDeadLetters",
                 .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -83,6 +88,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
+                "SluiceDeadLetters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTesting", "SluiceSupport"], swiftSettings: strictSettings),
+            name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

@@ -74,7 +74,7 @@ public struct PipelineBenchmark: Sendable {
         let spec = try await deployNoop(name: function, trigger: trigger)
         let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
         let follow = Task { await registry.follow() }
-        let index = try await SuccessIndex.start(connection: connection, windowPerPartition: 0, logger: logger)
+        let index = try await OutcomeIndex.start(connection: connection, windowPerPartition: 0, logger: logger)
         let indexFollow = Task { await index.follow() }
         var workerConfiguration = Worker.Configuration(connection: connection, workerID: "bench-worker")
         workerConfiguration.topic = invocations
@@ -236,7 +236,7 @@ final class ResultReader: Sendable {
 
     static func start(connection: KafkaConnection, function: String) async throws -> ResultReader {
         let admin = try KafkaAdmin.make(connection)
-        let marks = try await admin.highWatermarks(topics: [SuccessIndex.topic])
+        let marks = try await admin.highWatermarks(topics: [OutcomeIndex.topic])
         await admin.close()
         var configuration = ConsumerConfiguration(connection: connection)
         configuration.bufferCapacity = 100_000

@@ -29,6 +29,8 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     public var ordering: Ordering = .key
     public var eventTriggers: [String] = []
     public var environmentVars: [String: String] = [:]
+    /// The platform defaults (`Config/platform.yaml`, at deploy time) with the manifest's `retry:` applied.
+    public var retry = RetryPolicy.standard
 
     /// A manifest with defaults for everything but identity, runtime and code.
     public init(name: String, tenant: String, runtime: Runtime, handler: String, codePath: String) {
@@ -50,21 +52,22 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         case ordering
         case eventTriggers = "event_triggers"
         case environmentVars = "environment_vars"
+        case retry
     }
 
     static let keys: Set<String> = [
         "name", "tenant", "runtime", "handler", "code", "memory_mb", "cpu_millicores", "timeout_seconds", "max_concurrency",
-        "min_warm", "ordering", "event_triggers", "environment_vars", "description",
+        "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry",
     ]
 
     /// Loads and validates a manifest file.
     /// - Throws: `ConfigurationError` naming file, line and field (missing field, wrong type, unknown
     ///   runtime, code folder or handler that does not exist…).
-    public static func load(path: String) throws -> FunctionManifest {
-        try parse(YAMLFile(path: path), manifestDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
+    public static func load(path: String, platform: PlatformConfiguration = .standard) throws -> FunctionManifest {
+        try parse(YAMLFile(path: path), manifestDirectory: URL(fileURLWithPath: path).deletingLastPathComponent(), platform: platform)
     }
 
-    public static func parse(_ file: YAMLFile, manifestDirectory: URL) throws -> FunctionManifest {
+    public static func parse(_ file: YAMLFile, manifestDirectory: URL, platform: PlatformConfiguration = .standard) throws -> FunctionManifest {
         let fields = try file.root.mapping(allowed: keys)
         let nameValue = try fields.required("name")
         let name = try nameValue.string()
@@ -120,6 +123,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         }
         manifest.eventTriggers = try fields["event_triggers"]?.stringList() ?? []
         manifest.environmentVars = try fields["environment_vars"]?.stringMap() ?? [:]
+        manifest.retry = try fields["retry"].map { try platform.retry.applying($0) } ?? platform.retry
         return manifest
     }
 }

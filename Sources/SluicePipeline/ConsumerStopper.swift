@@ -1,24 +1,35 @@
 import SluiceKafka
 import Synchronization
 
-/// Lets `stop()` end a component's consume loop — also when it is called before the loop started.
+/// Lets `stop()` end a component's consume loops — also when it is called before they started — and
+/// wakes whatever waits on the component (records held for a retry, keys waiting on one).
 final class ConsumerStopper: Sendable {
-    private let state = Mutex<(stopped: Bool, consumer: KafkaConsumer?)>((false, nil))
+    private let state = Mutex<(stopped: Bool, consumers: [KafkaConsumer])>((false, []))
+    private let waiters = Waiters<Int>()
 
-    /// The consumer whose events the loop reads; ended at once if a stop was already requested.
+    /// A consumer whose events a loop reads; ended at once if a stop was already requested.
     func attach(_ consumer: KafkaConsumer) {
         let stopped = state.withLock { state in
-            state.consumer = consumer
+            state.consumers.append(consumer)
             return state.stopped
         }
         if stopped { consumer.finishEvents() }
     }
 
     func stop() {
-        let consumer = state.withLock { state in
+        let consumers = state.withLock { state in
             state.stopped = true
-            return state.consumer
+            return state.consumers
         }
-        consumer?.finishEvents()
+        for consumer in consumers { consumer.finishEvents() }
+        waiters.signalAll()
+    }
+
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Sleeps for `duration`; returns false at once when a stop comes first.
+    func sleep(for duration: Duration) async -> Bool {
+        guard duration > .zero else { return !isStopped }
+        return await !waiters.wait(0, timeout: duration) { self.isStopped }
     }
 }

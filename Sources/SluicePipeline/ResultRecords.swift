@@ -18,6 +18,12 @@ public enum ResultRecords {
         public var workerID: String
         public var start: Date
         public var end: Date
+        /// False when another attempt follows (the result of a failed attempt that is retried).
+        public var final = true
+        /// When the next attempt is due (retried attempts).
+        public var retryAt: Date?
+        /// Where the dead letter went (dead-lettered invocations).
+        public var deadLetter: RecordPosition?
 
         public init(request: InvocationRequest, spec: FunctionSpec?, outcome: InvocationOutcome, workerID: String, start: Date, end: Date) {
             self.request = request
@@ -53,6 +59,10 @@ public enum ResultRecords {
         json.field("version", finished.spec?.version ?? 0)
         json.field("tenant_id", finished.spec?.manifest.tenant)
         json.field("status", outcome.status.rawValue)
+        json.field("error_class", outcome.status.errorClass?.rawValue)
+        json.field("final", finished.final)
+        if let retryAt = finished.retryAt { json.field("retry_at", timestamp(retryAt)) }
+        if let deadLetter = finished.deadLetter { json.field("dead_letter", deadLetter.description) }
         json.field("output", json: outcome.status == .success ? outcome.output : nil)
         json.field("error", outcome.error)
         if let traceback = outcome.traceback, !traceback.isEmpty { json.field("traceback", traceback) }
@@ -67,7 +77,12 @@ public enum ResultRecords {
         json.field("finished_at", timestamp(finished.end))
         writeTrigger(finished.request, into: &json)
         json.endObject()
-        return record(topic: resultsTopic, finished: finished, value: json.bytes)
+        var record = record(topic: resultsTopic, finished: finished, value: json.bytes)
+        record.headers += [
+            KafkaHeader(name: SluiceHeader.status, string: outcome.status.rawValue),
+            KafkaHeader(name: SluiceHeader.final, string: finished.final ? "true" : "false"),
+        ]
+        return record
     }
 
     /// The invocation-log record, in the seed's Invocation Log schema plus function, version, attempt.
@@ -91,6 +106,7 @@ public enum ResultRecords {
         json.field("function", finished.request.function)
         json.field("version", finished.spec?.version ?? 0)
         json.field("attempt", finished.request.attempt)
+        json.field("error_class", outcome.status.errorClass?.rawValue)
         json.endObject()
         return record(topic: logTopic, finished: finished, value: json.bytes)
     }

@@ -105,14 +105,15 @@ public final class Router: Sendable {
             await commits.started(record)
             await inFlight.acquire()
             let requests = registry.subscribers(of: record.topic).filter { routed?.contains($0.name) ?? true }.map { spec in
-                InvocationRequest(
+                var request = InvocationRequest(
                     invocationID: InvocationRequest.derivedID(topic: record.topic, partition: record.partition, offset: record.offset, function: spec.name),
                     function: spec.name, trigger: "kafka", triggerTopic: record.topic, triggerPartition: record.partition,
                     triggerOffset: record.offset, key: record.key, value: record.value,
                     traceParent: record.header(TraceParent.headerName).flatMap { TraceParent(header: String(decoding: $0, as: UTF8.self)) }?.child()
                         ?? .start(),
-                    passthroughHeaders: InvocationRequest.passthrough(record.headers)
-                ).producerRecord(topic: configuration.invocationsTopic)
+                    passthroughHeaders: InvocationRequest.passthrough(record.headers))
+                request.triggerTimestampMs = record.timestampMs >= 0 ? record.timestampMs : nil
+                return request.producerRecord(topic: configuration.invocationsTopic)
             }
             var deliveries: [PendingDelivery?] = []
             for request in requests {

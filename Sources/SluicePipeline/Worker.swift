@@ -12,6 +12,11 @@ import Synchronization
 /// Per partition, records of different keys run concurrently (up to the function's `max_concurrency`
 /// and the worker's `concurrency`), records of one key in order (`ordering: key`), a whole partition in
 /// order (`ordering: partition`), or with no order at all (`ordering: none`).
+///
+/// A failed attempt goes, by the function's retry policy, to a retry tier topic (the worker's retry
+/// consumer runs it again when due) or to the dead-letter topic; the request's offset commits once that
+/// record is acknowledged. While a record is in retry, later records of its key (of its partition for
+/// `ordering: partition`) wait for its chain to end.
 public final class Worker: Sendable {
     public struct Configuration: Sendable {
         public var connection: KafkaConnection
@@ -24,6 +29,15 @@ public final class Worker: Sendable {
         public var topic: String = InvocationRequest.topic
         /// Idle warm processes are retired after this long.
         public var warmTTL: Duration = .seconds(60)
+        /// Retry tier topics; nil: those named `sluice.retry.<delay>` on the broker.
+        public var retryTiers: RetryTiers?
+        /// Records held in memory by the retry consumer until they are due.
+        public var maxRetriesHeld: Int = 10_000
+        public var deadLetterTopic: String = DeadLetter.topic
+        /// Limits (`max_event_bytes`) from `Config/platform.yaml`.
+        public var platform = PlatformConfiguration.standard
+        /// The retry consumer's group.
+        public var retryGroupID: String { groupID + "-retry" }
 
         public init(connection: KafkaConnection, workerID: String) {
             self.connection = connection
@@ -34,7 +48,7 @@ public final class Worker: Sendable {
     let configuration: Configuration
     let registry: FunctionRegistry
     let runner: FunctionRunner
-    let index: SuccessIndex
+    let index: OutcomeIndex
     let logger: Logger
     private let functionSlots = Mutex<[String: AsyncSemaphore]>([:])
     private let stopper = ConsumerStopper()
@@ -42,7 +56,7 @@ public final class Worker: Sendable {
     /// waits for it, then finds its success in the index instead of running again.
     private let runningIDs = KeyGates()
 
-    public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: SuccessIndex, logger: Logger) {
+    public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: OutcomeIndex, logger: Logger) {
         self.configuration = configuration
         self.registry = registry
         self.runner = runner
@@ -50,22 +64,28 @@ public final class Worker: Sendable {
         self.logger = logger
     }
 
-    /// Stops taking records; `run` then finishes what it took, commits and returns.
+    /// Stops taking records; `run` then finishes the invocations running, leaves records that had not
+    /// started uncommitted (their next owner runs them), commits and returns.
     public func stop() {
         stopper.stop()
+        index.wakeWaiters()
     }
 
-    /// Consumes and runs invocations until `stop()`; then finishes what it took and commits. (Cancelling
-    /// the task instead would cut running invocations short.)
+    /// Consumes and runs invocations (and their retries) until `stop()`. (Cancelling the task instead
+    /// would cut running invocations short.)
     public func run() async throws {
+        let tiers: RetryTiers
+        if let configured = configuration.retryTiers { tiers = configured } else { tiers = try await RetryTiers.discover(connection: configuration.connection) }
         let clients = try GroupClients(
             connection: configuration.connection, groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight, logger: logger)
-        let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
-        let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
         let slots = AsyncSemaphore(permits: configuration.concurrency)
-        let gates = KeyGates()
-        try consumer.subscribe(topics: [configuration.topic])
-        stopper.attach(consumer)
+        let retries = RetryConsumer(
+            clients: try GroupClients(
+                connection: configuration.connection, groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, logger: logger),
+            topics: tiers.topics, maxHeld: configuration.maxRetriesHeld, stopper: stopper, logger: logger)
+        try clients.consumer.subscribe(topics: [configuration.topic])
+        stopper.attach(clients.consumer)
+        try retries.subscribe()
         for spec in registry.all { await runner.prewarm(spec) }
 
         let maintenance = Task { [runner, registry, configuration] in
@@ -74,6 +94,21 @@ public final class Worker: Sendable {
                 await runner.maintain(ttl: configuration.warmTTL) { registry.function(named: $0) }
             }
         }
+        async let retrying: Void = retries.run { record, producer in
+            _ = await self.handle(record, producer: producer, slots: slots, tiers: tiers)
+        }
+        await consume(clients, slots: slots, tiers: tiers)
+        await retrying
+        maintenance.cancel()
+        await clients.finish()
+        await runner.shutdown()
+    }
+
+    /// The main loop on the invocations topic.
+    private func consume(_ clients: GroupClients, slots: AsyncSemaphore, tiers: RetryTiers) async {
+        let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
+        let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
+        let gates = KeyGates()
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
                 switch event {
@@ -89,11 +124,21 @@ public final class Worker: Sendable {
                     await inFlight.acquire()
                     let ticket = orderingTicket(record, gates: gates)
                     group.addTask {
+                        defer { inFlight.release() }
                         await ticket?.wait()
-                        await self.handle(record, producer: producer, slots: slots)
-                        ticket?.finish()
+                        guard !self.stopper.isStopped else {
+                            // Not started: left uncommitted for the partition's next owner.
+                            ticket?.finish()
+                            return
+                        }
+                        let disposition = await self.handle(record, producer: producer, slots: slots, tiers: tiers)
                         await commits.finished(record)
-                        inFlight.release()
+                        if let ticket, case .retrying(let id, let bound) = disposition {
+                            await self.holdKey(for: id, bound: bound)
+                            ticket.finish()
+                        } else {
+                            ticket?.finish()
+                        }
                     }
                 case .error(let error):
                     logger.warning("consumer error", metadata: ["error": "\(error)"])
@@ -101,11 +146,17 @@ public final class Worker: Sendable {
                     break
                 }
             }
-            // Stopped: the group waits here for the invocations already taken.
+            // Stopped: the group waits here for the invocations already running.
         }
-        maintenance.cancel()
-        await clients.finish()
-        await runner.shutdown()
+    }
+
+    /// Keeps a key's later records waiting while one of its records is in retry: until its chain ends
+    /// (success or dead letter, by whichever worker), at most `bound`.
+    private func holdKey(for invocationID: String, bound: Duration) async {
+        let final = await index.waitForFinal(invocationID, timeout: bound) { self.stopper.isStopped }
+        if !final, !stopper.isStopped {
+            logger.warning("a record in retry did not finish in time; later records of its key go on", metadata: ["invocation_id": "\(invocationID)"])
+        }
     }
 
     /// The gate that orders this record behind earlier ones, per the function's `ordering`.
@@ -128,44 +179,130 @@ public final class Worker: Sendable {
         }
     }
 
-    /// Runs one request and writes its result and log; returns once both are acknowledged.
-    func handle(_ record: ConsumerRecord, producer: KafkaProducer, slots: AsyncSemaphore) async {
+    /// What became of a record.
+    enum Disposition {
+        /// Finished: succeeded, dead-lettered, or already done before.
+        case settled
+        /// Failed and written to a retry tier; its chain should end within `bound`.
+        case retrying(invocationID: String, bound: Duration)
+    }
+
+    /// Runs one request (from the invocations topic or a retry tier) and writes what follows from it —
+    /// result and log, plus a retry record or a dead letter for a failure; returns once all are
+    /// acknowledged.
+    func handle(_ record: ConsumerRecord, producer: KafkaProducer, slots: AsyncSemaphore, tiers: RetryTiers) async -> Disposition {
         let request: InvocationRequest
         switch InvocationRequest.decode(record) {
         case .success(let decoded): request = decoded
         case .failure(let error):
-            logger.error("unreadable invocation request skipped", metadata: ["position": "\(record.topic)/\(record.partition)@\(record.offset)", "error": "\(error)"])
-            return
+            await deadLetterUnreadable(record, reason: error.description, producer: producer)
+            return .settled
         }
         let running = runningIDs.ticket(for: request.invocationID)
         await running.wait()
         defer { running.finish() }
-        if index.hasSucceeded(request.invocationID) {
-            logger.debug("already succeeded; not run again", metadata: ["invocation_id": "\(request.invocationID)"])
-            return
+        if index.isFinal(request.invocationID) {
+            logger.debug("already settled; not run again", metadata: ["invocation_id": "\(request.invocationID)"])
+            return .settled
         }
         let spec = registry.function(named: request.function)
         let start = Date()
-        var outcome: InvocationOutcome
-        if let spec {
-            let functionSlots = self.slots(for: spec)
-            await functionSlots.acquire()
-            await slots.acquire()
-            outcome = await runner.invoke(spec, InvocationInput(invocationID: request.invocationID, event: request.value, contextJSON: context(request, spec: spec, record: record)))
-            slots.release()
-            functionSlots.release()
-        } else {
-            outcome = InvocationOutcome(status: .error, error: "function \(request.function) is not deployed")
-            outcome.retryable = false
+        let outcome = await run(request, spec: spec, record: record, slots: slots)
+        let end = Date()
+
+        let policy = spec?.manifest.retry ?? configuration.platform.retry
+        let ageMs = request.origin.flatMap { $0.timestampMs >= 0 ? Int64(end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil }
+        let decision = RetryDecision.decide(
+            errorClass: outcome.status.errorClass, retryable: outcome.retryable, attempt: request.attempt, policy: policy, ageMs: ageMs,
+            delayMs: policy.delayMs(afterAttempt: request.attempt))
+        var finished = ResultRecords.Finished(request: request, spec: spec, outcome: outcome, workerID: configuration.workerID, start: start, end: end)
+        switch decision {
+        case .succeeded:
+            await publish([ResultRecords.result(finished), ResultRecords.log(finished)], producer: producer)
+            index.note(request.invocationID, success: true)
+            return .settled
+        case .retry(let delayMs):
+            let due = end.addingTimeInterval(Double(delayMs) / 1000)
+            finished.final = false
+            finished.retryAt = due
+            await publish(
+                [retryRecord(request, outcome: outcome, failedAt: end, due: due, tier: tiers.tier(forDelayMs: delayMs)), ResultRecords.result(finished), ResultRecords.log(finished)],
+                producer: producer)
+            let attemptsLeft = policy.maxAttempts - request.attempt
+            let bound = Duration.milliseconds(policy.worstCaseSpanMs) + .seconds(Double(attemptsLeft) * (spec?.manifest.timeoutSeconds ?? 0) + 60)
+            return .retrying(invocationID: request.invocationID, bound: bound)
+        case .deadLetter(let reason):
+            let failedAt = Timestamp.rfc3339(end)
+            var letter = DeadLetter(
+                key: request.key, value: request.value, origin: request.origin, function: request.function, functionVersion: spec?.version ?? 0,
+                invocationID: request.invocationID, attempts: request.attempt, errorClass: outcome.status.errorClass ?? .error,
+                error: outcome.error ?? outcome.status.rawValue, stderrTail: outcome.stderrTail, firstFailure: request.firstFailure ?? failedAt,
+                lastFailure: failedAt, worker: configuration.workerID, reason: reason, traceParent: request.traceParent.child())
+            letter.passthroughHeaders = request.passthroughHeaders
+            finished.deadLetter = await publish([letter.producerRecord(topic: configuration.deadLetterTopic)], producer: producer).first
+            await publish([ResultRecords.result(finished), ResultRecords.log(finished)], producer: producer)
+            index.note(request.invocationID, success: false)
+            logger.info("dead-lettered", metadata: [
+                "invocation_id": "\(request.invocationID)", "function": "\(request.function)", "reason": "\(reason.rawValue)",
+                "error_class": "\(letter.errorClass.rawValue)", "attempts": "\(request.attempt)",
+            ])
+            return .settled
         }
+    }
+
+    /// Runs the function, or says why it cannot run (`rejected`); an output too large for a result is
+    /// an `error` that is not retried.
+    private func run(_ request: InvocationRequest, spec: FunctionSpec?, record: ConsumerRecord, slots: AsyncSemaphore) async -> InvocationOutcome {
+        guard let spec else {
+            return InvocationOutcome(status: .rejected, error: "function \(request.function) is not deployed")
+        }
+        if let size = request.value?.count, size > configuration.platform.maxEventBytes {
+            return InvocationOutcome(
+                status: .rejected, error: "the event is \(size) bytes; the limit is \(configuration.platform.maxEventBytes) (limits.max_event_bytes)")
+        }
+        let functionSlots = self.slots(for: spec)
+        await functionSlots.acquire()
+        await slots.acquire()
+        var outcome = await runner.invoke(
+            spec, InvocationInput(invocationID: request.invocationID, event: request.value, contextJSON: context(request, spec: spec, record: record)))
+        slots.release()
+        functionSlots.release()
         if let output = outcome.output, output.count > Self.maxOutputBytes {
-            outcome = InvocationOutcome(
-                status: .error, error: "the output is \(output.count) bytes; results hold at most \(Self.maxOutputBytes)")
+            outcome = InvocationOutcome(status: .error, error: "the output is \(output.count) bytes; results hold at most \(Self.maxOutputBytes)")
             outcome.retryable = false
         }
-        let finished = ResultRecords.Finished(request: request, spec: spec, outcome: outcome, workerID: configuration.workerID, start: start, end: Date())
-        await publish([ResultRecords.result(finished), ResultRecords.log(finished)], producer: producer)
-        if outcome.status == .success { index.noteSuccess(request.invocationID) }
+        return outcome
+    }
+
+    /// The request again, for its next attempt, on a retry tier.
+    private func retryRecord(_ request: InvocationRequest, outcome: InvocationOutcome, failedAt: Date, due: Date, tier: RetryTiers.Tier) -> ProducerRecord {
+        var next = request
+        next.attempt += 1
+        next.firstFailure = request.firstFailure ?? Timestamp.rfc3339(failedAt)
+        var record = next.producerRecord(topic: tier.topic)
+        record.headers += [
+            KafkaHeader(name: SluiceHeader.retryDue, string: String(Int64(due.timeIntervalSince1970 * 1000))),
+            KafkaHeader(name: SluiceHeader.lastFailure, string: Timestamp.rfc3339(failedAt)),
+            KafkaHeader(name: SluiceHeader.errorClass, string: outcome.status.rawValue),
+            KafkaHeader(name: SluiceHeader.error, string: DeadLetter.bounded(outcome.error ?? "", DeadLetter.maxErrorBytes)),
+        ]
+        return record
+    }
+
+    /// A record that is not an invocation request at all goes to the dead-letter topic as it is.
+    private func deadLetterUnreadable(_ record: ConsumerRecord, reason: String, producer: KafkaProducer) async {
+        let now = Timestamp.rfc3339()
+        let function = record.header(SluiceHeader.function).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let letter = DeadLetter(
+            key: record.key, value: record.value,
+            origin: Origin(topic: record.topic, partition: record.partition, offset: record.offset, timestampMs: record.timestampMs),
+            function: function, functionVersion: 0, invocationID: "", attempts: 0, errorClass: .rejected,
+            error: "not a Sluice invocation request: \(reason)", stderrTail: "", firstFailure: now, lastFailure: now,
+            worker: configuration.workerID, reason: .rejected, traceParent: nil)
+        let position = await publish([letter.producerRecord(topic: configuration.deadLetterTopic)], producer: producer).first
+        logger.error("unreadable invocation request dead-lettered", metadata: [
+            "position": "\(record.topic)/\(record.partition)@\(record.offset)", "dead_letter": "\(position.map(\.description) ?? "?")", "error": "\(reason)",
+        ])
     }
 
     /// The largest function output a result carries (the rest of the record needs room under Kafka's
@@ -173,14 +310,14 @@ public final class Worker: Sendable {
     static let maxOutputBytes = 900_000
 
     /// Produces records, retrying until the broker acknowledges them: an unacknowledged result must not
-    /// let the offset commit.
-    private func publish(_ records: [ProducerRecord], producer: KafkaProducer) async {
+    /// let the offset commit. Returns where they were written.
+    @discardableResult
+    private func publish(_ records: [ProducerRecord], producer: KafkaProducer) async -> [RecordPosition] {
         var backoff = Duration.milliseconds(100)
         while true {
             do {
                 let deliveries = try await records.asyncMap { try await producer.enqueue($0) }
-                for delivery in deliveries { _ = try await delivery.position() }
-                return
+                return try await deliveries.asyncMap { try await $0.position() }
             } catch {
                 logger.warning("writing a result failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)

@@ -105,6 +105,11 @@ public final class FunctionRunner: Sendable {
             process.closeStdin()
             let output = await process.stdout.wait { bytes, eof in eof ? bytes : nil }
             let exit = await process.waitForExit()
+            if exit == .exited(Self.nonRetryableExitCode) {
+                var outcome = InvocationOutcome(status: .error, error: "\(spec.manifest.handler) \(exit.description) (not retryable)")
+                outcome.retryable = false
+                return outcome
+            }
             guard exit == .exited(0) else {
                 return InvocationOutcome(status: .crash, error: "\(spec.manifest.handler) \(exit.description)")
             }
@@ -116,7 +121,7 @@ public final class FunctionRunner: Sendable {
         _ = await process.waitForExit()
         outcome.cpuMsUsed = process.cpuTimeMs()
         outcome.memoryUsedMB = process.peakMemoryMB()
-        if outcome.status == .crash, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
+        if outcome.status == .crash || outcome.status == .error, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
         return outcome
     }
 
@@ -142,6 +147,10 @@ public final class FunctionRunner: Sendable {
         outcome.retryable = true
         return outcome
     }
+
+    /// The exit status with which an `exec` function reports an error that must not be retried
+    /// (EX_DATAERR of sysexits.h). Other non-zero exits are `crash`.
+    public static let nonRetryableExitCode: Int32 = 65
 
     /// Output bytes as JSON text: kept when they are JSON, else a JSON string.
     static func jsonOutput(_ bytes: [UInt8]) -> [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceFunctions
 
 /// What a runtime needs to run one invocation.
 public struct InvocationInput: Sendable {
@@ -17,8 +18,14 @@ public struct InvocationInput: Sendable {
 
 /// How one invocation ended.
 public struct InvocationOutcome: Sendable {
-    public enum Status: String, Sendable, Codable {
-        case success, error, timeout, crash
+    /// `success`, or the error class of a failure.
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case success, timeout, crash, oom, error, rejected, sandbox
+
+        public init(_ errorClass: ErrorClass) { self = Status(rawValue: errorClass.rawValue)! }
+
+        /// The error class of a failure; nil for success.
+        public var errorClass: ErrorClass? { ErrorClass(rawValue: rawValue) }
     }
     public var status: Status
     /// The function's return value as JSON text (success only).

@@ -133,6 +133,23 @@ public struct YAMLValue: @unchecked Sendable {
     public func stringList() throws -> [String] {
         try list().map { try $0.string() }
     }
+
+    public func double(in range: ClosedRange<Double>) throws -> Double {
+        guard case .scalar(let scalar) = node, let value = Double(scalar.string), value.isFinite else {
+            throw error("expected a number, got '\((try? scalar()) ?? "a non-scalar")'")
+        }
+        guard range.contains(value) else { throw error("\(value) is out of range \(range.lowerBound)…\(range.upperBound)") }
+        return value
+    }
+
+    /// One of an enumeration's raw values.
+    public func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type) throws -> Choice where Choice.RawValue == String {
+        let text = try string()
+        guard let value = Choice(rawValue: text) else {
+            throw error("'\(text)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
 }
 
 /// The checked entries of a YAML mapping.

@@ -11,6 +11,16 @@ public func makeTestTopic(_ prefix: String, partitions: Int, configs: [String: S
     return name
 }
 
+/// Creates topics with exactly these names (for names that must follow a pattern, like retry tiers).
+public func makeTopics(_ names: [String], partitions: Int) async throws {
+    let admin = try KafkaAdmin.make(try await TestBroker.connection())
+    defer { Task { await admin.close() } }
+    let result = try await admin.createTopics(names.map { NewTopic(name: $0, partitions: partitions) })
+    for name in names where result[name] != .created {
+        throw TestSetupError("topic \(name) was not created: \(String(describing: result[name]))")
+    }
+}
+
 /// Reads events until `count` records arrived; other events go to `onEvent`.
 public func readRecords(
     _ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), onEvent: @escaping @Sendable (ConsumerEvent) -> Void = { _ in }

@@ -4,16 +4,31 @@ import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
 import SluiceRuntime
+import Synchronization
 
 /// Functions, workers and routers for pipeline tests, on the test broker. Each test deploys functions
-/// with unique names and uses its own invocations topic, so tests run in parallel without sharing work.
+/// with unique names and uses its own invocations, retry tier and dead-letter topics, so tests run in
+/// parallel without sharing work.
 public struct PipelineHarness: Sendable {
     public let connection: KafkaConnection
     public let invocationsTopic: String
+    /// `<invocations topic>.retry.`, followed by `1s` and `10s`.
+    public let retryPrefix: String
+    public let deadLetterTopic: String
     public let logger = Logger(label: "sluice.test")
 
     public static func make() async throws -> PipelineHarness {
-        PipelineHarness(connection: try await TestBroker.connection(), invocationsTopic: try await makeTestTopic("invocations", partitions: 6))
+        let invocations = try await makeTestTopic("invocations", partitions: 6)
+        let retryPrefix = invocations + ".retry."
+        try await makeTopics([retryPrefix + "1s", retryPrefix + "10s"], partitions: 3)
+        return PipelineHarness(
+            connection: try await TestBroker.connection(), invocationsTopic: invocations, retryPrefix: retryPrefix,
+            deadLetterTopic: try await makeTestTopic("dlq", partitions: 3))
+    }
+
+    /// Options that point `sluice worker` at this test's topics.
+    public var workerArguments: [String] {
+        ["--brokers", connection.brokerList, "--invocations-topic", invocationsTopic, "--retry-prefix", retryPrefix, "--dlq-topic", deadLetterTopic]
     }
 
     /// Writes `files` into a fresh code folder and a manifest (YAML body without `code:`) next to it;
@@ -51,10 +66,15 @@ public struct PipelineHarness: Sendable {
     }
 
     /// Starts an in-process worker on this test's invocations topic; stop it with `stop()`.
-    public func startWorker(registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker") async throws -> RunningService {
-        let index = try await SuccessIndex.start(connection: connection, logger: logger)
+    public func startWorker(
+        registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker", platform: PlatformConfiguration = .standard
+    ) async throws -> RunningService {
+        let index = try await OutcomeIndex.start(connection: connection, logger: logger)
         var configuration = Worker.Configuration(connection: connection, workerID: id)
         configuration.topic = invocationsTopic
+        configuration.retryTiers = try RetryTiers.discover(prefix: retryPrefix, topics: [retryPrefix + "1s", retryPrefix + "10s"])
+        configuration.deadLetterTopic = deadLetterTopic
+        configuration.platform = platform
         configuration.groupID = "workers-\(invocationsTopic)"
         configuration.concurrency = concurrency
         let worker = Worker(configuration: configuration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
@@ -99,6 +119,19 @@ public struct PipelineHarness: Sendable {
     public func readJSON(
         _ topic: String, function: String, timeout: Duration = .seconds(120), until done: @escaping @Sendable ([[String: any Sendable]]) -> Bool
     ) async throws -> [[String: any Sendable]] {
+        let box = JSONAccumulator()
+        _ = try await readRecords(topic, function: function, timeout: timeout) { records in
+            box.add(records)
+            return done(box.objects)
+        }
+        return box.objects
+    }
+
+    /// Reads `topic` from the beginning until `done` says the records of `function` (by the
+    /// `sluice-function` header) seen so far are enough.
+    public func readRecords(
+        _ topic: String, function: String, timeout: Duration = .seconds(120), until done: @escaping @Sendable ([ConsumerRecord]) -> Bool
+    ) async throws -> [ConsumerRecord] {
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
         let admin = try KafkaAdmin.make(connection)
         let partitions = try await admin.topic(topic)?.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning) } ?? []
@@ -106,18 +139,34 @@ public struct PipelineHarness: Sendable {
         try consumer.assign(partitions)
         defer { Task { await consumer.close() } }
         return try await withDeadline(timeout, "reading \(function)'s records on \(topic)") {
-            var objects: [[String: any Sendable]] = []
-            if done(objects) { return objects }
+            var records: [ConsumerRecord] = []
+            if done(records) { return records }
             for await event in consumer.events {
-                guard case .record(let record) = event, record.header(SluiceHeader.function) == Array(function.utf8),
-                    let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any]
-                else { continue }
-                objects.append(object.mapValues { Sendables.wrap($0) })
-                if done(objects) { break }
+                guard case .record(let record) = event, record.header(SluiceHeader.function) == Array(function.utf8) else { continue }
+                records.append(record)
+                if done(records) { break }
             }
-            return objects
+            return records
         }
     }
+}
+
+/// Parses record values into JSON objects once each, as `readJSON` goes.
+final class JSONAccumulator: Sendable {
+    private let state = Mutex<(parsed: Int, objects: [[String: any Sendable]])>((0, []))
+
+    func add(_ records: [ConsumerRecord]) {
+        state.withLock { state in
+            for record in records.dropFirst(state.parsed) {
+                if let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
+                    state.objects.append(object.mapValues { Sendables.wrap($0) })
+                }
+            }
+            state.parsed = records.count
+        }
+    }
+
+    var objects: [[String: any Sendable]] { state.withLock { $0.objects } }
 }
 
 /// JSON values made Sendable for test assertions.

@@ -133,6 +133,8 @@ struct PipelineTests {
             runtime: exec
             handler: sleep.sh
             timeout_seconds: 1
+            retry:
+              max_attempts: 1
             """, files: ["sleep.sh": "#!/bin/sh\nsleep 300 &\necho $! > \(pidFile)\necho $$ >> \(pidFile)\nwait\n"]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)

@@ -26,7 +26,8 @@ struct DeployCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let manifests = try Self.manifestFiles(paths).map { try FunctionManifest.load(path: $0) }
+        let platform = try PlatformConfiguration.loadProject()
+        let manifests = try Self.manifestFiles(paths).map { try FunctionManifest.load(path: $0, platform: platform) }
         guard !manifests.isEmpty else { throw CLIError("no manifests (*.yaml) found in \(paths.joined(separator: " "))") }
         let kafka = connection.connection
         let registry = try await FunctionRegistry.load(connection: kafka)

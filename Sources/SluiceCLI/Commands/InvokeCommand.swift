@@ -42,7 +42,7 @@ struct InvokeCommand: AsyncParsableCommand {
 
         // Read results from their current end before publishing, so the result cannot be missed.
         let admin = try KafkaAdmin.make(kafka)
-        let marks = try await admin.highWatermarks(topics: [SuccessIndex.topic])
+        let marks = try await admin.highWatermarks(topics: [OutcomeIndex.topic])
         await admin.close()
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: kafka))
         try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })

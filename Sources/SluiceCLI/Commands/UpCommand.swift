@@ -65,7 +65,8 @@ extension UpCommand {
     /// Deploys `Config/functions/` (unchanged manifests are left as they are).
     func deployExamples(paths: ProjectPaths, connection: KafkaConnection) async throws {
         let folder = paths.config.appendingPathComponent("functions").path
-        let manifests = try DeployCommand.manifestFiles([folder]).map { try FunctionManifest.load(path: $0) }
+        let platform = try PlatformConfiguration.loadProject()
+        let manifests = try DeployCommand.manifestFiles([folder]).map { try FunctionManifest.load(path: $0, platform: platform) }
         let registry = try await FunctionRegistry.load(connection: connection)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
         let deployer = FunctionDeployer(producer: producer, registry: registry)

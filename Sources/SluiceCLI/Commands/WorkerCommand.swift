@@ -16,6 +16,10 @@ struct WorkerCommand: AsyncParsableCommand {
             commit only for finished work, so a worker killed with SIGKILL loses nothing: its records are \
             redone by another member, and those that already succeeded are not run again.
 
+            Failed attempts are retried by the function's retry policy through the retry tier topics \
+            (the worker consumes them too, as group <group>-retry); what is not retried goes to the \
+            dead-letter topic (see `sluice dlq`).
+
             Example:
               sluice worker --concurrency 16 --id worker-1
             """
@@ -24,7 +28,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Invocations running at once.") var concurrency: Int = 16
     @Option(help: "This worker's id in results and logs. Default: worker-<pid>.") var id: String?
     @Option(name: .customLong("invocations-topic"), help: "The topic of invocation requests.") var invocationsTopic = "sluice.invocations"
-    @Option(help: "The consumer group.") var group = "sluice-workers"
+    @Option(help: "The consumer group (its retry consumer is the group + \"-retry\").") var group = "sluice-workers"
+    @Option(name: .customLong("retry-prefix"), help: "Retry tier topics are this prefix + a delay (1s, 10m…).") var retryPrefix = RetryTiers.defaultPrefix
+    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic.") var deadLetterTopic = DeadLetter.topic
+    @Option(name: .customLong("platform-config"), help: "Platform configuration. Default: Config/platform.yaml.") var platformConfig: String?
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -34,12 +41,16 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "sluice.worker")
         let kafka = connection.connection
+        let platform = try platformConfig.map { try PlatformConfiguration.load(path: $0) } ?? PlatformConfiguration.loadProject()
         let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
-        let index = try await SuccessIndex.start(connection: kafka, logger: logger)
+        let index = try await OutcomeIndex.start(connection: kafka, logger: logger)
         var workerConfiguration = Worker.Configuration(connection: kafka, workerID: id ?? "worker-\(getpid())")
         workerConfiguration.concurrency = concurrency
         workerConfiguration.topic = invocationsTopic
         workerConfiguration.groupID = group
+        workerConfiguration.retryTiers = try await RetryTiers.discover(prefix: retryPrefix, connection: kafka)
+        workerConfiguration.deadLetterTopic = deadLetterTopic
+        workerConfiguration.platform = platform
         let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
         printError("worker \(workerConfiguration.workerID) running on \(kafka.brokerList) with \(registry.all.count) functions")
         try await ServiceRunner.run(logger: logger, stop: { worker.stop() }, main: { try await worker.run() }, helpers: [

@@ -1,0 +1,40 @@
+import Foundation
+import SluiceSupport
+
+/// Platform-wide settings (`Config/platform.yaml`): defaults every manifest starts from and limits the
+/// workers enforce. A missing file means the built-in defaults.
+public struct PlatformConfiguration: Sendable, Hashable {
+    /// Retry defaults; a manifest's `retry:` overrides single fields.
+    public var retry = RetryPolicy.standard
+    /// Events (record values) larger than this are `rejected` without running the function.
+    public var maxEventBytes = 262_144
+
+    public init() {}
+
+    public static let standard = PlatformConfiguration()
+
+    static let keys: Set<String> = ["retry", "limits"]
+    static let limitKeys: Set<String> = ["max_event_bytes"]
+
+    /// Loads `path`, or the built-in defaults when the file does not exist.
+    /// - Throws: `ConfigurationError` naming file, line and field.
+    public static func load(path: String) throws -> PlatformConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else { return .standard }
+        return try parse(YAMLFile(path: path))
+    }
+
+    /// `Config/platform.yaml` of the project.
+    public static func loadProject(_ paths: ProjectPaths = .discover()) throws -> PlatformConfiguration {
+        try load(path: paths.config.appendingPathComponent("platform.yaml").path)
+    }
+
+    public static func parse(_ file: YAMLFile) throws -> PlatformConfiguration {
+        let fields = try file.root.mapping(allowed: keys)
+        var configuration = PlatformConfiguration()
+        if let retry = fields["retry"] { configuration.retry = try RetryPolicy.standard.applying(retry) }
+        if let limits = try fields["limits"]?.mapping(allowed: limitKeys) {
+            configuration.maxEventBytes = try limits["max_event_bytes"]?.int(in: 1...(16 << 20)) ?? configuration.maxEventBytes
+        }
+        return configuration
+    }
+}

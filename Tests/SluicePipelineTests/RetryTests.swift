@@ -1,0 +1,221 @@
+import Foundation
+import SluiceFunctions
+import SluiceKafka
+import SluicePipeline
+import SluiceSupport
+import SluiceTesting
+import Testing
+
+/// The text of a header, for assertions.
+func text(_ record: ConsumerRecord, _ name: String) -> String? {
+    record.header(name).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// Seconds since the epoch of an RFC 3339 field of a result or log object.
+func seconds(_ object: [String: any Sendable], _ field: String) throws -> Double {
+    let value = try #require(object[field] as? String)
+    return try #require(Timestamp.parse(value)).timeIntervalSince1970
+}
+
+@Suite("Retries with backoff and dead letters", .timeLimit(.minutes(5)))
+struct RetryTests {
+    @Test("Failing the first two attempts, then succeeding: one success, three logged attempts, backoff respected")
+    func retriedUntilSuccess() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("flaky")
+        try await harness.deploy(try harness.writeFunction("""
+            name: \(name)
+            tenant: acme
+            runtime: python3
+            handler: handler.main
+            retry:
+              max_attempts: 4
+              backoff: exponential
+              initial_ms: 300
+              multiplier: 2
+              jitter: none
+            """, files: ["handler.py": """
+            def main(event, context):
+                if context["attempt"] < 3:
+                    raise RuntimeError("attempt %d fails" % context["attempt"])
+                return {"attempt": context["attempt"]}
+            """]))
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry)
+        let ids = try await harness.publishRequests(function: name, count: 1, key: { _ in "k" }, value: { _ in "go" })
+        let results = try await harness.readJSON("sluice.results", function: name) { $0.contains { $0["status"] as? String == "success" } }
+        let logs = try await harness.readJSON("sluice.invocation-log", function: name) { $0.count >= 3 }
+        await worker.stop()
+        follow.cancel()
+
+        let successes = results.filter { $0["status"] as? String == "success" }
+        #expect(successes.count == 1)
+        #expect(successes.first?["invocation_id"] as? String == ids[0])
+        #expect(successes.first?["attempt"] as? Double == 3)
+        let failed = results.filter { $0["status"] as? String == "error" }
+        #expect(failed.count == 2)
+        #expect(failed.allSatisfy { $0["final"] as? Bool == false && $0["retry_at"] is String })
+        let attempts = logs.sorted { ($0["attempt"] as? Double ?? 0) < ($1["attempt"] as? Double ?? 0) }
+        #expect(attempts.map { $0["attempt"] as? Double } == [1, 2, 3])
+        #expect(attempts.map { $0["status"] as? String } == ["error", "error", "success"])
+        #expect(Set(attempts.compactMap { $0["invocation_id"] as? String }) == [ids[0]])
+        // Backoff 300 ms after attempt 1, 600 ms after attempt 2 (no jitter).
+        for (index, backoff) in [(0, 0.3), (1, 0.6)] {
+            let gap = try seconds(attempts[index + 1], "start_time") - seconds(attempts[index], "end_time")
+            #expect(gap >= backoff - 0.001, "attempt \(index + 2) started \(gap) s after attempt \(index + 1) ended; the backoff is \(backoff) s")
+        }
+    }
+
+    @Test("Always failing with max_attempts 3: one dead letter with every provenance header")
+    func deadLetterProvenance() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("broken")
+        let trigger = try await makeTestTopic("orders", partitions: 3)
+        let spec = try await harness.deploy(try harness.writeFunction("""
+            name: \(name)
+            tenant: acme
+            runtime: python3
+            handler: handler.main
+            event_triggers: [\(trigger)]
+            retry:
+              max_attempts: 3
+              initial_ms: 50
+              jitter: none
+            """, files: ["handler.py": """
+            import sys
+            def main(event, context):
+                print("diagnostics before failing", file=sys.stderr)
+                raise ValueError("always broken")
+            """]))
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry, id: "dlq-worker")
+        let router = harness.startRouter(registry: registry, functions: [name])
+
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: harness.connection))
+        let trace = TraceParent.start()
+        let event = try await producer.send(ProducerRecord(
+            topic: trigger, key: Array("order-7".utf8), value: Array("{\"id\":7}".utf8),
+            headers: [trace.header, KafkaHeader(name: "x-source", string: "checkout")]))
+        await producer.close()
+
+        let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { !$0.isEmpty }
+        let logs = try await harness.readJSON("sluice.invocation-log", function: name) { $0.count >= 3 }
+        await router.stop()
+        await worker.stop()
+        follow.cancel()
+
+        let letter = try #require(letters.first)
+        #expect(letter.key == Array("order-7".utf8))
+        #expect(letter.value == Array("{\"id\":7}".utf8))
+        #expect(text(letter, SluiceHeader.originTopic) == trigger)
+        #expect(text(letter, SluiceHeader.originPartition) == String(event.partition))
+        #expect(text(letter, SluiceHeader.originOffset) == String(event.offset))
+        let stored = try await readOne(trigger, partition: event.partition, offset: event.offset, connection: harness.connection)
+        #expect(text(letter, SluiceHeader.originTimestamp) == String(stored.timestampMs))
+        #expect(text(letter, SluiceHeader.function) == name)
+        #expect(text(letter, DeadLetter.Header.functionVersion) == String(spec.version))
+        #expect(
+            text(letter, SluiceHeader.invocationID)
+                == InvocationRequest.derivedID(topic: trigger, partition: event.partition, offset: event.offset, function: name))
+        #expect(text(letter, DeadLetter.Header.attempts) == "3")
+        #expect(text(letter, SluiceHeader.errorClass) == "error")
+        #expect(text(letter, SluiceHeader.error)?.contains("ValueError: always broken") == true)
+        #expect(text(letter, DeadLetter.Header.stderrTail)?.contains("diagnostics before failing") == true)
+        #expect(text(letter, DeadLetter.Header.worker) == "dlq-worker")
+        #expect(text(letter, DeadLetter.Header.reason) == "attempts_exhausted")
+        #expect(text(letter, "x-source") == "checkout")
+        let first = try #require(text(letter, SluiceHeader.firstFailure).flatMap(Timestamp.parse))
+        let last = try #require(text(letter, SluiceHeader.lastFailure).flatMap(Timestamp.parse))
+        #expect(first < last)
+        let traceparent = try #require(text(letter, TraceParent.headerName).flatMap(TraceParent.init(header:)))
+        #expect(traceparent.traceID == trace.traceID)
+        #expect(logs.count == 3)
+        #expect(logs.allSatisfy { $0["status"] as? String == "error" })
+    }
+
+    @Test("A rejected (oversize) event and a non-retryable error are dead-lettered after one attempt")
+    func deadLetteredAtOnce() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("strict")
+        try await harness.deploy(try harness.writeFunction("""
+            name: \(name)
+            tenant: acme
+            runtime: python3
+            handler: handler.main
+            retry:
+              initial_ms: 50
+            """, files: ["handler.py": """
+            class BadInput(Exception):
+                sluice_retryable = False
+
+            def main(event, context):
+                if event == "bad":
+                    raise BadInput("cannot use this event")
+                return "ok"
+            """]))
+        var platform = PlatformConfiguration.standard
+        platform.maxEventBytes = 1000
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry, platform: platform)
+        let big = String(repeating: "y", count: 2000)
+        let ids = try await harness.publishRequests(function: name, count: 3, key: { "k\($0)" }, value: { [big, "bad", "fine"][$0] })
+        let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { $0.count >= 2 }
+        let logs = try await harness.readJSON("sluice.invocation-log", function: name) { $0.count >= 3 }
+        await worker.stop()
+        follow.cancel()
+
+        let byID = Dictionary(letters.map { (text($0, SluiceHeader.invocationID) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        let oversize = try #require(byID[ids[0]])
+        #expect(text(oversize, SluiceHeader.errorClass) == "rejected")
+        #expect(text(oversize, DeadLetter.Header.reason) == "rejected")
+        #expect(text(oversize, DeadLetter.Header.attempts) == "1")
+        #expect(text(oversize, SluiceHeader.error)?.contains("limit is 1000") == true)
+        #expect(oversize.value == Array(big.utf8))
+        let bad = try #require(byID[ids[1]])
+        #expect(text(bad, SluiceHeader.errorClass) == "error")
+        #expect(text(bad, DeadLetter.Header.reason) == "not_retryable")
+        #expect(text(bad, DeadLetter.Header.attempts) == "1")
+        #expect(byID[ids[2]] == nil)
+        // One attempt each: three log records, no second attempt of anything.
+        #expect(logs.count == 3)
+        #expect(logs.allSatisfy { $0["attempt"] as? Double == 1 })
+        #expect(Set(logs.compactMap { $0["status"] as? String }) == ["rejected", "error", "success"])
+    }
+
+    @Test("Past max_record_age_s a failure is dead-lettered instead of retried")
+    func recordTooOld() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("aged")
+        try await harness.deploy(try harness.writeFunction("""
+            name: \(name)
+            tenant: acme
+            runtime: python3
+            handler: handler.main
+            retry:
+              max_attempts: 10
+              backoff: fixed
+              initial_ms: 1500
+              jitter: none
+              max_record_age_s: 1
+            """, files: ["handler.py": "def main(event, context):\n    raise RuntimeError('nope')\n"]))
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry)
+        _ = try await harness.publishRequests(function: name, count: 1, key: { _ in nil }, value: { _ in "x" })
+        let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { !$0.isEmpty }
+        await worker.stop()
+        follow.cancel()
+        let letter = try #require(letters.first)
+        #expect(text(letter, DeadLetter.Header.reason) == "record_too_old")
+        // 1.5 s backoff against a 1 s age limit: at most two attempts, far from the ten allowed.
+        let attempts = try #require(text(letter, DeadLetter.Header.attempts).flatMap(Int.init))
+        #expect((1...2).contains(attempts))
+    }
+}
+
+/// One stored record, read back at its position.
+func readOne(_ topic: String, partition: Int32, offset: Int64, connection: KafkaConnection) async throws -> ConsumerRecord {
+    let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
+    defer { Task { await consumer.close() } }
+    try consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
+    return try #require(try await readRecords(consumer, count: 1).first)
+}
