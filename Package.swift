@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceTesting"], swiftSettings: strictSettings),
+            name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceTesting", "SluicePipeline", "SluiceFunctions"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -70,6 +70,7 @@ public enum ResultRecords {
         json.field("duration_ms", outcome.durationMs)
         json.field("cold_start", outcome.coldStart)
         json.field("attempt", finished.request.attempt)
+        if let replayOf = finished.request.replayOf { json.field("replay_of", replayOf) }
         json.field("worker_id", finished.workerID)
         json.field("runtime_pid", Int(outcome.processID))
         json.field("memory_used_mb", outcome.memoryUsedMB, decimals: 1)

@@ -219,3 +219,118 @@ func readOne(_ topic: String, partition: Int32, offset: Int64, connection: Kafka
     try consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
     return try #require(try await readRecords(consumer, count: 1).first)
 }
+
+@Suite("Ordering while a record is in retry", .timeLimit(.minutes(5)))
+struct RetryOrderingTests {
+    /// A function whose `first` event of key `poison` fails until a flag file appears in its code folder.
+    func deployPoisoned(_ harness: PipelineHarness, ordering: String) async throws -> (name: String, flag: URL) {
+        let name = uniqueName("poison")
+        let manifest = try harness.writeFunction("""
+            name: \(name)
+            tenant: acme
+            runtime: python3
+            handler: handler.main
+            ordering: \(ordering)
+            max_concurrency: 8
+            retry:
+              max_attempts: 100
+              backoff: fixed
+              initial_ms: 500
+              jitter: none
+            """, files: ["handler.py": """
+            import os
+            FLAG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flag")
+            def main(event, context):
+                if event == "first" and not os.path.exists(FLAG):
+                    raise RuntimeError("poisoned until the flag exists")
+                return event
+            """])
+        try await harness.deploy(manifest)
+        return (name, URL(fileURLWithPath: manifest).deletingLastPathComponent().appendingPathComponent("code/flag"))
+    }
+
+    @Test("ordering: key — a key in retry holds its later records; 1000 records of other keys all succeed meanwhile")
+    func poisonKeyDoesNotStopOthers() async throws {
+        let harness = try await PipelineHarness.make()
+        let (name, flag) = try await deployPoisoned(harness, ordering: "key")
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry)
+        let ids = try await harness.publishRequests(
+            function: name, count: 1002, key: { $0 < 2 ? "poison" : "k\($0 % 50)" }, value: { $0 == 0 ? "first" : $0 == 1 ? "second" : "\($0)" })
+        let others = Set(ids.dropFirst(2))
+
+        let meanwhile = try await harness.readJSON("sluice.results", function: name) { results in
+            others.isSubset(of: Set(results.compactMap { $0["status"] as? String == "success" ? $0["invocation_id"] as? String : nil }))
+        }
+        // The poison record is still in retry, and the later record of its key has not run.
+        #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        #expect(meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "error" && $0["final"] as? Bool == false })
+        #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[1] }, "the later record of the poison key ran while the first was in retry")
+
+        try Data().write(to: flag)
+        let logs = try await harness.readJSON("sluice.invocation-log", function: name) { logs in
+            Set(logs.filter { $0["status"] as? String == "success" }.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids.prefix(2))
+        }
+        await worker.stop()
+        follow.cancel()
+        let firstSuccess = try #require(logs.first { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        let second = try #require(logs.first { $0["invocation_id"] as? String == ids[1] })
+        #expect(try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"), "the later record ran before the poison record's chain ended")
+    }
+
+    @Test("ordering: none — nothing waits for a record in retry")
+    func noOrderingDoesNotWait() async throws {
+        let harness = try await PipelineHarness.make()
+        let (name, flag) = try await deployPoisoned(harness, ordering: "none")
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry)
+        let ids = try await harness.publishRequests(function: name, count: 2, key: { _ in "poison" }, value: { $0 == 0 ? "first" : "second" })
+        let meanwhile = try await harness.readJSON("sluice.results", function: name) { results in
+            results.contains { $0["invocation_id"] as? String == ids[1] && $0["status"] as? String == "success" }
+        }
+        #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        try Data().write(to: flag)
+        _ = try await harness.readJSON("sluice.results", function: name) { results in
+            results.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" }
+        }
+        await worker.stop()
+        follow.cancel()
+    }
+}
+
+@Suite("The retry rule and the retry tiers")
+struct RetryDecisionTests {
+    let policy: RetryPolicy = {
+        var policy = RetryPolicy.standard
+        policy.maxAttempts = 3
+        policy.maxRecordAgeSeconds = 60
+        return policy
+    }()
+
+    @Test("Retry while attempts, class and age allow; each reason for a dead letter")
+    func decisions() {
+        func decide(_ errorClass: ErrorClass?, retryable: Bool = true, attempt: Int = 1, age: Int64? = 0) -> RetryDecision {
+            RetryDecision.decide(errorClass: errorClass, retryable: retryable, attempt: attempt, policy: policy, ageMs: age, delayMs: 123)
+        }
+        #expect(decide(nil) == .succeeded)
+        #expect(decide(.error) == .retry(delayMs: 123))
+        #expect(decide(.timeout, attempt: 2) == .retry(delayMs: 123))
+        #expect(decide(.crash, attempt: 3) == .deadLetter(.attemptsExhausted))
+        #expect(decide(.error, retryable: false) == .deadLetter(.notRetryable))
+        #expect(decide(.oom) == .deadLetter(.classNotRetried))
+        #expect(decide(.rejected) == .deadLetter(.rejected))
+        #expect(decide(.error, age: 60_000) == .deadLetter(.recordTooOld))
+        #expect(decide(.error, age: nil) == .retry(delayMs: 123))
+    }
+
+    @Test("A backoff waits in the longest tier not above it; names give the delays")
+    func tiers() throws {
+        let tiers = try RetryTiers.discover(prefix: "sluice.retry.", topics: ["sluice.retry.10s", "sluice.retry.1s", "sluice.retry.1m", "sluice.retry.x", "other"])
+        #expect(tiers.topics == ["sluice.retry.1s", "sluice.retry.10s", "sluice.retry.1m"])
+        #expect(tiers.tier(forDelayMs: 200).topic == "sluice.retry.1s")
+        #expect(tiers.tier(forDelayMs: 9_999).topic == "sluice.retry.1s")
+        #expect(tiers.tier(forDelayMs: 10_000).topic == "sluice.retry.10s")
+        #expect(tiers.tier(forDelayMs: 3_600_000).topic == "sluice.retry.1m")
+        #expect(throws: (any Error).self) { try RetryTiers.discover(prefix: "sluice.retry.", topics: ["other"]) }
+    }
+}

@@ -43,4 +43,50 @@ struct WorkerCrashTests {
         #expect(doubled.isEmpty, "\(doubled.count) invocations have two success results, e.g. \(doubled.first.map { $0.key } ?? "")")
         #expect(Set(results.compactMap { $0["worker_id"] as? String }) == ["first", "second"])
     }
+
+    @Test("SIGKILL worker and retry consumer three times while 3000 records with 10% failures flow: each ends as one success or one dead letter")
+    func sigkillDuringRetries() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("crashy-retry")
+        try await harness.deploy(try harness.writeFunction("""
+            name: \(name)
+            tenant: acme
+            runtime: python3
+            handler: handler.main
+            max_concurrency: 8
+            retry:
+              max_attempts: 2
+              backoff: fixed
+              initial_ms: 200
+              jitter: none
+            """, files: ["handler.py": "def main(event, context):\n    if event % 10 == 0:\n        raise RuntimeError('ten percent fail')\n    return event\n"]))
+        let arguments = ["worker"] + harness.workerArguments + ["--group", "crash-\(harness.invocationsTopic)", "--concurrency", "8"]
+        var worker = try BackgroundSluice(arguments + ["--id", "w1"])
+        let ids = try await harness.publishRequests(function: name, count: 3000, key: { "k\($0 % 97)" }, value: { "\($0)" })
+        let failing = Set(ids.enumerated().filter { $0.offset % 10 == 0 }.map(\.element))
+        let passing = Set(ids).subtracting(failing)
+
+        // Kill it (and its retry consumer with it) at three points of progress, starting a new one each time.
+        for (round, threshold) in [400, 1200, 2000].enumerated() {
+            let progress = try await harness.readJSON("sluice.results", function: name) { $0.count >= threshold }
+            worker.killHard()
+            // 3000 first attempts and 300 second ones: the kill must come before the end.
+            #expect(progress.count < 3300, "worker \(round + 1) finished everything before it was killed")
+            worker = try BackgroundSluice(arguments + ["--id", "w\(round + 2)"])
+        }
+        let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(200)) { results in
+            passing.isSubset(of: Set(results.compactMap { $0["status"] as? String == "success" ? $0["invocation_id"] as? String : nil }))
+        }
+        let letters = try await harness.readRecords(harness.deadLetterTopic, function: name, timeout: .seconds(200)) { letters in
+            failing.isSubset(of: Set(letters.compactMap { text($0, SluiceHeader.invocationID) }))
+        }
+        worker.stop()
+
+        let succeeded = Set(results.compactMap { $0["status"] as? String == "success" ? $0["invocation_id"] as? String : nil })
+        let deadLettered = Set(letters.compactMap { text($0, SluiceHeader.invocationID) })
+        #expect(succeeded == passing, "\(passing.subtracting(succeeded).count) passing records have no success")
+        #expect(deadLettered == failing, "\(failing.subtracting(deadLettered).count) failing records have no dead letter")
+        #expect(succeeded.isDisjoint(with: deadLettered), "some records both succeeded and were dead-lettered")
+        #expect(letters.allSatisfy { text($0, DeadLetter.Header.attempts) == "2" && text($0, SluiceHeader.errorClass) == "error" })
+    }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import SluiceFunctions
+import SluiceSupport
+import Testing
+
+@Suite("Retry policies: parsing, backoff and jitter")
+struct RetryPolicyTests {
+    func policy(_ yaml: String, base: RetryPolicy = .standard) throws -> RetryPolicy {
+        try base.applying(try YAMLFile(text: yaml, displayPath: "Config/platform.yaml").root)
+    }
+
+    func failure(_ yaml: String) -> ConfigurationError? {
+        do {
+            _ = try policy(yaml)
+            return nil
+        } catch {
+            return error as? ConfigurationError
+        }
+    }
+
+    @Test("Exponential backoff grows by the multiplier and stops at max_ms; linear and fixed as named")
+    func backoffs() throws {
+        let exponential = try policy("initial_ms: 200\nmultiplier: 2\nmax_ms: 1000")
+        #expect((1...5).map { exponential.backoffMs(afterAttempt: $0) } == [200, 400, 800, 1000, 1000])
+        let linear = try policy("backoff: linear\ninitial_ms: 100")
+        #expect((1...3).map { linear.backoffMs(afterAttempt: $0) } == [100, 200, 300])
+        let fixed = try policy("backoff: fixed\ninitial_ms: 250")
+        #expect((1...3).map { fixed.backoffMs(afterAttempt: $0) } == [250, 250, 250])
+        #expect(try policy("max_attempts: 3\ninitial_ms: 100\nmultiplier: 3").worstCaseSpanMs == 100 + 300)
+    }
+
+    @Test("Jitter: none is exact, full stays in [0, backoff], equal in [backoff/2, backoff]")
+    func jitter() throws {
+        var generator = SystemRandomNumberGenerator()
+        let none = try policy("jitter: none\ninitial_ms: 400")
+        #expect(none.delayMs(afterAttempt: 1, using: &generator) == 400)
+        let full = try policy("jitter: full\ninitial_ms: 400")
+        let equal = try policy("jitter: equal\ninitial_ms: 400")
+        for _ in 0..<500 {
+            #expect((0...400).contains(full.delayMs(afterAttempt: 1, using: &generator)))
+            #expect((200...400).contains(equal.delayMs(afterAttempt: 1, using: &generator)))
+        }
+    }
+
+    @Test("Fields override the base one by one; bad values name file, line and field")
+    func parsing() throws {
+        let base = try policy("max_attempts: 7\nretry_on: [timeout]")
+        let merged = try policy("initial_ms: 50", base: base)
+        #expect(merged.maxAttempts == 7 && merged.retryOn == [.timeout] && merged.initialMs == 50)
+        #expect(failure("max_attempts: 0")?.description == "Config/platform.yaml:1: field 'max_attempts': 0 is out of range 1…100")
+        #expect(failure("backoff: quadratic")?.description.contains("field 'backoff': 'quadratic' is not one of exponential, linear, fixed") == true)
+        #expect(failure("retry_on: [timeout, flaky]")?.description.contains("field 'retry_on[1]'") == true)
+        #expect(failure("retry_on: [rejected]")?.description.contains("never retried") == true)
+        #expect(failure("initial_ms: 500\nmax_ms: 100")?.description.contains("max_ms (100) is below initial_ms (500)") == true)
+        #expect(failure("max_attempt: 3")?.description.contains("unknown key") == true)
+    }
+
+    @Test("Config/platform.yaml of the repository loads and matches the documented defaults")
+    func projectPlatformFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let platform = try PlatformConfiguration.load(path: root.appendingPathComponent("Config/platform.yaml").path)
+        #expect(platform.retry == RetryPolicy.standard)
+        #expect(platform.maxEventBytes == 262_144)
+    }
+}
