@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceKafka
 import SluicePipeline
+import SluiceSupport
 
 /// Publishes dead letters again as fresh invocation requests (attempt 1, `sluice-replay-of` naming the
 /// dead letter, the function's current version) and records each replay in the ledger once its request
@@ -33,6 +34,9 @@ public struct DeadLetterReplayer: Sendable {
         public var seconds = 0.0
     }
 
+    /// Replays per ledger record.
+    static let ledgerBatch = 500
+
     let connection: KafkaConnection
     let options: Options
     let logger: Logger
@@ -43,9 +47,13 @@ public struct DeadLetterReplayer: Sendable {
         self.logger = logger
     }
 
+    /// The replays recorded so far (none with `force`, which ignores them).
+    public func loadLedger() async throws -> ReplayLedger {
+        options.force ? ReplayLedger() : try await ReplayLedger.load(topic: options.ledgerTopic, connection: connection)
+    }
+
     /// The dead letters `replay` would publish, in order, after the ledger and `limit`.
-    public func plan(_ letters: [DeadLetter]) async throws -> Report {
-        let ledger = options.force ? ReplayLedger(entries: [:]) : try await ReplayLedger.load(topic: options.ledgerTopic, connection: connection)
+    public func plan(_ letters: [DeadLetter], ledger: ReplayLedger) -> Report {
         var report = Report()
         report.matched = letters.count
         for letter in letters {
@@ -64,25 +72,38 @@ public struct DeadLetterReplayer: Sendable {
         return report
     }
 
-    /// Publishes the plan; `progress(done, total)` is called as requests are acknowledged.
-    public func replay(_ letters: [DeadLetter], progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> Report {
-        var report = try await plan(letters)
-        let start = ContinuousClock.now
+    /// Publishes the plan; `progress(done, total)` is called as requests are acknowledged. Uses
+    /// `producer` when given (left open), else one of its own. `seconds` of the report is the time
+    /// from the first request to the last acknowledged ledger record.
+    public func replay(
+        _ letters: [DeadLetter], ledger: ReplayLedger, producer given: KafkaProducer? = nil,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws -> Report {
+        var report = plan(letters, ledger: ledger)
         let byPosition = Dictionary(letters.compactMap { letter in letter.position.map { ($0, letter) } }, uniquingKeysWith: { first, _ in first })
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
+        let producer = try given ?? KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
+        let start = ContinuousClock.now
         let (acks, acksIn) = AsyncStream.makeStream(of: (PendingDelivery, RecordPosition, String, String).self)
         let total = report.replayed.count
-        // Each request's ledger record is written only after the request is acknowledged.
+        // Replays are recorded in batches, each once all its requests are acknowledged (at most
+        // `ledgerBatch` per record, at least one record a second while replays go on).
         let recorder = Task { () throws -> Void in
             var ledgerDeliveries: [PendingDelivery] = []
+            var batch: [ReplayLedger.Entry] = []
+            var lastRecorded = ContinuousClock.now
             var done = 0
             for await (delivery, position, id, function) in acks {
                 _ = try await delivery.position()
-                ledgerDeliveries.append(
-                    try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, position: position, invocationID: id, function: function)))
+                batch.append(ReplayLedger.Entry(deadLetter: position, invocationID: id, function: function))
                 done += 1
                 progress(done, total)
+                if batch.count >= Self.ledgerBatch || ContinuousClock.now - lastRecorded >= .seconds(1) {
+                    ledgerDeliveries.append(try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, entries: batch)))
+                    batch = []
+                    lastRecorded = ContinuousClock.now
+                }
             }
+            if !batch.isEmpty { ledgerDeliveries.append(try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, entries: batch))) }
             for delivery in ledgerDeliveries { _ = try await delivery.position() }
         }
         do {
@@ -102,15 +123,11 @@ public struct DeadLetterReplayer: Sendable {
         } catch {
             acksIn.finish()
             recorder.cancel()
-            await producer.close()
+            if given == nil { await producer.close() }
             throw error
         }
-        await producer.close()
-        report.seconds = (ContinuousClock.now - start).seconds
+        if given == nil { await producer.close() }
+        report.seconds = (ContinuousClock.now - start).inSeconds
         return report
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

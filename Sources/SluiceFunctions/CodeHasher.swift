@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SluiceSupport
 
 /// SHA-256 over a code folder: every regular file's relative path and bytes, in path order.
 public enum CodeHasher {
@@ -20,6 +21,6 @@ public enum CodeHasher {
             hasher.update(data: try Data(contentsOf: root.appendingPathComponent(relative)))
             hasher.update(data: [0])
         }
-        return "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + Hex.encode(hasher.finalize())
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SluiceKafka
+import SluiceSupport
 
 /// Header names Sluice sets on invocation requests, results and logs (docs/architecture.md).
 public enum SluiceHeader {
@@ -108,12 +109,12 @@ public struct InvocationRequest: Sendable {
     /// crashes and reads the record again produces the same id.
     public static func derivedID(topic: String, partition: Int32, offset: Int64, function: String) -> String {
         let digest = SHA256.hash(data: Data("\(topic)\u{0}\(partition)\u{0}\(offset)\u{0}\(function)".utf8))
-        return "inv_" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "inv_" + Hex.encode(digest.prefix(12))
     }
 
     /// A fresh random id (for `sluice invoke`).
     public static func randomID() -> String {
-        "inv_" + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        "inv_" + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
     }
 
     /// Headers of an original record that travel with its invocations.

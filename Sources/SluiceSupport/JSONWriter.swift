@@ -19,6 +19,18 @@ public struct JSONWriter: Sendable {
         needsComma.removeLast()
     }
 
+    /// Starts an array (its elements are objects begun with `beginObject()`).
+    public mutating func beginArray(_ key: String) {
+        self.key(key)
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma.removeLast()
+    }
+
     public mutating func field(_ key: String, _ value: String?) {
         self.key(key)
         if let value { Self.appendString(Array(value.utf8), to: &bytes) } else { bytes += Self.null }

@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures and ratios against a baseline measured in the same run.",
-        subcommands: [Pipeline.self]
+        subcommands: [Pipeline.self, Replay.self]
     )
 
     struct Pipeline: AsyncParsableCommand {
@@ -40,21 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var broker: EmbeddedBroker?
-            let address: String
-            if let brokers {
-                address = brokers
-            } else {
-                let own = EmbeddedBroker(port: EmbeddedBroker.freePort(), runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
-                try await own.start(lifetime: .tiedToParent)
-                broker = own
-                address = own.address
-            }
-            let connection = KafkaConnection(brokerList: address, clientID: "sluice-bench", timeoutMs: 15_000)
-            let admin = try KafkaAdmin.make(connection)
-            _ = try await TopicPlan.make(catalog: try TopicCatalog.load(directory: ProjectPaths.discover().topics), admin: admin).createMissing(admin: admin)
-            await admin.close()
-
+            let (connection, broker) = try await BenchCommand.cluster(brokers)
             var options = PipelineBenchmark.Options()
             options.events = events
             options.ratePerSecond = rate
@@ -75,6 +61,64 @@ struct BenchCommand: AsyncParsableCommand {
             print("latency at \(rate)/s       p50        p95        p99")
             print(String(format: "  pipeline     %8.2f ms %8.2f ms %8.2f ms", report.latencyMs.p50, report.latencyMs.p95, report.latencyMs.p99))
             print(String(format: "  raw          %8.2f ms %8.2f ms %8.2f ms", report.rawLatencyMs.p50, report.rawLatencyMs.p95, report.rawLatencyMs.p99))
+        }
+    }
+
+    /// The cluster a benchmark runs on: `--brokers`, or an embedded broker of its own (stopped by the
+    /// caller) — with the topics of `Topics/` applied.
+    static func cluster(_ brokers: String?) async throws -> (KafkaConnection, EmbeddedBroker?) {
+        var broker: EmbeddedBroker?
+        let address: String
+        if let brokers {
+            address = brokers
+        } else {
+            let own = EmbeddedBroker(port: EmbeddedBroker.freePort(), runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
+            try await own.start(lifetime: .tiedToParent)
+            broker = own
+            address = own.address
+        }
+        let connection = KafkaConnection(brokerList: address, clientID: "sluice-bench", timeoutMs: 15_000)
+        let admin = try KafkaAdmin.make(connection)
+        _ = try await TopicPlan.make(catalog: try TopicCatalog.load(directory: ProjectPaths.discover().topics), admin: admin).createMissing(admin: admin)
+        await admin.close()
+        return (connection, broker)
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "DLQ replay rate vs a raw produce of the same records.",
+            discussion: """
+                Writes --records dead letters, reads them back, then (a) produces the same records (key, value, \
+                headers) raw and (b) replays them as `sluice dlq replay` does: ledger read, one invocation request \
+                and one ledger record per dead letter, every one acknowledged. Both on one warm producer. Target: \
+                ratio >= 0.5. Without --brokers it starts its own embedded broker on a free port.
+
+                Example:
+                  sluice bench replay --records 20000 --json
+                """)
+
+        @Option(help: "Dead letters to replay.") var records = 20_000
+        @Option(help: "Kafka brokers; default: an embedded broker of its own.") var brokers: String?
+        @Flag(help: "Print one JSON object: {\"replay_rps\", \"raw_rps\", \"ratio\"}.") var json = false
+
+        func validate() throws {
+            guard records > 0 else { throw ValidationError("--records must be positive") }
+        }
+
+        func run() async throws {
+            let (connection, broker) = try await BenchCommand.cluster(brokers)
+            let report = try await ReplayBenchmark(connection: connection, records: records).run { line in if !json { printError(line) } }
+            if let broker { await broker.stop() }
+            if json {
+                printJSON([
+                    "replay_rps": report.replayRPS.rounded(), "raw_rps": report.rawRPS.rounded(), "ratio": (report.ratio * 1000).rounded() / 1000,
+                    "records": records, "read_seconds": (report.readSeconds * 1000).rounded() / 1000,
+                ])
+                return
+            }
+            print(String(format: "raw produce   %10.0f records/s", report.rawRPS))
+            print(String(format: "dlq replay    %10.0f records/s   ratio %.3f (target >= 0.5)", report.replayRPS, report.ratio))
+            print(String(format: "(reading the %d dead letters and the replay ledger took %.2f s, once per replay: in neither figure)", records, report.readSeconds))
         }
     }
 }

@@ -188,7 +188,6 @@ struct DLQReplayCommand: AsyncParsableCommand {
             defer { Task { await registry.close() } }
             guard registry.function(named: toFunction) != nil else { throw CLIError("function \(toFunction) is not deployed (`sluice functions list`)") }
         }
-        let (letters, _) = try await filter.query.read(topic: filter.topic, connection: kafka)
         var options = DeadLetterReplayer.Options()
         options.invocationsTopic = invocationsTopic
         options.toFunction = toFunction
@@ -196,12 +195,14 @@ struct DLQReplayCommand: AsyncParsableCommand {
         options.rate = ratePerSecond
         options.force = force
         let replayer = DeadLetterReplayer(connection: kafka, options: options)
+        async let ledger = replayer.loadLedger()
+        let (letters, _) = try await filter.query.read(topic: filter.topic, connection: kafka)
         let report: DeadLetterReplayer.Report
         if dryRun {
-            report = try await replayer.plan(letters)
+            report = replayer.plan(letters, ledger: try await ledger)
         } else {
             let bar = ProgressBar(label: "replayed")
-            report = try await replayer.replay(letters) { done, total in bar.update(done, of: total) }
+            report = try await replayer.replay(letters, ledger: try await ledger) { done, total in bar.update(done, of: total) }
             bar.finish()
         }
         if json {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSupport
 import Synchronization
 
 /// Progress of long work on standard error: a bar redrawn in place on a terminal, a plain line per
@@ -29,7 +30,7 @@ final class ProgressBar: Sendable {
     }
 
     private func line(_ done: Int, _ total: Int, _ now: ContinuousClock.Instant) -> String {
-        let elapsed = max(0.001, Double((now - start).components.seconds) + Double((now - start).components.attoseconds) / 1e18)
+        let elapsed = max(0.001, (now - start).inSeconds)
         let rate = Double(done) / elapsed
         let eta = rate > 0 ? Int((Double(total - done) / rate).rounded(.up)) : 0
         let figures = "\(done)/\(total)  \(Int(rate))/s  ETA \(eta)s"
