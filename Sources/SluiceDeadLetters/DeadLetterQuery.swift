@@ -29,8 +29,8 @@ public struct DeadLetterQuery: Sendable {
         return true
     }
 
-    /// The dead letters on `topic` that match, oldest position first. Records without dead-letter
-    /// headers are skipped and counted in `unreadable`.
+    /// The dead letters on `topic` that match, in the order they were dead-lettered (last failure, then
+    /// position). Records without dead-letter headers are skipped and counted in `unreadable`.
     public func read(topic: String = DeadLetter.topic, connection: KafkaConnection) async throws -> (letters: [DeadLetter], unreadable: Int) {
         let records = try await TopicSnapshot.read(topic, connection: connection)
         var letters: [DeadLetter] = []
@@ -41,6 +41,10 @@ public struct DeadLetterQuery: Sendable {
                 continue
             }
             if matches(letter) { letters.append(letter) }
+        }
+        letters.sort { a, b in
+            // RFC 3339 UTC times of one format order as text.
+            (a.lastFailure, a.position?.partition ?? 0, a.position?.offset ?? 0) < (b.lastFailure, b.position?.partition ?? 0, b.position?.offset ?? 0)
         }
         return (letters, unreadable)
     }

@@ -73,7 +73,11 @@ struct InvokeCommand: AsyncParsableCommand {
         return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
             group.addTask {
                 for await event in consumer.events {
-                    if case .record(let record) = event, record.key == wanted { return record.value }
+                    guard case .record(let record) = event, record.key == wanted else { continue }
+                    if record.header(SluiceHeader.final) != Array("false".utf8) { return record.value }
+                    // A failed attempt that will be retried: say so and wait for the last word.
+                    let object = (try? JSONSerialization.jsonObject(with: Data(record.value ?? []))) as? [String: Any] ?? [:]
+                    printError("attempt \(object["attempt"] as? Int ?? 0) failed (\(object["status"] as? String ?? "?")): \(object["error"] as? String ?? ""); retry at \(object["retry_at"] as? String ?? "?")")
                 }
                 return nil
             }
