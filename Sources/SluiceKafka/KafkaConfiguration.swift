@@ -84,6 +84,9 @@ public struct ConsumerConfiguration: Sendable {
     public var maxPollIntervalMs: Int = 10_000
     /// Deliver an end-of-partition event when a partition is caught up.
     public var reportPartitionEOF: Bool = false
+    /// How long the broker may hold a fetch with no new records: low for latency, higher for consumers
+    /// where a few hundred milliseconds do not matter (each empty fetch costs the broker CPU).
+    public var fetchWaitMaxMs: Int = 10
 
     public init(connection: KafkaConnection, groupID: String? = nil) {
         self.connection = connection
@@ -103,7 +106,7 @@ public struct ConsumerConfiguration: Sendable {
         props["max.poll.interval.ms"] = String(maxPollIntervalMs)
         props["enable.partition.eof"] = reportPartitionEOF ? "true" : "false"
         props["allow.auto.create.topics"] = "false"
-        props["fetch.wait.max.ms"] = "10"
+        props["fetch.wait.max.ms"] = String(fetchWaitMaxMs)
         props["queued.max.messages.kbytes"] = "16384"
         // After a pause for backpressure, fetch again soon (librdkafka waits 1 s by default).
         props["fetch.queue.backoff.ms"] = "10"

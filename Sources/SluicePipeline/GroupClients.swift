@@ -9,9 +9,10 @@ final class GroupClients: Sendable {
     let commits: CommitLoop
     private let committing: Task<Void, Never>
 
-    init(connection: KafkaConnection, groupID: String, bufferCapacity: Int, logger: Logger) throws {
+    init(connection: KafkaConnection, groupID: String, bufferCapacity: Int, fetchWaitMaxMs: Int = 10, logger: Logger) throws {
         var configuration = ConsumerConfiguration(connection: connection, groupID: groupID)
         configuration.bufferCapacity = bufferCapacity
+        configuration.fetchWaitMaxMs = fetchWaitMaxMs
         consumer = try KafkaConsumer.make(configuration, logger: logger)
         producer = try KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
         let commits = CommitLoop(consumer: consumer, logger: logger)

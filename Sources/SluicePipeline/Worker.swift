@@ -81,7 +81,9 @@ public final class Worker: Sendable {
         let slots = AsyncSemaphore(permits: configuration.concurrency)
         let retries = RetryConsumer(
             clients: try GroupClients(
-                connection: configuration.connection, groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, logger: logger),
+                connection: configuration.connection, groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld,
+                // A retry waits for its backoff anyway; fewer empty fetches leave the broker's CPU to the main path.
+                fetchWaitMaxMs: 200, logger: logger),
             topics: tiers.topics, maxHeld: configuration.maxRetriesHeld, stopper: stopper, logger: logger)
         try clients.consumer.subscribe(topics: [configuration.topic])
         stopper.attach(clients.consumer)
