@@ -18,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-sandbox", targets: ["sluice-sandbox"]),
         .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
     ],
     dependencies: [
@@ -54,8 +55,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluiceSandbox",
+            dependencies: ["SluiceSupport"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceRuntime",
-            dependencies: ["CSluiceSys", "SluiceFunctions", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSluiceSys", "SluiceFunctions", "SluiceSupport", "SluiceSandbox", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -74,7 +80,7 @@ let package = Package(
         .target(
             name: "SluiceBench",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceSupport", "SluiceDeadLetters",
+                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceSupport", "SluiceDeadLetters", "SluiceSandbox",
                 .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -88,16 +94,24 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
-                "SluiceDeadLetters",
+                "SluiceDeadLetters", "SluiceSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: strictSettings),
+        // The sandbox launcher: a small single-threaded C program (docs/sandbox.md).
+        .executableTarget(
+            name: "sluice-sandbox",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
         .target(
             name: "SluiceTesting",
-            dependencies: ["SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline", "SluiceRuntime"],
+            dependencies: [
+                "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline", "SluiceRuntime", "SluiceSandbox",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),

@@ -5,6 +5,7 @@ import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
 import SluiceRuntime
+import SluiceSandbox
 
 /// `sluice bench pipeline`: the full path measured against a raw Kafka passthrough in the same run.
 ///
@@ -80,7 +81,7 @@ public struct PipelineBenchmark: Sendable {
         workerConfiguration.topic = invocations
         workerConfiguration.groupID = "bench-workers-\(tag)"
         workerConfiguration.concurrency = options.workerConcurrency
-        let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
+        let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(launcher: ProcessLauncher(sandboxing: try await Sandboxing.prepare()), logger: logger), index: index, logger: logger)
         let workerTask = Task { try await worker.run() }
         var routerConfiguration = Router.Configuration(connection: connection)
         routerConfiguration.invocationsTopic = invocations

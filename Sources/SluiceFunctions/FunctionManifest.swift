@@ -14,6 +14,13 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         case none
     }
 
+    /// `sandbox`: namespaces, cgroups, seccomp (docs/sandbox.md). `none`: a plain process, for trusted
+    /// code and benchmarks only, refused unless `Config/platform.yaml` allows it.
+    public enum Isolation: String, Sendable, Codable, CaseIterable { case sandbox, none }
+    /// `none`: an own network namespace with only a down loopback interface. `host`: the host's network
+    /// — the function can reach everything the worker can, the broker included (docs/sandbox.md).
+    public enum Network: String, Sendable, Codable, CaseIterable { case none, host }
+
     public var name: String
     public var tenant: String
     public var runtime: Runtime
@@ -31,6 +38,13 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     public var environmentVars: [String: String] = [:]
     /// The platform defaults (`Config/platform.yaml`, at deploy time) with the manifest's `retry:` applied.
     public var retry = RetryPolicy.standard
+    public var isolation = Isolation.sandbox
+    public var network = Network.none
+    /// Size of the private `/tmp` (the seed's ephemeral storage).
+    public var tmpMB = 64
+    /// Processes and threads the sandbox may hold at once.
+    public var pidsMax = 64
+    public var openFiles = 256
 
     /// A manifest with defaults for everything but identity, runtime and code.
     public init(name: String, tenant: String, runtime: Runtime, handler: String, codePath: String) {
@@ -52,12 +66,16 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         case ordering
         case eventTriggers = "event_triggers"
         case environmentVars = "environment_vars"
-        case retry
+        case retry, isolation, network
+        case tmpMB = "tmp_mb"
+        case pidsMax = "pids_max"
+        case openFiles = "open_files"
     }
 
     static let keys: Set<String> = [
         "name", "tenant", "runtime", "handler", "code", "memory_mb", "cpu_millicores", "timeout_seconds", "max_concurrency",
-        "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry",
+        "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry", "isolation", "network", "tmp_mb", "pids_max",
+        "open_files",
     ]
 
     /// Loads and validates a manifest file.
@@ -124,6 +142,16 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         manifest.eventTriggers = try fields["event_triggers"]?.stringList() ?? []
         manifest.environmentVars = try fields["environment_vars"]?.stringMap() ?? [:]
         manifest.retry = try fields["retry"].map { try platform.retry.applying($0) } ?? platform.retry
+        manifest.network = try fields["network"]?.choice(Network.self) ?? .none
+        manifest.tmpMB = try fields["tmp_mb"]?.int(in: 1...16_384) ?? manifest.tmpMB
+        manifest.pidsMax = try fields["pids_max"]?.int(in: 4...32_768) ?? manifest.pidsMax
+        manifest.openFiles = try fields["open_files"]?.int(in: 16...1_048_576) ?? manifest.openFiles
+        if let isolation = fields["isolation"] {
+            manifest.isolation = try isolation.choice(Isolation.self)
+            if manifest.isolation == .none, !platform.allowIsolationNone {
+                throw isolation.error("isolation: none runs the function without a sandbox; Config/platform.yaml must set sandbox.allow_isolation_none: true")
+            }
+        }
         return manifest
     }
 }

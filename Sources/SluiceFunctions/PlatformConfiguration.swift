@@ -8,13 +8,22 @@ public struct PlatformConfiguration: Sendable, Hashable {
     public var retry = RetryPolicy.standard
     /// Events (record values) larger than this are `rejected` without running the function.
     public var maxEventBytes = 262_144
+    /// Whether manifests may say `isolation: none` (trusted code, benchmarks).
+    public var allowIsolationNone = false
+    /// Whether workers may run sandboxes without cgroups (no memory, CPU or pids limits) on a host that
+    /// has none usable. Without it such a worker refuses to start, naming what is missing.
+    public var allowWithoutCgroups = false
+    /// The unprivileged user and group functions run as inside their sandbox.
+    public var sandboxUID: UInt32 = 65534
+    public var sandboxGID: UInt32 = 65534
 
     public init() {}
 
     public static let standard = PlatformConfiguration()
 
-    static let keys: Set<String> = ["retry", "limits"]
+    static let keys: Set<String> = ["retry", "limits", "sandbox"]
     static let limitKeys: Set<String> = ["max_event_bytes"]
+    static let sandboxKeys: Set<String> = ["allow_isolation_none", "allow_without_cgroups", "uid", "gid"]
 
     /// Loads `path`, or the built-in defaults when the file does not exist.
     /// - Throws: `ConfigurationError` naming file, line and field.
@@ -34,6 +43,12 @@ public struct PlatformConfiguration: Sendable, Hashable {
         if let retry = fields["retry"] { configuration.retry = try RetryPolicy.standard.applying(retry) }
         if let limits = try fields["limits"]?.mapping(allowed: limitKeys) {
             configuration.maxEventBytes = try limits["max_event_bytes"]?.int(in: 1...(16 << 20)) ?? configuration.maxEventBytes
+        }
+        if let sandbox = try fields["sandbox"]?.mapping(allowed: sandboxKeys) {
+            configuration.allowIsolationNone = try sandbox["allow_isolation_none"]?.bool() ?? false
+            configuration.allowWithoutCgroups = try sandbox["allow_without_cgroups"]?.bool() ?? false
+            configuration.sandboxUID = UInt32(try sandbox["uid"]?.int(in: 1...4_000_000_000) ?? 65534)
+            configuration.sandboxGID = UInt32(try sandbox["gid"]?.int(in: 1...4_000_000_000) ?? 65534)
         }
         return configuration
     }

@@ -1,5 +1,6 @@
 import CSluiceSys
 import Foundation
+import SluiceSandbox
 import SluiceSupport
 import Synchronization
 
@@ -21,29 +22,35 @@ public enum ProcessExit: Sendable, Equatable {
 }
 
 /// One running function process: its own session and process group (so a timeout kills the whole tree),
-/// pipes for stdin/stdout/stderr read by dedicated threads, and a thread that reaps it.
+/// pipes for stdin/stdout/stderr read by dedicated threads, and a thread that reaps it. A sandboxed one
+/// is the `sluice-sandbox` launcher with its cgroup: killed, measured and removed through the cgroup.
 final class FunctionProcess: Sendable {
     let pid: pid_t
+    let cgroup: Cgroup?
     private let stdinFD: Int32
     let stdout: StreamBuffer
     /// The last 8 KB of standard error.
     let stderr = StreamBuffer(keepLast: 8192)
     private let exitState = Mutex<(status: ProcessExit?, waiters: [CheckedContinuation<ProcessExit, Never>])>((nil, []))
-    /// CPU milliseconds and peak RSS (MB) from wait4, once the process ended.
+    /// CPU milliseconds and peak memory (MB) — from the cgroup, else wait4 — once the process ended.
     private let finalUsage = Mutex<(cpuMs: Double, peakMB: Double)?>(nil)
+    private let finalOOMKills = Atomic<Int64>(0)
     /// This process's writer: a serial queue (an overcommit thread in libdispatch), so a write blocked on
     /// a full pipe never holds up anything else.
     private let writer: DispatchQueue
 
-    private init(pid: pid_t, stdinFD: Int32, stdout: StreamBuffer) {
+    private init(pid: pid_t, stdinFD: Int32, stdout: StreamBuffer, cgroup: Cgroup?) {
         self.pid = pid
+        self.cgroup = cgroup
         self.stdinFD = stdinFD
         self.stdout = stdout
         self.writer = DispatchQueue(label: "sluice.function-stdin-\(pid)")
     }
 
     /// Starts `executable` in `directory` with exactly `environment`.
-    static func start(_ executable: String, _ arguments: [String], environment: [String: String], directory: String) throws -> FunctionProcess {
+    static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String], directory: String, cgroup: Cgroup? = nil
+    ) throws -> FunctionProcess {
         var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
         guard sluice_pipe_cloexec(&input) == 0, sluice_pipe_cloexec(&output) == 0, sluice_pipe_cloexec(&errors) == 0 else {
             throw ChildProcess.SpawnError(description: "cannot create pipes: \(String(cString: strerror(errno)))")
@@ -55,19 +62,30 @@ final class FunctionProcess: Sendable {
                 stdin: input[0], stdout: output[1], stderr: errors[1], newSession: true)
         } catch {
             for fd in input + output + errors { close(fd) }
+            cgroup?.destroy()
             throw error
         }
         close(input[0]); close(output[1]); close(errors[1])
         signal(SIGPIPE, SIG_IGN)
-        let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: StreamBuffer())
+        let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: StreamBuffer(), cgroup: cgroup)
         process.stdout.startReading(output[0], name: "sluice-fn-\(pid)-out")
         process.stderr.startReading(errors[0], name: "sluice-fn-\(pid)-err")
         let reaper = Thread { [process] in
             var status: Int32 = 0
             var usage = rusage()
             while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
-            let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
-            process.finalUsage.withLock { $0 = (cpu, Double(usage.ru_maxrss) / 1024) }
+            var cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+            var peak = Double(usage.ru_maxrss) / 1024
+            if let cgroup {
+                // The launcher ends after its namespace's init, whose end kills the rest: the cgroup
+                // empties at once. Take the final figures, then remove it.
+                for _ in 0..<400 where !cgroup.processes.isEmpty { usleep(5000) }
+                cpu = Double(cgroup.cpuNanoseconds) / 1_000_000
+                peak = Double(cgroup.peakMemoryBytes) / 1_048_576
+                process.finalOOMKills.store(cgroup.oomKills, ordering: .relaxed)
+                cgroup.destroy()
+            }
+            process.finalUsage.withLock { $0 = (cpu, peak) }
             let exit: ProcessExit = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
             let waiters = process.exitState.withLock { state in
                 state.status = exit
@@ -117,8 +135,15 @@ final class FunctionProcess: Sendable {
         }
     }
 
-    /// SIGTERM to the whole process group, `grace` to end, then SIGKILL to the group.
+    /// Ends the process and everything it started: a sandbox through its cgroup (SIGKILL to every
+    /// process in it); otherwise SIGTERM to the process group, `grace` to end, then SIGKILL to the group.
     func terminateGroup(grace: Duration = .seconds(1)) async {
+        if let cgroup, finalUsage.withLock({ $0 == nil }) {
+            kill(pid, SIGKILL)
+            await cgroup.killAll()
+            _ = await waitForExit()
+            return
+        }
         kill(-pid, SIGTERM)
         let ended = await withTaskGroup(of: Bool.self) { group in
             group.addTask { _ = await self.waitForExit(); return true }
@@ -131,21 +156,29 @@ final class FunctionProcess: Sendable {
         if !ended { _ = await waitForExit() }
     }
 
-    /// CPU time used so far (user + system), in milliseconds.
+    /// CPU time used so far (user + system; a sandbox's whole cgroup), in milliseconds.
     func cpuTimeMs() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.cpuMs }
+        if let cgroup { return Double(cgroup.cpuNanoseconds) / 1_000_000 }
         guard let stat = SmallFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// Peak resident memory so far, in MB.
+    /// Peak memory so far (a sandbox's cgroup since its last `resetPeak`; else the peak RSS), in MB.
     func peakMemoryMB() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.peakMB }
+        if let cgroup { return Double(cgroup.peakMemoryBytes) / 1_048_576 }
         guard let status = SmallFile.read("/proc/\(pid)/status"), let field = status.range(of: "VmHWM:") else { return 0 }
         let digits = status[field.upperBound...].drop { $0 == " " || $0 == "\t" }.prefix { $0.isNumber }
         return (Double(digits) ?? 0) / 1024
+    }
+
+    /// Processes of the sandbox the OOM killer ended so far.
+    var oomKills: Int64 {
+        if finalUsage.withLock({ $0 != nil }) { return finalOOMKills.load(ordering: .relaxed) }
+        return cgroup?.oomKills ?? 0
     }
 
     var stderrTail: String { String(decoding: stderr.snapshot.suffix(2048), as: UTF8.self) }

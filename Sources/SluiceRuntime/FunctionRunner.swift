@@ -4,16 +4,18 @@ import SluiceFunctions
 import Synchronization
 
 /// Runs invocations of deployed functions: `python3` on warm pools, `exec` as one process per
-/// invocation; enforces `timeout_seconds` by killing the process group (SIGTERM, grace, SIGKILL).
+/// invocation, each process in its own sandbox; enforces `timeout_seconds` by killing the sandbox (or,
+/// unsandboxed, the process group: SIGTERM, grace, SIGKILL). Resource figures come from the sandbox's
+/// cgroup: per invocation, CPU as a delta and memory as the peak over what the process held before.
 public final class FunctionRunner: Sendable {
-    private let environment: Environment
+    private let launcher: ProcessLauncher
     private let pools = Mutex<[String: WarmPool]>([:])
     private let logger: Logger
     /// Time a timed-out process gets between SIGTERM and SIGKILL.
     public let killGrace: Duration
 
-    public init(environment: Environment = Environment(), killGrace: Duration = .seconds(1), logger: Logger = Logger(label: "sluice.runtime")) {
-        self.environment = environment
+    public init(launcher: ProcessLauncher, killGrace: Duration = .seconds(1), logger: Logger = Logger(label: "sluice.runtime")) {
+        self.launcher = launcher
         self.killGrace = killGrace
         self.logger = logger
     }
@@ -64,7 +66,7 @@ public final class FunctionRunner: Sendable {
         pools.withLock { pools in
             let key = Self.poolKey(spec)
             if let pool = pools[key] { return pool }
-            let pool = WarmPool(spec: spec, environment: environment)
+            let pool = WarmPool(spec: spec, launcher: launcher)
             pools[key] = pool
             return pool
         }
@@ -75,16 +77,19 @@ public final class FunctionRunner: Sendable {
         let acquired: (process: PythonProcess, cold: Bool)
         do {
             acquired = try await pool.acquire()
+        } catch let refusal as SandboxRefusal {
+            var outcome = InvocationOutcome(status: .sandbox, error: refusal.message)
+            outcome.retryable = false
+            return outcome
         } catch {
             var outcome = InvocationOutcome(status: .crash, error: "\(error)")
             outcome.coldStart = true
             return outcome
         }
         let python = acquired.process
-        let cpuBefore = python.process.cpuTimeMs()
+        let before = Usage(python.process)
         var outcome = await bounded(spec, process: python.process) { await python.invoke(input) }
-        outcome.cpuMsUsed = max(0, python.process.cpuTimeMs() - cpuBefore)
-        outcome.memoryUsedMB = python.process.peakMemoryMB()
+        before.apply(to: &outcome, process: python.process, spec: spec)
         outcome.coldStart = acquired.cold
         outcome.processID = python.process.pid
         if outcome.status != .success { outcome.stderrTail = python.process.stderrTail }
@@ -92,11 +97,57 @@ public final class FunctionRunner: Sendable {
         return outcome
     }
 
+    /// A process's resource counters when an invocation starts, to report the invocation's own use.
+    struct Usage {
+        let cpuMs: Double
+        let memoryBytes: Int64
+        let oomKills: Int64
+        let pidsLimitHits: Int64
+
+        /// Nothing used before (a process started for this one invocation).
+        static let zero = Usage(cpuMs: 0, memoryBytes: 0, oomKills: 0, pidsLimitHits: 0)
+
+        init(cpuMs: Double, memoryBytes: Int64, oomKills: Int64, pidsLimitHits: Int64) {
+            self.cpuMs = cpuMs
+            self.memoryBytes = memoryBytes
+            self.oomKills = oomKills
+            self.pidsLimitHits = pidsLimitHits
+        }
+
+        init(_ process: FunctionProcess) {
+            cpuMs = process.cpuTimeMs()
+            memoryBytes = process.cgroup?.memoryBytes ?? 0
+            oomKills = process.oomKills
+            pidsLimitHits = process.cgroup?.pidsLimitHits ?? 0
+            process.cgroup?.resetPeak()
+        }
+
+        /// Sets the invocation's CPU (delta), memory (peak above the start) and the sandbox's verdicts:
+        /// `oom` when the OOM killer struck, `sandbox` when seccomp killed the process (SIGSYS), and a
+        /// note when `pids_max` stopped a fork.
+        func apply(to outcome: inout InvocationOutcome, process: FunctionProcess, spec: FunctionSpec) {
+            outcome.cpuMsUsed = max(0, process.cpuTimeMs() - cpuMs)
+            outcome.memoryUsedMB = max(0, process.peakMemoryMB() - Double(memoryBytes) / 1_048_576)
+            if process.oomKills > oomKills {
+                outcome = InvocationOutcome(status: .oom, error: "killed for going over memory_mb (\(spec.manifest.memoryMB) MB)")
+                outcome.cpuMsUsed = max(0, process.cpuTimeMs() - cpuMs)
+                outcome.memoryUsedMB = Double(spec.manifest.memoryMB)
+            } else if process.exitStatus == .signaled(SIGSYS) {
+                outcome = InvocationOutcome(status: .sandbox, error: "killed by the sandbox for a forbidden system call (SIGSYS)")
+            } else if outcome.status != .success, let cgroup = process.cgroup, cgroup.pidsLimitHits > pidsLimitHits {
+                outcome.error = (outcome.error ?? "") + " (the sandbox's pids_max of \(spec.manifest.pidsMax) was reached)"
+            }
+        }
+    }
+
     private func invokeExec(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
-        let executable = URL(fileURLWithPath: spec.manifest.codePath).appendingPathComponent(spec.manifest.handler).path
         let process: FunctionProcess
         do {
-            process = try FunctionProcess.start(executable, [], environment: environment.variables(for: spec), directory: spec.manifest.codePath)
+            process = try launcher.start(spec) { code, _ in [code + "/" + spec.manifest.handler] }
+        } catch let refusal as SandboxRefusal {
+            var outcome = InvocationOutcome(status: .sandbox, error: refusal.message)
+            outcome.retryable = false
+            return outcome
         } catch {
             return InvocationOutcome(status: .crash, error: "\(error)")
         }
@@ -119,8 +170,9 @@ public final class FunctionRunner: Sendable {
         outcome.processID = process.pid
         outcome.stderrTail = process.stderrTail
         _ = await process.waitForExit()
-        outcome.cpuMsUsed = process.cpuTimeMs()
-        outcome.memoryUsedMB = process.peakMemoryMB()
+        let untouched = Usage.zero
+        untouched.apply(to: &outcome, process: process, spec: spec)
+        outcome.stderrTail = process.stderrTail
         if outcome.status == .crash || outcome.status == .error, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
         return outcome
     }

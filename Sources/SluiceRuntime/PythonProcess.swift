@@ -7,6 +7,9 @@ import Synchronization
 final class PythonProcess: Sendable {
     let process: FunctionProcess
     private let served = Atomic<Int>(0)
+    /// Processes in its sandbox once ready (launcher, init, python): more after an invocation means the
+    /// function left something running, and the process is not reused.
+    private let baseline = Atomic<Int>(0)
 
     private init(process: FunctionProcess) {
         self.process = process
@@ -18,10 +21,11 @@ final class PythonProcess: Sendable {
     }
 
     /// Starts the process and waits (up to `timeout`) for its ready frame.
-    static func start(spec: FunctionSpec, environment: Environment, timeout: Duration) async throws -> PythonProcess {
-        let process = try FunctionProcess.start(
-            environment.python, ["-I", "-B", environment.pythonBootstrap, spec.manifest.codePath, spec.manifest.handler],
-            environment: environment.variables(for: spec), directory: spec.manifest.codePath)
+    static func start(spec: FunctionSpec, launcher: ProcessLauncher, timeout: Duration) async throws -> PythonProcess {
+        let bootstrap = URL(fileURLWithPath: launcher.environment.pythonBootstrap).lastPathComponent
+        let process = try launcher.start(spec) { code, runtime in
+            [launcher.environment.python, "-I", "-B", runtime + "/" + bootstrap, code, spec.manifest.handler]
+        }
         let python = PythonProcess(process: process)
         let ready = await withTaskGroup(of: Reply?.self) { group in
             group.addTask { await python.nextReply() }
@@ -42,7 +46,14 @@ final class PythonProcess: Sendable {
             }
             throw RuntimeFailure(message: reason, stderrTail: process.stderrTail)
         }
+        python.baseline.store(process.cgroup?.processes.count ?? 0, ordering: .relaxed)
         return python
+    }
+
+    /// Whether the sandbox holds only what it held when the process became ready.
+    var leftNothingBehind: Bool {
+        guard let cgroup = process.cgroup else { return true }
+        return cgroup.processes.count <= baseline.load(ordering: .relaxed)
     }
 
     /// How many invocations this process has served.

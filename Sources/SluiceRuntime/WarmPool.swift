@@ -6,13 +6,13 @@ import SluiceFunctions
 /// the TTL are retired down to `min_warm`.
 actor WarmPool {
     let spec: FunctionSpec
-    private let environment: Environment
+    private let launcher: ProcessLauncher
     private var idle: [(process: PythonProcess, since: ContinuousClock.Instant)] = []
     private var busy = 0
 
-    init(spec: FunctionSpec, environment: Environment) {
+    init(spec: FunctionSpec, launcher: ProcessLauncher) {
         self.spec = spec
-        self.environment = environment
+        self.launcher = launcher
     }
 
     var warmCount: Int { idle.count + busy }
@@ -27,7 +27,7 @@ actor WarmPool {
         }
         busy += 1
         do {
-            let process = try await PythonProcess.start(spec: spec, environment: environment, timeout: startTimeout)
+            let process = try await PythonProcess.start(spec: spec, launcher: launcher, timeout: startTimeout)
             return (process, true)
         } catch {
             busy -= 1
@@ -38,7 +38,7 @@ actor WarmPool {
     /// Returns a process after an invocation; an unhealthy one is killed instead.
     func release(_ process: PythonProcess, healthy: Bool) async {
         busy -= 1
-        if healthy && process.process.exitStatus == nil {
+        if healthy && process.process.exitStatus == nil && process.leftNothingBehind {
             idle.append((process, .now))
         } else {
             await process.process.terminateGroup(grace: .milliseconds(200))
@@ -48,7 +48,7 @@ actor WarmPool {
     /// Starts processes until `min_warm` are warm.
     func prewarm() async {
         while warmCount < spec.manifest.minWarm {
-            guard let process = try? await PythonProcess.start(spec: spec, environment: environment, timeout: startTimeout) else { return }
+            guard let process = try? await PythonProcess.start(spec: spec, launcher: launcher, timeout: startTimeout) else { return }
             idle.append((process, .now))
         }
     }

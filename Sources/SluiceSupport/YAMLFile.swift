@@ -142,6 +142,14 @@ public struct YAMLValue: @unchecked Sendable {
         return value
     }
 
+    public func bool() throws -> Bool {
+        switch try scalar() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error("expected true or false, got '\((try? scalar()) ?? "")'")
+        }
+    }
+
     /// One of an enumeration's raw values.
     public func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type) throws -> Choice where Choice.RawValue == String {
         let text = try string()

@@ -77,7 +77,7 @@ public struct PipelineHarness: Sendable {
         configuration.platform = platform
         configuration.groupID = "workers-\(invocationsTopic)"
         configuration.concurrency = concurrency
-        let worker = Worker(configuration: configuration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
+        let worker = Worker(configuration: configuration, registry: registry, runner: FunctionRunner(launcher: try await TestSandbox.launcher(), logger: logger), index: index, logger: logger)
         let follow = Task { await index.follow() }
         let task = Task {
             try? await worker.run()

@@ -126,7 +126,8 @@ struct PipelineTests {
     func timeout() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("sleepy")
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("pids")).path
+        // A duration nothing else uses marks the function's processes in the host's process table.
+        let marker = String(Int.random(in: 100_000...999_999))
         try await harness.deploy(try harness.writeFunction("""
             name: \(name)
             tenant: acme
@@ -135,7 +136,7 @@ struct PipelineTests {
             timeout_seconds: 1
             retry:
               max_attempts: 1
-            """, files: ["sleep.sh": "#!/bin/sh\nsleep 300 &\necho $! > \(pidFile)\necho $$ >> \(pidFile)\nwait\n"]))
+            """, files: ["sleep.sh": "#!/bin/sh\nsleep \(marker) &\nsleep \(marker)\n"]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 1, key: { _ in nil }, value: { _ in "x" })
@@ -143,10 +144,11 @@ struct PipelineTests {
         await worker.stop()
         follow.cancel()
         #expect(results.first?["status"] as? String == "timeout")
-        let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
-        #expect(pids.count == 2)
-        // Gone or a zombie waiting for init to reap it: either way no longer running.
-        for pid in pids { #expect(!ChildProcess.isAlive(pid), "process \(pid) of the timed-out function still runs") }
+        let launcher = try #require(results.first?["runtime_pid"] as? Double)
+        #expect(!ChildProcess.isAlive(Int32(launcher)), "the sandbox launcher of the timed-out function still runs")
+        // Both sleeps (one in the background, in its own process) are gone from the host.
+        let leftovers = hostProcesses(withArguments: ["sleep", marker])
+        #expect(leftovers.isEmpty, "processes of the timed-out function still run: \(leftovers)")
     }
 
     @Test("A warm python3 process serves many invocations; only a process's first can be a cold start")
@@ -160,20 +162,23 @@ struct PipelineTests {
             handler: handler.main
             max_concurrency: 2
             ordering: partition
-            """, files: ["handler.py": "import os\ndef main(event, context):\n    return os.getpid()\n"]))
+            """, files: ["handler.py": "import uuid\nTOKEN = str(uuid.uuid4())\ndef main(event, context):\n    return TOKEN\n"]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 40, key: { _ in "same" }, value: { "\($0)" })
         let results = try await harness.readJSON("sluice.results", function: name) { $0.count >= 40 }
         await worker.stop()
         follow.cancel()
-        var perProcess: [Double: [Bool]] = [:]
+        // A token drawn when the process imported the handler names the process.
+        var perProcess: [String: [Bool]] = [:]
+        var pids: [String: Set<Double>] = [:]
         for result in results {
             #expect(result["status"] as? String == "success")
-            let pid = try #require(result["output"] as? Double)
-            #expect(result["runtime_pid"] as? Double == pid)
-            perProcess[pid, default: []].append(result["cold_start"] as? Bool ?? true)
+            let token = try #require(result["output"] as? String)
+            pids[token, default: []].insert(try #require(result["runtime_pid"] as? Double))
+            perProcess[token, default: []].append(result["cold_start"] as? Bool ?? true)
         }
+        #expect(pids.values.allSatisfy { $0.count == 1 }, "one process reported two pids")
         #expect(perProcess.values.contains { $0.count > 1 }, "no process served more than one invocation")
         for (pid, colds) in perProcess { #expect(colds.filter { $0 }.count <= 1, "process \(pid) had several cold starts") }
         #expect(results.filter { $0["cold_start"] as? Bool == true }.count <= perProcess.count)
@@ -233,5 +238,14 @@ struct PipelineTests {
         #expect(after.count == 20)
         #expect(before.allSatisfy { $0["version"] as? Double == 1 && $0["output"] as? String == "v1" })
         #expect(after.allSatisfy { $0["version"] as? Double == 2 && $0["output"] as? String == "v2" })
+    }
+}
+
+/// Host processes whose command line is exactly `arguments` (read from /proc).
+func hostProcesses(withArguments arguments: [String]) -> [Int32] {
+    let wanted = arguments.joined(separator: "\u{0}") + "\u{0}"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+        guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        return String(decoding: data, as: UTF8.self) == wanted ? pid : nil
     }
 }

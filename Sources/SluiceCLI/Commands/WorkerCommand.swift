@@ -4,6 +4,7 @@ import Logging
 import SluiceFunctions
 import SluicePipeline
 import SluiceRuntime
+import SluiceSandbox
 import SluiceSupport
 
 /// `sluice worker`.
@@ -51,8 +52,18 @@ struct WorkerCommand: AsyncParsableCommand {
         workerConfiguration.retryTiers = try await RetryTiers.discover(prefix: retryPrefix, connection: kafka)
         workerConfiguration.deadLetterTopic = deadLetterTopic
         workerConfiguration.platform = platform
-        let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(logger: logger), index: index, logger: logger)
-        printError("worker \(workerConfiguration.workerID) running on \(kafka.brokerList) with \(registry.all.count) functions")
+        let sandboxing: Sandboxing
+        do {
+            sandboxing = try await Sandboxing.prepare(allowWithoutCgroups: platform.allowWithoutCgroups)
+        } catch let error as SandboxUnavailable {
+            throw CLIError("this host cannot run function sandboxes, so the worker does not start: \(error)")
+        }
+        let launcher = ProcessLauncher(
+            sandboxing: sandboxing, allowIsolationNone: platform.allowIsolationNone, uid: platform.sandboxUID, gid: platform.sandboxGID)
+        let worker = Worker(
+            configuration: workerConfiguration, registry: registry, runner: FunctionRunner(launcher: launcher, logger: logger), index: index, logger: logger)
+        printError(
+            "worker \(workerConfiguration.workerID) running on \(kafka.brokerList) with \(registry.all.count) functions; sandboxes with cgroup \(sandboxing.cgroups?.version ?? "none (no resource limits)")")
         try await ServiceRunner.run(logger: logger, stop: { worker.stop() }, main: { try await worker.run() }, helpers: [
             { await registry.follow() }, { await index.follow() },
         ])

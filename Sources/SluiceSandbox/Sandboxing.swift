@@ -1,0 +1,139 @@
+import Foundation
+import SluiceSupport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The policy of one sandbox (from the function's manifest and the platform configuration).
+public struct SandboxPolicy: Sendable, Hashable {
+    public var limits: ResourceLimits
+    /// Share the host's network namespace (`network: host`); otherwise a namespace with only a down
+    /// loopback interface.
+    public var hostNetwork = false
+    public var tmpMB = 64
+    public var openFiles = 256
+    /// Largest file the function may write (RLIMIT_FSIZE).
+    public var fileSizeMB = 1024
+    public var uid: UInt32 = 65534
+    public var gid: UInt32 = 65534
+
+    public init(limits: ResourceLimits) { self.limits = limits }
+}
+
+/// Starts function processes in sandboxes: the `sluice-sandbox` launcher (namespaces, a minimal
+/// read-only root, seccomp, rlimits, no capabilities) inside a cgroup per sandbox (docs/sandbox.md).
+public final class Sandboxing: Sendable {
+    /// The launcher binary.
+    public let launcher: String
+    /// An empty directory each sandbox mounts its root on (in its own mount namespace).
+    public let rootDirectory: String
+    /// nil when the platform allows running without cgroups and the host has none usable.
+    public let cgroups: CgroupHost?
+    private let counter = Atomic<Int>(0)
+
+    init(launcher: String, rootDirectory: String, cgroups: CgroupHost?) {
+        self.launcher = launcher
+        self.rootDirectory = rootDirectory
+        self.cgroups = cgroups
+    }
+
+    /// Checks the host and the launcher once: finds the cgroup hierarchy and runs `/bin/true` under the
+    /// full policy. Call before taking work.
+    /// - Parameter allowWithoutCgroups: run sandboxes without resource limits when the host has no usable
+    ///   cgroups (`sandbox.allow_without_cgroups`); otherwise that is an error.
+    /// - Throws: `SandboxUnavailable` naming each missing feature.
+    public static func prepare(allowWithoutCgroups: Bool = false, runDirectory: URL = ProjectPaths.discover().run) async throws -> Sandboxing {
+        let launcher = launcherPath()
+        guard FileManager.default.isExecutableFile(atPath: launcher) else {
+            throw SandboxUnavailable(missing: ["the sandbox launcher \(launcher) is missing; build it with `swift build`"])
+        }
+        guard geteuid() == 0 else {
+            throw SandboxUnavailable(missing: ["sandboxes need root (namespaces, mounts, cgroups); this process runs as uid \(geteuid())"])
+        }
+        let root = runDirectory.appendingPathComponent("sandbox-root").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var cgroups: CgroupHost?
+        do {
+            cgroups = try CgroupHost.detect()
+            cgroups?.removeStale()
+        } catch let error as SandboxUnavailable where allowWithoutCgroups {
+            FileHandle.standardError.write(Data("warning: sandboxes run WITHOUT resource limits: \(error)\n".utf8))
+        }
+        let sandboxing = Sandboxing(launcher: launcher, rootDirectory: root, cgroups: cgroups)
+        try await sandboxing.probe()
+        return sandboxing
+    }
+
+    /// `sluice-sandbox` next to the running executable (the `sluice` binary or the test bundle), or
+    /// `$SLUICE_SANDBOX_LAUNCHER`.
+    static func launcherPath() -> String {
+        if let path = ProcessInfo.processInfo.environment["SLUICE_SANDBOX_LAUNCHER"], !path.isEmpty { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("sluice-sandbox").path
+    }
+
+    /// A sandboxed command: the launcher's arguments, and the cgroup it joins (to be given to the process).
+    public struct Command: Sendable {
+        public let executable: String
+        public let arguments: [String]
+        public let cgroup: Cgroup?
+    }
+
+    /// Prepares one sandbox: creates its cgroup with the limits and returns the launcher command that
+    /// runs `program` (paths as seen inside: the code at `/code`, `runtime` at `/runtime`).
+    public func command(policy: SandboxPolicy, code: String, runtime: String?, program: [String]) throws -> Command {
+        var arguments = ["--root", rootDirectory, "--code", code]
+        if let runtime { arguments += ["--runtime", runtime] }
+        let cgroup = try cgroups?.create(name: "\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)", limits: policy.limits)
+        for file in cgroup?.procsFiles ?? [] { arguments += ["--cgroup-procs", file] }
+        for file in Self.readOnlyFiles(hostNetwork: policy.hostNetwork) { arguments += ["--ro-file", file] }
+        arguments += [
+            "--tmp-mb", String(policy.tmpMB), "--net", policy.hostNetwork ? "host" : "none", "--nofile", String(policy.openFiles),
+            "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid), "--",
+        ]
+        return Command(executable: launcher, arguments: arguments + program, cgroup: cgroup)
+    }
+
+    /// Host files a sandbox sees (read-only): the loader cache and time zone; for `network: host` also
+    /// what name resolution and TLS need.
+    static func readOnlyFiles(hostNetwork: Bool) -> [String] {
+        ["/etc/ld.so.cache", "/etc/localtime"] + (hostNetwork ? ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl"] : [])
+    }
+
+    /// Runs `/bin/true` under the full policy and expects exit 0 within 10 s.
+    private func probe() async throws {
+        var policy = SandboxPolicy(limits: ResourceLimits(memoryMB: 64, cpuMillicores: 1000, pidsMax: 16))
+        policy.tmpMB = 1
+        let command = try self.command(policy: policy, code: "/usr/bin", runtime: nil, program: ["/bin/true"])
+        defer { command.cgroup?.destroy() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let done = Task.detached {
+            process.waitUntilExit()
+        }
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await done.value; return true }
+            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !finished { process.terminate() }
+        await done.value
+        _ = await command.cgroup?.waitUntilEmpty(timeout: .seconds(2))
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard finished, process.terminationStatus == 0 else {
+            throw SandboxUnavailable(missing: ["the sandbox launcher failed on this host: \(message.isEmpty ? "exit \(process.terminationStatus)" : message)"])
+        }
+    }
+}

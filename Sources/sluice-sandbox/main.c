@@ -1,0 +1,373 @@
+// sluice-sandbox: starts one function process inside a Linux sandbox.
+//
+// A single-threaded launcher (no librdkafka thread ever lives in a sandboxed process): the worker spawns
+// it with the policy as arguments and the function's clean environment. In order it
+//   1. joins the sandbox's cgroups (the worker created them and set the limits),
+//   2. unshares pid, mount, ipc, uts, cgroup and (unless --net host) network namespaces,
+//   3. forks the namespace's init (pid 1), which builds a minimal root on a tmpfs — /usr and the bound
+//      files read-only, the code at /code and the runtime at /runtime read-only, a private /tmp of
+//      --tmp-mb, a fresh /proc, /dev with null/zero/urandom only — and pivots into it,
+//   4. forks the function process, which sets rlimits, drops every capability, becomes --uid/--gid,
+//      sets no_new_privs, loads the seccomp filter and execs the program.
+// Init reaps orphans and ends when the function process ends; the launcher then ends the same way
+// (same exit status, or the same signal). Killing the launcher kills init (PDEATHSIG), and with it
+// everything in the namespace. The worker kills a whole sandbox through its cgroup.
+//
+// Usage: sluice-sandbox [options] -- PROGRAM [ARG...]   (see usage() below; docs/sandbox.md)
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_LIST 32
+
+struct policy {
+    const char *cgroup_procs[MAX_LIST];
+    int cgroup_count;
+    const char *ro_files[MAX_LIST];  // host files bound read-only at the same path (under /etc)
+    int ro_file_count;
+    const char *root;     // an empty host directory to build the root on
+    const char *code;     // bound read-only at /code
+    const char *runtime;  // bound read-only at /runtime (optional)
+    long tmp_mb;
+    int host_network;
+    long nofile;
+    long fsize_mb;
+    uid_t uid;
+    gid_t gid;
+    char **argv;
+};
+
+static void die(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fputs("sluice-sandbox: ", stderr);
+    vfprintf(stderr, format, args);
+    if (errno) fprintf(stderr, ": %s", strerror(errno));
+    fputc('\n', stderr);
+    va_end(args);
+    _exit(125);
+}
+
+static void usage(void) {
+    fputs("usage: sluice-sandbox --root DIR --code DIR [--runtime DIR] [--cgroup-procs FILE]... [--ro-file PATH]...\n"
+          "                      [--tmp-mb N] [--net none|host] [--nofile N] [--fsize-mb N] [--uid N] [--gid N]\n"
+          "                      -- PROGRAM [ARG...]\n",
+          stderr);
+    _exit(125);
+}
+
+static void write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die("open %s", path);
+    size_t length = strlen(text);
+    if (write(fd, text, length) != (ssize_t)length) die("write %s", path);
+    close(fd);
+}
+
+static void join_cgroups(const struct policy *p) {
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d\n", getpid());
+    for (int i = 0; i < p->cgroup_count; i++) write_file(p->cgroup_procs[i], pid);
+}
+
+static void path_join(char *out, size_t size, const char *a, const char *b) {
+    if ((size_t)snprintf(out, size, "%s%s", a, b) >= size) {
+        errno = ENAMETOOLONG;
+        die("path %s%s", a, b);
+    }
+}
+
+// Bind `source` at `target` (created as a directory or an empty file), then make the bind read-only.
+static void bind_readonly(const char *source, const char *target) {
+    struct stat info;
+    if (stat(source, &info) != 0) die("stat %s", source);
+    if (S_ISDIR(info.st_mode)) {
+        if (mkdir(target, 0755) != 0 && errno != EEXIST) die("mkdir %s", target);
+    } else {
+        int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) die("create %s", target);
+        close(fd);
+    }
+    if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0) die("bind %s", source);
+    if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_REC, NULL) != 0)
+        die("remount %s read-only", target);
+}
+
+// /bin, /lib… are symlinks into /usr on merged-/usr systems: copy the link, else bind the directory.
+static void top_level(const char *root, const char *name) {
+    char host[64], target[4096], link[256];
+    snprintf(host, sizeof host, "/%s", name);
+    path_join(target, sizeof target, root, host);
+    ssize_t length = readlink(host, link, sizeof link - 1);
+    if (length > 0) {
+        link[length] = 0;
+        if (symlink(link, target) != 0) die("symlink %s", target);
+    } else if (access(host, F_OK) == 0) {
+        bind_readonly(host, target);
+    }
+}
+
+static void make_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) die("create %s", path);
+    size_t length = strlen(text);
+    if (write(fd, text, length) != (ssize_t)length) die("write %s", path);
+    close(fd);
+}
+
+static void build_root(const struct policy *p) {
+    char path[4096], options[64];
+    const char *root = p->root;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) die("make mounts private");
+    if (mount("sluice-root", root, "tmpfs", MS_NOSUID, "size=1m,mode=0755") != 0) die("mount root tmpfs on %s", root);
+
+    path_join(path, sizeof path, root, "/usr");
+    bind_readonly("/usr", path);
+    top_level(root, "bin");
+    top_level(root, "sbin");
+    top_level(root, "lib");
+    top_level(root, "lib64");
+
+    path_join(path, sizeof path, root, "/etc");
+    if (mkdir(path, 0755) != 0) die("mkdir %s", path);
+    for (int i = 0; i < p->ro_file_count; i++) {
+        if (access(p->ro_files[i], F_OK) != 0) continue;
+        path_join(path, sizeof path, root, p->ro_files[i]);
+        bind_readonly(p->ro_files[i], path);
+    }
+    char line[256];
+    path_join(path, sizeof path, root, "/etc/passwd");
+    snprintf(line, sizeof line, "root:x:0:0::/:/usr/sbin/nologin\nsandbox:x:%u:%u::/tmp:/usr/sbin/nologin\n", p->uid, p->gid);
+    make_file(path, line);
+    path_join(path, sizeof path, root, "/etc/group");
+    snprintf(line, sizeof line, "root:x:0:\nsandbox:x:%u:\n", p->gid);
+    make_file(path, line);
+    path_join(path, sizeof path, root, "/etc/hostname");
+    make_file(path, "sandbox\n");
+
+    path_join(path, sizeof path, root, "/code");
+    bind_readonly(p->code, path);
+    if (p->runtime) {
+        path_join(path, sizeof path, root, "/runtime");
+        bind_readonly(p->runtime, path);
+    }
+
+    path_join(path, sizeof path, root, "/tmp");
+    if (mkdir(path, 01777) != 0) die("mkdir %s", path);
+    snprintf(options, sizeof options, "size=%ldm,mode=1777", p->tmp_mb);
+    if (mount("sluice-tmp", path, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0) die("mount /tmp (%s)", options);
+
+    path_join(path, sizeof path, root, "/proc");
+    if (mkdir(path, 0555) != 0) die("mkdir %s", path);
+    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) die("mount /proc");
+
+    path_join(path, sizeof path, root, "/dev");
+    if (mkdir(path, 0755) != 0) die("mkdir %s", path);
+    const char *devices[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
+    for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
+        path_join(path, sizeof path, root, devices[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) die("create %s", path);
+        close(fd);
+        if (mount(devices[i], path, NULL, MS_BIND, NULL) != 0) die("bind %s", devices[i]);
+        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, NULL) != 0) die("remount %s", devices[i]);
+    }
+    const char *links[][2] = {{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+                              {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}};
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        path_join(path, sizeof path, root, links[i][1]);
+        if (symlink(links[i][0], path) != 0) die("symlink %s", path);
+    }
+
+    path_join(path, sizeof path, root, "/.old-root");
+    if (mkdir(path, 0700) != 0) die("mkdir %s", path);
+    if (chdir(root) != 0) die("chdir %s", root);
+    if (syscall(SYS_pivot_root, ".", ".old-root") != 0) die("pivot_root");
+    if (chdir("/") != 0) die("chdir /");
+    if (umount2("/.old-root", MNT_DETACH) != 0) die("detach the old root");
+    if (rmdir("/.old-root") != 0) die("rmdir /.old-root");
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL) != 0) die("remount / read-only");
+    if (sethostname("sandbox", 7) != 0) die("sethostname");
+}
+
+// Deny with EPERM what a function never needs; kill the process for the worst.
+static void load_seccomp(void) {
+    scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+    if (!filter) die("seccomp_init");
+    const char *denied[] = {
+        "ptrace", "mount", "umount2", "pivot_root", "chroot", "setns", "unshare", "keyctl", "add_key", "request_key",
+        "userfaultfd", "process_vm_readv", "process_vm_writev", "open_by_handle_at", "name_to_handle_at", "swapon",
+        "swapoff", "perf_event_open", "bpf", "acct", "quotactl", "settimeofday", "clock_settime", "clock_adjtime",
+        "adjtimex", "syslog", "vhangup", "lookup_dcookie", "iopl", "ioperm", "fsopen", "fsconfig", "fsmount",
+        "move_mount", "open_tree", "fspick", "mount_setattr", "personality", "kcmp",
+    };
+    const char *killed[] = {"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot"};
+    for (size_t i = 0; i < sizeof denied / sizeof *denied; i++) {
+        int number = seccomp_syscall_resolve_name(denied[i]);
+        if (number != __NR_SCMP_ERROR && seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), number, 0) != 0) die("seccomp rule %s", denied[i]);
+    }
+    for (size_t i = 0; i < sizeof killed / sizeof *killed; i++) {
+        int number = seccomp_syscall_resolve_name(killed[i]);
+        if (number != __NR_SCMP_ERROR && seccomp_rule_add(filter, SCMP_ACT_KILL_PROCESS, number, 0) != 0) die("seccomp rule %s", killed[i]);
+    }
+    // New namespaces through clone: refuse the flags (unprivileged user namespaces would otherwise work).
+    // clone3 passes flags in memory the filter cannot read: ENOSYS makes libc fall back to clone.
+    unsigned long flags[] = {CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        if (seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i])) != 0)
+            die("seccomp rule clone");
+    }
+    int clone3 = seccomp_syscall_resolve_name("clone3");
+    if (clone3 != __NR_SCMP_ERROR && seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), clone3, 0) != 0) die("seccomp rule clone3");
+    if (seccomp_load(filter) != 0) die("seccomp_load");
+    seccomp_release(filter);
+}
+
+static void drop_privileges(const struct policy *p) {
+    struct rlimit limit;
+    limit.rlim_cur = limit.rlim_max = (rlim_t)p->nofile;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) die("RLIMIT_NOFILE");
+    limit.rlim_cur = limit.rlim_max = (rlim_t)p->fsize_mb << 20;
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) die("RLIMIT_FSIZE");
+    limit.rlim_cur = limit.rlim_max = 0;
+    if (setrlimit(RLIMIT_CORE, &limit) != 0) die("RLIMIT_CORE");
+    for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) die("drop capability %d", cap);
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) die("clear ambient capabilities");
+    if (setgroups(0, NULL) != 0) die("setgroups");
+    if (setresgid(p->gid, p->gid, p->gid) != 0) die("setresgid %u", p->gid);
+    if (setresuid(p->uid, p->uid, p->uid) != 0) die("setresuid %u", p->uid);
+    // Changing to a non-zero uid cleared the permitted and effective sets; make sure.
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    if (p->uid != 0 && syscall(SYS_capset, &header, data) != 0) die("capset");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
+}
+
+// pid 1 of the namespace: reaps everything, ends when the function process ends, and reports its raw
+// wait status to the launcher through `report`.
+static void run_init(const struct policy *p, int report) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("PDEATHSIG");
+    build_root(p);
+    pid_t function = fork();
+    if (function < 0) die("fork");
+    if (function == 0) {
+        close(report);
+        signal(SIGPIPE, SIG_DFL);
+        if (chdir("/code") != 0) die("chdir /code");
+        drop_privileges(p);
+        load_seccomp();
+        execvp(p->argv[0], p->argv);
+        die("exec %s", p->argv[0]);
+    }
+    // Init keeps no end of the function's pipes: EOF must follow the function's own end.
+    close(0);
+    close(1);
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0 && fd != 0) close(fd);
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (pid == function) {
+            (void)!write(report, &status, sizeof status);
+            _exit(0);  // the kernel kills whatever else still runs in the namespace
+        }
+    }
+}
+
+static pid_t init_pid;
+
+static void forward(int signal_number) {
+    (void)signal_number;
+    if (init_pid > 0) kill(init_pid, SIGKILL);
+}
+
+int main(int argc, char **argv) {
+    struct policy p = {.tmp_mb = 64, .nofile = 256, .fsize_mb = 1024, .uid = 65534, .gid = 65534};
+    int i = 1;
+    while (i < argc) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (!value) usage();
+        if (strcmp(arg, "--cgroup-procs") == 0 && p.cgroup_count < MAX_LIST) p.cgroup_procs[p.cgroup_count++] = value;
+        else if (strcmp(arg, "--ro-file") == 0 && p.ro_file_count < MAX_LIST) p.ro_files[p.ro_file_count++] = value;
+        else if (strcmp(arg, "--root") == 0) p.root = value;
+        else if (strcmp(arg, "--code") == 0) p.code = value;
+        else if (strcmp(arg, "--runtime") == 0) p.runtime = value;
+        else if (strcmp(arg, "--tmp-mb") == 0) p.tmp_mb = atol(value);
+        else if (strcmp(arg, "--net") == 0) p.host_network = strcmp(value, "host") == 0;
+        else if (strcmp(arg, "--nofile") == 0) p.nofile = atol(value);
+        else if (strcmp(arg, "--fsize-mb") == 0) p.fsize_mb = atol(value);
+        else if (strcmp(arg, "--uid") == 0) p.uid = (uid_t)atol(value);
+        else if (strcmp(arg, "--gid") == 0) p.gid = (gid_t)atol(value);
+        else usage();
+        i += 2;
+    }
+    if (i >= argc || !p.root || !p.code || p.tmp_mb <= 0 || p.nofile <= 0 || p.fsize_mb <= 0) usage();
+    p.argv = argv + i;
+
+    join_cgroups(&p);
+    int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | (p.host_network ? 0 : CLONE_NEWNET);
+    if (unshare(flags) != 0) die("unshare namespaces");
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) die("pipe");
+    init_pid = fork();
+    if (init_pid < 0) die("fork init");
+    if (init_pid == 0) {
+        close(report[0]);
+        run_init(&p, report[1]);
+    }
+    close(report[1]);
+    signal(SIGTERM, forward);
+    signal(SIGINT, forward);
+    signal(SIGHUP, forward);
+    // The launcher keeps no end of the function's pipes either.
+    close(0);
+    close(1);
+    int status = 0;
+    ssize_t got;
+    do got = read(report[0], &status, sizeof status);
+    while (got < 0 && errno == EINTR);
+    int init_status;
+    while (waitpid(init_pid, &init_status, 0) < 0 && errno == EINTR) {}
+    if (got != sizeof status) {
+        // Init died before the function ended (killed, or the sandbox could not be built).
+        if (WIFEXITED(init_status)) return WEXITSTATUS(init_status);
+        status = init_status;
+    }
+    if (WIFSIGNALED(status)) {
+        int number = WTERMSIG(status);
+        signal(number, SIG_DFL);
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none);
+        kill(getpid(), number);
+        return 128 + number;
+    }
+    return WEXITSTATUS(status);
+}
