@@ -31,7 +31,8 @@ public final class Sandboxing: Sendable {
     public let rootDirectory: String
     /// nil when the platform allows running without cgroups and the host has none usable.
     public let cgroups: CgroupHost?
-    private let counter = Atomic<Int>(0)
+    /// Numbers the cgroups of this process (shared by every instance: names must never repeat).
+    private static let counter = Atomic<Int>(0)
 
     init(launcher: String, rootDirectory: String, cgroups: CgroupHost?) {
         self.launcher = launcher
@@ -86,7 +87,7 @@ public final class Sandboxing: Sendable {
     public func command(policy: SandboxPolicy, code: String, runtime: String?, program: [String]) throws -> Command {
         var arguments = ["--root", rootDirectory, "--code", code]
         if let runtime { arguments += ["--runtime", runtime] }
-        let cgroup = try cgroups?.create(name: "\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)", limits: policy.limits)
+        let cgroup = try cgroups?.create(name: "\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)", limits: policy.limits)
         for file in cgroup?.procsFiles ?? [] { arguments += ["--cgroup-procs", file] }
         for file in Self.readOnlyFiles(hostNetwork: policy.hostNetwork) { arguments += ["--ro-file", file] }
         arguments += [

@@ -16,13 +16,15 @@ public enum TestSandbox {
     private static let shared = Preparer()
 
     private actor Preparer {
-        private var prepared: Sandboxing?
+        private var preparing: Task<Sandboxing, any Error>?
 
         func get() async throws -> Sandboxing {
-            if let prepared { return prepared }
-            let sandboxing = try await Sandboxing.prepare(runDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-tests"))
-            prepared = sandboxing
-            return sandboxing
+            if let preparing { return try await preparing.value }
+            let task = Task {
+                try await Sandboxing.prepare(runDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-tests"))
+            }
+            preparing = task
+            return try await task.value
         }
     }
 }
