@@ -62,7 +62,7 @@ final class FunctionProcess: Sendable {
                 stdin: input[0], stdout: output[1], stderr: errors[1], newSession: true)
         } catch {
             for fd in input + output + errors { close(fd) }
-            cgroup?.destroy()
+            cgroup?.release()
             throw error
         }
         close(input[0]); close(output[1]); close(errors[1])
@@ -78,12 +78,11 @@ final class FunctionProcess: Sendable {
             var peak = Double(usage.ru_maxrss) / 1024
             if let cgroup {
                 // The launcher ends after its namespace's init, whose end kills the rest: the cgroup
-                // empties at once. Take the final figures, then remove it.
-                for _ in 0..<400 where !cgroup.processes.isEmpty { usleep(5000) }
+                // empties at once. Take the final figures; it is removed once the waiters are told.
+                for _ in 0..<2000 where !cgroup.processes.isEmpty { usleep(1000) }
                 cpu = Double(cgroup.cpuNanoseconds) / 1_000_000
                 peak = Double(cgroup.peakMemoryBytes) / 1_048_576
                 process.finalOOMKills.store(cgroup.oomKills, ordering: .relaxed)
-                cgroup.destroy()
             }
             process.finalUsage.withLock { $0 = (cpu, peak) }
             let exit: ProcessExit = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
@@ -93,6 +92,7 @@ final class FunctionProcess: Sendable {
                 return state.waiters
             }
             for waiter in waiters { waiter.resume(returning: exit) }
+            cgroup?.release()
         }
         reaper.name = "sluice-fn-\(pid)-reap"
         reaper.start()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceFunctions
+import SluiceSandbox
 import Synchronization
 
 /// Runs invocations of deployed functions: `python3` on warm pools, `exec` as one process per
@@ -170,8 +171,8 @@ public final class FunctionRunner: Sendable {
         outcome.processID = process.pid
         outcome.stderrTail = process.stderrTail
         _ = await process.waitForExit()
-        let untouched = Usage.zero
-        untouched.apply(to: &outcome, process: process, spec: spec)
+        // A process started for this invocation, in a new cgroup: everything it used is the invocation's.
+        Usage.zero.apply(to: &outcome, process: process, spec: spec)
         outcome.stderrTail = process.stderrTail
         if outcome.status == .crash || outcome.status == .error, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
         return outcome

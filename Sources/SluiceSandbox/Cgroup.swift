@@ -1,5 +1,6 @@
 import Foundation
 import SluiceSupport
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -87,7 +88,7 @@ public struct CgroupHost: Sendable, Hashable {
         case .v1(let bases):
             let paths = bases.mapValues { $0 + "/" + name }
             for path in paths.values { try Self.makeDirectory(path) }
-            let cgroup = Cgroup(layout: .v1(paths))
+            let cgroup = Cgroup(layout: .v1(paths), limits: limits)
             do {
                 try Self.write(memory, to: paths["memory"]! + "/memory.limit_in_bytes")
                 // No swap: memory+swap capped at the same figure (absent when swap accounting is off).
@@ -104,7 +105,7 @@ public struct CgroupHost: Sendable, Hashable {
         case .v2(let base):
             let path = base + "/" + name
             try Self.makeDirectory(path)
-            let cgroup = Cgroup(layout: .v2(path))
+            let cgroup = Cgroup(layout: .v2(path), limits: limits)
             do {
                 try Self.write(memory, to: path + "/memory.max")
                 try? Self.write("0", to: path + "/memory.swap.max")
@@ -150,15 +151,28 @@ public struct CgroupHost: Sendable, Hashable {
     }
 }
 
-/// The cgroup of one sandbox: where its launcher enrolls, what it used, and how to end it.
+/// The cgroup of one sandbox: where its launcher enrolls, what it used, and how to end it. Each sandbox
+/// gets a new one (its counters start at zero); `release` hands it back once the sandbox ended.
 public final class Cgroup: Sendable {
     public enum Layout: Sendable {
         case v1([String: String])
         case v2(String)
     }
     let layout: Layout
+    public let limits: ResourceLimits
 
-    init(layout: Layout) { self.layout = layout }
+    /// Takes the cgroup back once its sandbox ended (set by `Sandboxing`; nil: removed).
+    let recycler = Mutex<(@Sendable (Cgroup) -> Void)?>(nil)
+
+    init(layout: Layout, limits: ResourceLimits) {
+        self.layout = layout
+        self.limits = limits
+    }
+
+    /// The sandbox ended: removed (and a spare made for the next one), off the caller's path.
+    public func release() {
+        if let recycler = recycler.withLock({ $0 }) { recycler(self) } else { destroy() }
+    }
 
     /// The files the launcher writes its pid to (`--cgroup-procs`).
     public var procsFiles: [String] {

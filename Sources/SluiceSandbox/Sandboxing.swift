@@ -33,6 +33,11 @@ public final class Sandboxing: Sendable {
     public let cgroups: CgroupHost?
     /// Numbers the cgroups of this process (shared by every instance: names must never repeat).
     private static let counter = Atomic<Int>(0)
+    /// New cgroups made ahead, per set of limits, while earlier sandboxes ended: making one costs the
+    /// kernel about 0.3 ms, which a sandbox start would otherwise wait for.
+    private let spare = Mutex<[ResourceLimits: [Cgroup]]>([:])
+    private let recycling = DispatchQueue(label: "sluice.cgroup-recycling")
+    static let sparePerLimits = 4
 
     init(launcher: String, rootDirectory: String, cgroups: CgroupHost?) {
         self.launcher = launcher
@@ -84,10 +89,11 @@ public final class Sandboxing: Sendable {
 
     /// Prepares one sandbox: creates its cgroup with the limits and returns the launcher command that
     /// runs `program` (paths as seen inside: the code at `/code`, `runtime` at `/runtime`).
-    public func command(policy: SandboxPolicy, code: String, runtime: String?, program: [String]) throws -> Command {
+    /// (`withCgroup: false` leaves out the cgroup: for measurements only.)
+    public func command(policy: SandboxPolicy, code: String, runtime: String?, program: [String], withCgroup: Bool = true) throws -> Command {
         var arguments = ["--root", rootDirectory, "--code", code]
         if let runtime { arguments += ["--runtime", runtime] }
-        let cgroup = try cgroups?.create(name: "\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)", limits: policy.limits)
+        let cgroup = withCgroup ? try takeCgroup(policy.limits) : nil
         for file in cgroup?.procsFiles ?? [] { arguments += ["--cgroup-procs", file] }
         for file in Self.readOnlyFiles(hostNetwork: policy.hostNetwork) { arguments += ["--ro-file", file] }
         arguments += [
@@ -95,6 +101,44 @@ public final class Sandboxing: Sendable {
             "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid), "--",
         ]
         return Command(executable: launcher, arguments: arguments + program, cgroup: cgroup)
+    }
+
+    /// A new cgroup with these limits for a sandbox: one made ahead if there is one.
+    private func takeCgroup(_ limits: ResourceLimits) throws -> Cgroup? {
+        guard let cgroups else { return nil }
+        if let ready = spare.withLock({ $0[limits]?.popLast() }) { return ready }
+        return try makeCgroup(cgroups, limits)
+    }
+
+    private func makeCgroup(_ cgroups: CgroupHost, _ limits: ResourceLimits) throws -> Cgroup {
+        let cgroup = try cgroups.create(name: "\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)", limits: limits)
+        cgroup.recycler.withLock { $0 = { [weak self] ended in self?.replace(ended) ?? ended.destroy() } }
+        return cgroup
+    }
+
+    /// Off the start path, once a sandbox ended: removes its cgroup and makes a spare with the same
+    /// limits for the next one (up to `sparePerLimits` each). Spares are always new: their counters
+    /// start at zero.
+    private func replace(_ cgroup: Cgroup) {
+        recycling.async { [self] in
+            // Normally empty already; a sandbox killed a moment ago may take a few milliseconds.
+            for _ in 0..<2000 where !cgroup.processes.isEmpty { usleep(1000) }
+            cgroup.destroy()
+            guard let cgroups, spare.withLock({ $0[cgroup.limits, default: []].count }) < Self.sparePerLimits,
+                let made = try? makeCgroup(cgroups, cgroup.limits)
+            else { return }
+            spare.withLock { $0[cgroup.limits, default: []].append(made) }
+        }
+    }
+
+    /// Removes the spare cgroups (when the worker stops).
+    public func removeSpares() {
+        recycling.sync {}
+        let all = spare.withLock { spare in
+            defer { spare = [:] }
+            return spare.values.flatMap { $0 }
+        }
+        for cgroup in all { cgroup.destroy() }
     }
 
     /// Host files a sandbox sees (read-only): the loader cache and time zone; for `network: host` also
@@ -108,7 +152,7 @@ public final class Sandboxing: Sendable {
         var policy = SandboxPolicy(limits: ResourceLimits(memoryMB: 64, cpuMillicores: 1000, pidsMax: 16))
         policy.tmpMB = 1
         let command = try self.command(policy: policy, code: "/usr/bin", runtime: nil, program: ["/bin/true"])
-        defer { command.cgroup?.destroy() }
+        defer { command.cgroup?.release() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments

@@ -3,6 +3,7 @@ import Foundation
 import SluiceBench
 import SluiceBroker
 import SluiceKafka
+import SluiceSandbox
 import SluiceSupport
 import SluiceTopics
 
@@ -11,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures and ratios against a baseline measured in the same run.",
-        subcommands: [Pipeline.self, Replay.self]
+        subcommands: [Pipeline.self, Replay.self, Sandbox.self]
     )
 
     struct Pipeline: AsyncParsableCommand {
@@ -119,6 +120,58 @@ struct BenchCommand: AsyncParsableCommand {
             print(String(format: "raw produce   %10.0f records/s", report.rawRPS))
             print(String(format: "dlq replay    %10.0f records/s   ratio %.3f (target >= 0.5)", report.replayRPS, report.ratio))
             print(String(format: "(reading the %d dead letters and the replay ledger took %.2f s, once per replay: in neither figure)", records, report.readSeconds))
+        }
+    }
+
+    struct Sandbox: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sandbox start cost vs a plain process and bubblewrap.",
+            discussion: """
+                Spawn-to-exit of /bin/true (i) plain, (ii) under `bwrap --ro-bind / / --unshare-all \
+                --die-with-parent`, (iii) under the Sluice sandbox with its full policy (cgroup made and \
+                removed, namespaces, read-only root, seccomp, rlimits); and (iv) spawn-to-first-response of \
+                a python3 no-op function under the sandbox. Prints p50/p99 and the ratio (iii)/(ii) of the \
+                p50s (target <= 1.0; goal <= 0.5). Needs root and bubblewrap (`make deps` installs it).
+
+                Example:
+                  sluice bench sandbox --runs 200 --json
+                """)
+
+        @Option(help: "Runs of (i)–(iii).") var runs = 200
+        @Option(name: .customLong("python-runs"), help: "Runs of (iv).") var pythonRuns = 30
+        @Flag(help: "Print one JSON object: {plain_ms, bwrap_ms, sluice_ms, sluice_without_cgroup_ms, python_warm_start_ms: {p50, p99}, ratio}.")
+        var json = false
+
+        func validate() throws {
+            guard runs > 0, pythonRuns > 0 else { throw ValidationError("--runs and --python-runs must be positive") }
+        }
+
+        func run() async throws {
+            let report: SandboxBenchmark.Report
+            do {
+                report = try await SandboxBenchmark(runs: runs, pythonRuns: pythonRuns).run { line in if !json { printError(line) } }
+            } catch let error as SandboxUnavailable {
+                throw CLIError("\(error)")
+            }
+            func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+            func object(_ p: SandboxBenchmark.Percentiles) -> [String: Any] { ["p50": rounded(p.p50), "p99": rounded(p.p99)] }
+            if json {
+                printJSON([
+                    "plain_ms": object(report.plain), "bwrap_ms": object(report.bwrap), "sluice_ms": object(report.sluice),
+                    "sluice_without_cgroup_ms": object(report.sluiceWithoutCgroup),
+                    "python_warm_start_ms": object(report.pythonWarmStart), "ratio": rounded(report.ratio),
+                ])
+                return
+            }
+            print("                              p50         p99")
+            for (label, p) in [
+                ("plain fork+exec", report.plain), ("bwrap", report.bwrap), ("sluice sandbox", report.sluice),
+                ("  the same, no cgroup", report.sluiceWithoutCgroup),
+                ("python3 no-op, first reply", report.pythonWarmStart),
+            ] {
+                print(label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%8.2f ms %8.2f ms", p.p50, p.p99))
+            }
+            print(String(format: "ratio sluice/bwrap (p50)  %.2f   (target <= 1.0, goal <= 0.5)", report.ratio))
         }
     }
 }

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import SluiceFunctions
+import SluiceRuntime
+import SluiceSandbox
+import SluiceSupport
+
+/// `sluice bench sandbox`: spawn-to-exit of `/bin/true` (i) as a plain process, (ii) under bubblewrap
+/// (`--ro-bind / / --unshare-all --die-with-parent`), (iii) under the Sluice sandbox with its full
+/// policy (cgroup made and removed, namespaces, root, seccomp, rlimits); and (iv) spawn-to-first-response
+/// of a python3 no-op function under the sandbox (start, import, one invocation).
+public struct SandboxBenchmark: Sendable {
+    public struct Percentiles: Sendable {
+        public var p50: Double
+        public var p99: Double
+        init(_ samples: [Double]) {
+            let sorted = samples.sorted()
+            func at(_ fraction: Double) -> Double {
+                sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
+            }
+            p50 = at(0.5)
+            p99 = at(0.99)
+        }
+    }
+
+    public struct Report: Sendable {
+        public var plain: Percentiles
+        public var bwrap: Percentiles
+        public var sluice: Percentiles
+        /// (iii) without the cgroup: the launcher alone, like for like with bubblewrap (which has none).
+        public var sluiceWithoutCgroup: Percentiles
+        public var pythonWarmStart: Percentiles
+        /// Sluice p50 / bubblewrap p50.
+        public var ratio: Double { bwrap.p50 > 0 ? sluice.p50 / bwrap.p50 : 0 }
+    }
+
+    let runs: Int
+    let pythonRuns: Int
+    let bwrap = "/usr/bin/bwrap"
+
+    public init(runs: Int, pythonRuns: Int) {
+        self.runs = runs
+        self.pythonRuns = pythonRuns
+    }
+
+    public func run(progress: @Sendable (String) -> Void) async throws -> Report {
+        guard FileManager.default.isExecutableFile(atPath: bwrap) else {
+            throw SandboxUnavailable(missing: ["bubblewrap (\(bwrap)) is the baseline of this benchmark: apt-get install bubblewrap (`make deps` does)"])
+        }
+        let sandboxing = try await Sandboxing.prepare()
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-code-\(getpid())")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        try "def main(event, context):\n    return None\n".write(to: empty.appendingPathComponent("noop.py"), atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: empty) }
+
+        progress("(i) plain fork+exec of /bin/true, \(runs) runs…")
+        let plain = try await Self.time(runs) { try Self.spawnAndWait("/bin/true", []) }
+        progress("(ii) bwrap --ro-bind / / --unshare-all --die-with-parent /bin/true, \(runs) runs…")
+        let wrapped = try await Self.time(runs) { [bwrap] in
+            try Self.spawnAndWait(bwrap, ["--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "/bin/true"])
+        }
+        progress("(iii) the Sluice sandbox (full policy, cgroup included) around /bin/true, \(runs) runs…")
+        let policy = SandboxPolicy(limits: ResourceLimits(memoryMB: 128, cpuMillicores: 1000, pidsMax: 64))
+        // As in a worker: an ended sandbox's cgroup is recycled (in the background) for the next one.
+        let sluice = try await Self.time(runs) {
+            let command = try sandboxing.command(policy: policy, code: empty.path, runtime: nil, program: ["/bin/true"])
+            try Self.spawnAndWait(command.executable, command.arguments)
+            command.cgroup?.release()
+        }
+        progress("(iii-b) the same without the cgroup (bubblewrap has none), \(runs) runs…")
+        let launcherOnly = try await Self.time(runs) {
+            let command = try sandboxing.command(policy: policy, code: empty.path, runtime: nil, program: ["/bin/true"], withCgroup: false)
+            try Self.spawnAndWait(command.executable, command.arguments)
+        }
+
+        progress("(iv) python3 no-op under the sandbox: spawn to first response, \(pythonRuns) runs…")
+        var manifest = FunctionManifest(name: "bench-noop", tenant: "bench", runtime: .python3, handler: "noop.main", codePath: empty.path)
+        manifest.memoryMB = 128
+        let runner = FunctionRunner(launcher: ProcessLauncher(sandboxing: sandboxing), logger: Logger(label: "sluice.bench"))
+        var python: [Double] = []
+        for run in 0..<pythonRuns {
+            // A new version each run: a pool of its own, so every invocation starts a process.
+            let spec = FunctionSpec(manifest: manifest, version: run + 1, codeHash: "bench")
+            let start = ContinuousClock.now
+            let outcome = await runner.invoke(spec, InvocationInput(invocationID: "inv_bench_\(run)", event: nil, contextJSON: Array("{}".utf8)))
+            python.append((ContinuousClock.now - start).inSeconds * 1000)
+            guard outcome.status == .success, outcome.coldStart else {
+                throw SandboxUnavailable(missing: ["the python3 no-op failed under the sandbox: \(outcome.error ?? outcome.status.rawValue)"])
+            }
+            await runner.maintain(ttl: .zero) { _ in nil }
+        }
+        await runner.shutdown()
+        sandboxing.removeSpares()
+        return Report(plain: plain, bwrap: wrapped, sluice: sluice, sluiceWithoutCgroup: launcherOnly, pythonWarmStart: Percentiles(python))
+    }
+
+    /// Runs `body` `count` times on a thread of its own (it blocks in waitpid) and times each, in ms.
+    static func time(_ count: Int, _ body: @escaping @Sendable () throws -> Void) async throws -> Percentiles {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    var samples: [Double] = []
+                    try body()  // warm-up: page cache, first cgroup
+                    for _ in 0..<count {
+                        let start = ContinuousClock.now
+                        try body()
+                        samples.append((ContinuousClock.now - start).inSeconds * 1000)
+                    }
+                    continuation.resume(returning: Percentiles(samples))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    /// posix_spawn with /dev/null as stdio and a clean environment, then waitpid; throws unless exit 0.
+    static func spawnAndWait(_ executable: String, _ arguments: [String]) throws {
+        let null = open("/dev/null", O_RDWR)
+        defer { close(null) }
+        let pid = try ChildProcess.spawn(
+            executable, arguments, environment: ["PATH": "/usr/bin:/bin"], directory: "/", stdin: null, stdout: null, stderr: null, newSession: false)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else { throw SandboxUnavailable(missing: ["\(executable) exited with wait status \(status)"]) }
+    }
+}
