@@ -29,7 +29,8 @@ test: build ## Build and run every test; the suite starts its own broker on a fr
 clean: ## Remove build output and fetched dependencies.
 	rm -rf .build bin .deps .run
 
-bench: deps ## Benchmarks (release build): pipeline and DLQ replay vs raw Kafka, printed with ratios.
+bench: deps ## Benchmarks (release build): pipeline and DLQ replay vs raw Kafka, sandbox vs bubblewrap, with ratios.
 	swift build -c release
 	.build/release/sluice bench pipeline
 	.build/release/sluice bench replay
+	.build/release/sluice bench sandbox

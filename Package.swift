@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport"], swiftSettings: strictSettings),
+            name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

@@ -120,3 +120,17 @@ struct DLQCommandTests {
         #expect(missing.errors.contains("there is no record at"))
     }
 }
+
+@Suite("bin/sluice worker refuses a host that cannot sandbox")
+struct WorkerSandboxRefusalTests {
+    @Test("Without the sandbox launcher the worker exits 1 and says what is missing")
+    func missingLauncher() async throws {
+        let brokers = try await TestBroker.address()
+        let result = try await CommandRunner.sluice(
+            ["worker", "--brokers", brokers, "--invocations-topic", "sluice.invocations", "--group", uniqueName("refused")],
+            environment: ["SLUICE_SANDBOX_LAUNCHER": "/nonexistent/sluice-sandbox"])
+        #expect(result.status == 1)
+        #expect(result.errors.contains("this host cannot run function sandboxes"), "\(result.errors)")
+        #expect(result.errors.contains("/nonexistent/sluice-sandbox is missing"), "\(result.errors)")
+    }
+}

@@ -60,6 +60,26 @@ struct FunctionManifestTests {
         #expect(failure(base + "event_triggers: orders\n")?.field == "event_triggers")
     }
 
+    @Test("Sandbox fields: defaults, values, ranges; isolation: none only where the platform allows it")
+    func sandboxFields() throws {
+        let base = "name: x\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\n"
+        let defaults = try load(base)
+        #expect(defaults.isolation == .sandbox && defaults.network == .none)
+        #expect(defaults.tmpMB == 64 && defaults.pidsMax == 64 && defaults.openFiles == 256)
+        let set = try load(base + "network: host\ntmp_mb: 8\npids_max: 16\nopen_files: 32\n")
+        #expect(set.network == .host && set.tmpMB == 8 && set.pidsMax == 16 && set.openFiles == 32)
+        #expect(failure(base + "network: internet\n")?.field == "network")
+        #expect(failure(base + "pids_max: 1\n")?.description.contains("out of range") == true)
+        let refused = failure(base + "isolation: none\n")
+        #expect(refused?.field == "isolation")
+        #expect(refused?.message.contains("sandbox.allow_isolation_none: true") == true)
+        var permissive = PlatformConfiguration.standard
+        permissive.allowIsolationNone = true
+        let path = folder.appendingPathComponent("\(uniqueName("m")).yaml")
+        try (base + "isolation: none\n").write(to: path, atomically: true, encoding: .utf8)
+        #expect(try FunctionManifest.load(path: path.path, platform: permissive).isolation == FunctionManifest.Isolation.none)
+    }
+
     @Test("The example manifests in Config/functions load")
     func examples() throws {
         let folder = CommandRunner.packageRoot.appendingPathComponent("Config/functions")
