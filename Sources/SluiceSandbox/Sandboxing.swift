@@ -38,6 +38,7 @@ public final class Sandboxing: Sendable {
     private let spare = Mutex<[ResourceLimits: [Cgroup]]>([:])
     private let recycling = DispatchQueue(label: "sluice.cgroup-recycling")
     static let sparePerLimits = 4
+    private let closed = Atomic<Bool>(false)
 
     init(launcher: String, rootDirectory: String, cgroups: CgroupHost?) {
         self.launcher = launcher
@@ -124,15 +125,17 @@ public final class Sandboxing: Sendable {
             // Normally empty already; a sandbox killed a moment ago may take a few milliseconds.
             for _ in 0..<2000 where !cgroup.processes.isEmpty { usleep(1000) }
             cgroup.destroy()
-            guard let cgroups, spare.withLock({ $0[cgroup.limits, default: []].count }) < Self.sparePerLimits,
+            guard let cgroups, !closed.load(ordering: .relaxed), spare.withLock({ $0[cgroup.limits, default: []].count }) < Self.sparePerLimits,
                 let made = try? makeCgroup(cgroups, cgroup.limits)
             else { return }
             spare.withLock { $0[cgroup.limits, default: []].append(made) }
         }
     }
 
-    /// Removes the spare cgroups (when the worker stops).
+    /// Removes the spare cgroups and makes no more (when the worker stops). Cgroups of sandboxes still
+    /// ending are removed as they end; those a killed worker leaves are removed at the next start.
     public func removeSpares() {
+        closed.store(true, ordering: .relaxed)
         recycling.sync {}
         let all = spare.withLock { spare in
             defer { spare = [:] }

@@ -69,6 +69,7 @@ struct WorkerCommand: AsyncParsableCommand {
         ])
         await registry.close()
         await index.close()
+        sandboxing.removeSpares()
     }
 }
 
