@@ -73,6 +73,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluiceLag",
+            dependencies: ["SluiceKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceDeadLetters",
             dependencies: ["SluiceKafka", "SluicePipeline", "SluiceFunctions", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
@@ -94,7 +99,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
-                "SluiceDeadLetters", "SluiceSandbox",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,6 +123,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

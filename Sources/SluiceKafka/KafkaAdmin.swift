@@ -136,9 +136,14 @@ public final class KafkaAdmin: Sendable {
                 let group = list.pointee.groups[index]
                 let members = (0..<Int(group.member_cnt)).map { m in
                     let member = group.members[m]
+                    var assignment: [TopicPartition] = []
+                    if let bytes = member.member_assignment, member.member_assignment_size > 0 {
+                        let raw = UnsafeRawBufferPointer(start: bytes, count: Int(member.member_assignment_size))
+                        assignment = MemberAssignment.decode(Array(raw))
+                    }
                     return GroupMemberInfo(
                         memberID: String(cString: member.member_id), clientID: String(cString: member.client_id),
-                        host: String(cString: member.client_host))
+                        host: String(cString: member.client_host), assignment: assignment)
                 }
                 return ConsumerGroupInfo(
                     name: String(cString: group.group), state: String(cString: group.state),
@@ -149,8 +154,14 @@ public final class KafkaAdmin: Sendable {
 
     /// The offsets `group` committed for `partitions` (nil where it committed nothing).
     public func committedOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: Int64?] {
+        try await groupOffsets(group: group, partitions: partitions).mapValues(\.offset)
+    }
+
+    /// The offsets `group` committed for `partitions`, with their commit times where known.
+    public func groupOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group), logger: client.logger)
-        return try await consumer.committed(partitions)
+        defer { Task { await consumer.close() } }
+        return try await consumer.committedWithTimes(partitions)
     }
 
     /// High watermarks (the offset the next record will get) of every partition of `topics`.

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -76,10 +77,14 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits, per partition, the offset of the next record to read (last processed offset + 1).
+    /// Commits `offsets` synchronously. The commit time goes along as the offsets' metadata
+    /// (`t=<ms since the epoch>`), so lag tools can tell a group that commits the same offset from one
+    /// that stopped committing.
     public func commit(_ offsets: [TopicPartitionOffset]) async throws {
         guard !offsets.isEmpty else { return }
+        let metadata = "t=\(Int64(Date().timeIntervalSince1970 * 1000))"
         try await BlockingCalls.run { [client] in
-            try TopicPartitionList.with(offsets) { list in
+            try TopicPartitionList.with(offsets, metadata: metadata) { list in
                 let err = client.withHandle { rd_kafka_commit($0, list, 0) }
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "commit failed") }
                 if let (partition, err) = TopicPartitionList.firstError(list) {
@@ -99,6 +104,24 @@ public final class KafkaConsumer: Sendable {
                 var result: [TopicPartition: Int64?] = [:]
                 for entry in TopicPartitionList.read(list) {
                     result[entry.topicPartition] = entry.offset >= 0 ? entry.offset : nil
+                }
+                return result
+            }
+        }
+    }
+
+    /// The group's committed offsets with their commit times (from Sluice's `t=` metadata).
+    public func committedWithTimes(_ partitions: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
+        let timeout = Int32(configuration.connection.timeoutMs)
+        return try await BlockingCalls.run { [client] in
+            try TopicPartitionList.with(partitions.map { TopicPartitionOffset($0, offset: -1001) }) { list in
+                let err = client.withHandle { rd_kafka_committed($0, list, timeout) }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot read committed offsets") }
+                let metadata = TopicPartitionList.metadata(list)
+                var result: [TopicPartition: CommittedOffset] = [:]
+                for entry in TopicPartitionList.read(list) {
+                    let time = metadata[entry.topicPartition].flatMap { $0.hasPrefix("t=") ? Int64($0.dropFirst(2)) : nil }
+                    result[entry.topicPartition] = CommittedOffset(offset: entry.offset >= 0 ? entry.offset : nil, committedAtMs: time)
                 }
                 return result
             }
