@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import SluiceLag
+
+/// `sluice lag`.
+struct LagCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lag",
+        abstract: "Lag of every consumer group: records, time, rates and status per partition.",
+        discussion: """
+            Columns: group, topic, partition, committed offset, end (high watermark from Fetch, correct \
+            also on the embedded broker), lag in records, lag in time (age of the oldest unconsumed record), \
+            produce and consume rates (records/s), status (OK, WARN, STALL, STOP, REWIND; Burrow's rules over \
+            a 10 s window) and owner. Without --watch it samples twice, --interval apart, for rates and \
+            statuses. --json prints an array of objects: group, topic, partition, committed, end, lag, \
+            lag_seconds, produce_rate, consume_rate, status, group_status, owner.
+
+            Examples:
+              sluice lag
+              sluice lag --group sluice-workers --watch
+              sluice lag --topic sluice.invocations --json
+            """
+    )
+
+    @Option(help: "Only this group.") var group: String?
+    @Option(help: "Only this topic.") var topic: String?
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Refresh in place until Ctrl-C.") var watch = false
+    @Option(help: "Seconds between samples.") var interval: Double = 1
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard interval > 0 else { throw ValidationError("--interval must be more than 0 seconds") }
+        if watch && json { throw ValidationError("--watch and --json do not go together; run --json repeatedly instead") }
+    }
+
+    func run() async throws {
+        var options = LagEngine.Options()
+        if let group { options.groups = [group] }
+        let engine = try LagEngine(connection: connection.connection, options: options)
+        defer { Task { await engine.close() } }
+        _ = try await engine.sample()
+        repeat {
+            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            let groups = try await engine.sample()
+            let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter { topic == nil || $0.1.topic == topic }
+            if json {
+                printJSON(rows.map { group, row in LagJSON.object(row, groupStatus: group.status) })
+                return
+            }
+            if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            if rows.isEmpty {
+                print("no consumer group has committed offsets\(topic.map { " on \($0)" } ?? "")")
+            } else {
+                print(Table.render(
+                    header: ["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "LAG TIME", "IN/S", "OUT/S", "STATUS", "OWNER"],
+                    rows: rows.map { group, row in
+                        [
+                            row.group, row.topic, String(row.partition), String(row.committed), String(row.end), String(row.lag),
+                            LagJSON.duration(row.lagSeconds), String(format: "%.1f", row.produceRate), String(format: "%.1f", row.consumeRate),
+                            row.status == .ok && group.status != "OK" ? "OK (group \(group.status))" : row.status.rawValue, row.owner ?? "-",
+                        ]
+                    }))
+            }
+            if watch { print("\nrefreshed \(Date().formatted(date: .omitted, time: .standard)); Ctrl-C to stop") }
+        } while watch
+    }
+}
+
+/// The JSON form of a lag row (also the dashboard's `/api/lag`).
+enum LagJSON {
+    static func object(_ row: PartitionLag, groupStatus: String) -> [String: Any] {
+        [
+            "group": row.group, "topic": row.topic, "partition": Int(row.partition), "committed": row.committed, "end": row.end, "lag": row.lag,
+            "lag_seconds": (row.lagSeconds * 1000).rounded() / 1000, "produce_rate": (row.produceRate * 10).rounded() / 10,
+            "consume_rate": (row.consumeRate * 10).rounded() / 10, "status": row.status.rawValue, "group_status": groupStatus,
+            "owner": row.owner ?? NSNull(),
+        ]
+    }
+
+    /// 0.4s, 12s, 3m05s, 2h01m.
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 10 { return String(format: "%.1fs", seconds) }
+        let whole = Int(seconds)
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return String(format: "%dm%02ds", whole / 60, whole % 60) }
+        return String(format: "%dh%02dm", whole / 3600, (whole % 3600) / 60)
+    }
+}
