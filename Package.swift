@@ -72,6 +72,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "SluiceAutoscaler", swiftSettings: strictSettings),
         .target(
             name: "SluiceLag",
             dependencies: ["SluiceKafka", .product(name: "Logging", package: "swift-log")],
@@ -124,6 +125,7 @@ let package = Package(
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
