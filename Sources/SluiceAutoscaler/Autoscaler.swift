@@ -128,7 +128,8 @@ public struct Autoscaler: Sendable {
             let oldest = desiredHistory.first, signal.time - oldest.time >= policy.scaleDownWindowSeconds * 0.9
         {
             // The highest wish over the whole window: a dip in oscillating load does not count.
-            let stable = desiredHistory.map(\.workers).max() ?? workers
+            // Never to zero this way: zero only after the idle period.
+            let stable = max(desiredHistory.map(\.workers).max() ?? workers, 1)
             if stable < workers {
                 target = stable
                 reason = "load_below_capacity_for_\(Int(policy.scaleDownWindowSeconds))_s"
