@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
@@ -69,10 +72,19 @@ let package = Package(
             dependencies: [
                 "SluiceKafka", "SluiceFunctions", "SluiceRuntime", "SluiceSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
         .target(name: "SluiceAutoscaler", swiftSettings: strictSettings),
+        .target(
+            name: "SluiceMetrics",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SluiceLag",
             dependencies: ["SluiceKafka", .product(name: "Logging", package: "swift-log")],
@@ -100,7 +112,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
-                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

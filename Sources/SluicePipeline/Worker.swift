@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import SluiceFunctions
 import SluiceKafka
 import SluiceRuntime
@@ -36,6 +37,8 @@ public final class Worker: Sendable {
         public var deadLetterTopic: String = DeadLetter.topic
         /// Limits (`max_event_bytes`) from `Config/platform.yaml`.
         public var platform = PlatformConfiguration.standard
+        /// Where load samples go (one a second).
+        public var scalingTopic = "sluice.scaling"
         /// The retry consumer's group.
         public var retryGroupID: String { groupID + "-retry" }
 
@@ -55,6 +58,8 @@ public final class Worker: Sendable {
     /// One run per invocation id at a time: a copy redelivered by a rebalance while the first still runs
     /// waits for it, then finds its success in the index instead of running again.
     private let runningIDs = KeyGates()
+    private let inFlight = Atomic<Int>(0)
+    private let inFlightGauge = Gauge(label: "sluice_invocations_in_flight")
 
     public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: OutcomeIndex, logger: Logger) {
         self.configuration = configuration
@@ -96,12 +101,20 @@ public final class Worker: Sendable {
                 await runner.maintain(ttl: configuration.warmTTL) { registry.function(named: $0) }
             }
         }
+        let sampling = Task { [clients] in
+            // A load sample a second on sluice.scaling, for the autoscaler and the dashboard.
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self.publishLoadSample(producer: clients.producer)
+            }
+        }
         async let retrying: Void = retries.run { record, producer in
             _ = await self.handle(record, producer: producer, slots: slots, tiers: tiers)
         }
         await consume(clients, slots: slots, tiers: tiers)
         await retrying
         maintenance.cancel()
+        sampling.cancel()
         await clients.finish()
         await runner.shutdown()
     }
@@ -211,6 +224,7 @@ public final class Worker: Sendable {
         let start = Date()
         let outcome = await run(request, spec: spec, record: record, slots: slots)
         let end = Date()
+        countInMetrics(outcome, function: request.function)
 
         let policy = spec?.manifest.retry ?? configuration.platform.retry
         let ageMs = request.origin.flatMap { $0.timestampMs >= 0 ? Int64(end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil }
@@ -265,6 +279,12 @@ public final class Worker: Sendable {
         let functionSlots = self.slots(for: spec)
         await functionSlots.acquire()
         await slots.acquire()
+        inFlight.add(1, ordering: .relaxed)
+        inFlightGauge.record(inFlight.load(ordering: .relaxed))
+        defer {
+            inFlight.subtract(1, ordering: .relaxed)
+            inFlightGauge.record(inFlight.load(ordering: .relaxed))
+        }
         var outcome = await runner.invoke(
             spec, InvocationInput(invocationID: request.invocationID, event: request.value, contextJSON: context(request, spec: spec, record: record)))
         slots.release()
@@ -305,6 +325,34 @@ public final class Worker: Sendable {
         logger.error("unreadable invocation request dead-lettered", metadata: [
             "position": "\(record.topic)/\(record.partition)@\(record.offset)", "dead_letter": "\(position.map(\.description) ?? "?")", "error": "\(reason)",
         ])
+    }
+
+    /// Counts an attempt in the process's metrics (Prometheus at `/metrics`).
+    private func countInMetrics(_ outcome: InvocationOutcome, function: String) {
+        Counter(label: "sluice_invocations_total", dimensions: [("function", function), ("status", outcome.status.rawValue)]).increment()
+        if let errorClass = outcome.status.errorClass {
+            Counter(label: "sluice_invocation_errors_total", dimensions: [("function", function), ("class", errorClass.rawValue)]).increment()
+        }
+        if outcome.coldStart { Counter(label: "sluice_cold_starts_total", dimensions: [("function", function)]).increment() }
+        Metrics.Timer(label: "sluice_invocation_duration_seconds", dimensions: [("function", function)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(outcome.durationMs * 1_000_000))
+    }
+
+    /// Publishes this worker's load: in flight, warm processes per function.
+    private func publishLoadSample(producer: KafkaProducer) async {
+        let warm = await runner.warmProcesses()
+        for (function, count) in warm { Gauge(label: "sluice_warm_processes", dimensions: [("function", function)]).record(count) }
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("type", "load_sample")
+        json.field("worker_id", configuration.workerID)
+        json.field("timestamp", Timestamp.rfc3339())
+        json.field("in_flight", inFlight.load(ordering: .relaxed))
+        json.beginObject("warm_processes")
+        for (function, count) in warm.sorted(by: { $0.key < $1.key }) { json.field(function, count) }
+        json.endObject()
+        json.endObject()
+        _ = try? await producer.enqueue(ProducerRecord(topic: configuration.scalingTopic, key: Array(configuration.workerID.utf8), value: json.bytes))
     }
 
     /// The largest function output a result carries (the rest of the record needs room under Kafka's

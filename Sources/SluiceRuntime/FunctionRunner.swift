@@ -50,6 +50,13 @@ public final class FunctionRunner: Sendable {
         for pool in pools.withLock({ Array($0.values) }) { await pool.retireIdle(ttl: ttl) }
     }
 
+    /// Warm processes (idle and busy) per function name.
+    public func warmProcesses() async -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for pool in pools.withLock({ Array($0.values) }) { counts[pool.spec.name, default: 0] += await pool.warmCount }
+        return counts
+    }
+
     public func shutdown() async {
         let all = pools.withLock { pools in
             defer { pools = [:] }

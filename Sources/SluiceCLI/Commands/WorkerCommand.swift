@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SluiceFunctions
+import SluiceMetrics
 import SluicePipeline
 import SluiceRuntime
 import SluiceSandbox
@@ -33,6 +34,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("retry-prefix"), help: "Retry tier topics are this prefix + a delay (1s, 10m…).") var retryPrefix = RetryTiers.defaultPrefix
     @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic.") var deadLetterTopic = DeadLetter.topic
     @Option(name: .customLong("platform-config"), help: "Platform configuration. Default: Config/platform.yaml.") var platformConfig: String?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.") var metricsPort: Int?
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -41,6 +43,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "sluice.worker")
+        // Metrics made before the bootstrap would report nowhere.
+        if metricsPort != nil { _ = PlatformMetrics.registry }
         let kafka = connection.connection
         let platform = try platformConfig.map { try PlatformConfiguration.load(path: $0) } ?? PlatformConfiguration.loadProject()
         let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
@@ -65,7 +69,7 @@ struct WorkerCommand: AsyncParsableCommand {
         printError(
             "worker \(workerConfiguration.workerID) running on \(kafka.brokerList) with \(registry.all.count) functions; sandboxes with cgroup \(sandboxing.cgroups?.version ?? "none (no resource limits)")")
         try await ServiceRunner.run(logger: logger, stop: { worker.stop() }, main: { try await worker.run() }, helpers: [
-            { await registry.follow() }, { await index.follow() },
+            { await registry.follow() }, { await index.follow() }, metricsServer(metricsPort, logger: logger),
         ])
         await registry.close()
         await index.close()
@@ -82,18 +86,34 @@ struct RouterCommand: AsyncParsableCommand {
     )
 
     @Option(name: .customLong("invocations-topic"), help: "Where invocation requests go.") var invocationsTopic = "sluice.invocations"
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.") var metricsPort: Int?
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
         let logger = Logger(label: "sluice.router")
+        if metricsPort != nil { _ = PlatformMetrics.registry }
         let kafka = connection.connection
         let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
         var routerConfiguration = Router.Configuration(connection: kafka)
         routerConfiguration.invocationsTopic = invocationsTopic
         let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
         printError("router running on \(kafka.brokerList); triggers: \(registry.triggerTopics.sorted().joined(separator: ", "))")
-        try await ServiceRunner.run(logger: logger, stop: { router.stop() }, main: { try await router.run() }, helpers: [{ await registry.follow() }])
+        try await ServiceRunner.run(
+            logger: logger, stop: { router.stop() }, main: { try await router.run() },
+            helpers: [{ await registry.follow() }, metricsServer(metricsPort, logger: logger)])
         await registry.close()
+    }
+}
+
+/// A helper serving `/metrics` on `port` (nothing without a port); a port that cannot be bound is logged.
+func metricsServer(_ port: Int?, logger: Logger) -> @Sendable () async -> Void {
+    {
+        guard let port else { return }
+        do {
+            try await PlatformMetrics.serve(port: port, logger: logger)
+        } catch {
+            logger.error("cannot serve metrics", metadata: ["port": "\(port)", "error": "\(error)"])
+        }
     }
 }
 
