@@ -78,6 +78,14 @@ let package = Package(
         ),
         .target(name: "SluiceAutoscaler", swiftSettings: strictSettings),
         .target(
+            name: "SluiceDashboard",
+            dependencies: [
+                "SluiceKafka", "SluiceLag", "SluiceMetrics", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceMetrics",
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
@@ -112,7 +120,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
-                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -136,7 +144,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
-        .testTarget(name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceDashboard", "SluiceTesting", "SluiceBroker"],
+            swiftSettings: strictSettings),
         .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),

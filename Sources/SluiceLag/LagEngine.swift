@@ -85,6 +85,8 @@ public actor LagEngine {
     let logger: Logger
     private let admin: KafkaAdmin
     private var history: [Key: [Sample]] = [:]
+    /// A group-id'd consumer per group for reading its committed offsets (never joins the group).
+    private var offsetReaders: [String: KafkaConsumer] = [:]
     /// Record timestamps already looked up: (partition, offset) → ms.
     private var timestamps: [TopicPartition: (offset: Int64, timestampMs: Int64)] = [:]
 
@@ -95,7 +97,22 @@ public actor LagEngine {
         self.admin = try KafkaAdmin.make(connection, logger: logger)
     }
 
-    public func close() async { await admin.close() }
+    public func close() async {
+        for reader in offsetReaders.values { await reader.close() }
+        offsetReaders = [:]
+        await admin.close()
+    }
+
+    private func committed(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
+        let reader: KafkaConsumer
+        if let existing = offsetReaders[group] {
+            reader = existing
+        } else {
+            reader = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group), logger: logger)
+            offsetReaders[group] = reader
+        }
+        return try await reader.committedWithTimes(partitions)
+    }
 
     /// Takes one sample of every group and returns the groups with their partitions.
     public func sample() async throws -> [GroupLag] {
@@ -109,7 +126,7 @@ public actor LagEngine {
         var behind: [TopicPartition: Int64] = [:]
         var rows: [(Key, CommittedOffset, String?)] = []
         for group in groups {
-            let committed = try await admin.groupOffsets(group: group.name, partitions: allPartitions)
+            let committed = try await committed(group: group.name, partitions: allPartitions)
             var owners: [TopicPartition: String] = [:]
             for member in group.members {
                 for partition in member.assignment { owners[partition] = member.clientID.isEmpty ? member.memberID : member.clientID }
@@ -235,5 +252,17 @@ public actor LagEngine {
             await consumer.close()
         }
         return found
+    }
+}
+
+extension PartitionLag {
+    /// The JSON object of `sluice lag --json` and the dashboard's `/api/lag`.
+    public func jsonObject(groupStatus: String) -> [String: Any] {
+        [
+            "group": group, "topic": topic, "partition": Int(partition), "committed": committed, "end": end, "lag": lag,
+            "lag_seconds": (lagSeconds * 1000).rounded() / 1000, "produce_rate": (produceRate * 10).rounded() / 10,
+            "consume_rate": (consumeRate * 10).rounded() / 10, "status": status.rawValue, "group_status": groupStatus,
+            "owner": owner ?? NSNull(),
+        ]
     }
 }

@@ -45,7 +45,7 @@ struct LagCommand: AsyncParsableCommand {
             let groups = try await engine.sample()
             let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter { topic == nil || $0.1.topic == topic }
             if json {
-                printJSON(rows.map { group, row in LagJSON.object(row, groupStatus: group.status) })
+                printJSON(rows.map { group, row in row.jsonObject(groupStatus: group.status) })
                 return
             }
             if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
@@ -67,17 +67,8 @@ struct LagCommand: AsyncParsableCommand {
     }
 }
 
-/// The JSON form of a lag row (also the dashboard's `/api/lag`).
+/// Formatting of lag figures.
 enum LagJSON {
-    static func object(_ row: PartitionLag, groupStatus: String) -> [String: Any] {
-        [
-            "group": row.group, "topic": row.topic, "partition": Int(row.partition), "committed": row.committed, "end": row.end, "lag": row.lag,
-            "lag_seconds": (row.lagSeconds * 1000).rounded() / 1000, "produce_rate": (row.produceRate * 10).rounded() / 10,
-            "consume_rate": (row.consumeRate * 10).rounded() / 10, "status": row.status.rawValue, "group_status": groupStatus,
-            "owner": row.owner ?? NSNull(),
-        ]
-    }
-
     /// 0.4s, 12s, 3m05s, 2h01m.
     static func duration(_ seconds: Double) -> String {
         if seconds < 10 { return String(format: "%.1fs", seconds) }

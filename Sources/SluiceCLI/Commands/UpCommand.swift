@@ -10,11 +10,12 @@ import SluiceTopics
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router and two workers.",
+        abstract: "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router, two workers and the dashboard.",
         discussion: "Example:\n  sluice up --port 9092    (then, in another terminal: sluice tail orders.created)"
     )
 
     @Option(help: "Port of the embedded broker on 127.0.0.1.") var port: Int = 9092
+    @Option(name: .customLong("dashboard-port"), help: "Port of the dashboard on 127.0.0.1.") var dashboardPort: Int = 8080
 
     func run() async throws {
         let paths = ProjectPaths.discover()
@@ -36,15 +37,18 @@ struct UpCommand: AsyncParsableCommand {
 
         let connection = KafkaConnection(brokers: [broker.address], clientID: "sluice-up")
         try await deployExamples(paths: paths, connection: connection)
-        let children = try startComponents(paths: paths, brokers: broker.address)
+        let children = try startComponents(paths: paths, brokers: broker.address, dashboardPort: dashboardPort)
 
         print("""
 
-            Sluice is up on \(broker.address): router and two workers running (logs in .run/). In another terminal:
+            Sluice is up on \(broker.address): router and two workers running (logs in .run/).
+            Dashboard: http://127.0.0.1:\(dashboardPort)/   Metrics: worker-1 :9101, worker-2 :9102, router :9100 (/metrics)
+            In another terminal:
               bin/sluice publish orders.created --key customer-7 --data '{"id": 1, "total": 12.5}'
               bin/sluice tail sluice.results --from-beginning
               bin/sluice invoke sha-echo --data '{"hello": "world"}'
               bin/sluice functions list
+              bin/sluice lag --watch
             Ctrl-C here (or `make down`) stops everything this started.
             """)
         fflush(nil)
@@ -81,10 +85,13 @@ extension UpCommand {
     }
 
     /// Starts the router and two workers as child processes of this one (killed with it if it dies).
-    func startComponents(paths: ProjectPaths, brokers: String) throws -> [(String, pid_t)] {
+    func startComponents(paths: ProjectPaths, brokers: String, dashboardPort: Int) throws -> [(String, pid_t)] {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         var children: [(String, pid_t)] = []
-        for (name, arguments) in [("router", ["router"]), ("worker-1", ["worker", "--id", "worker-1"]), ("worker-2", ["worker", "--id", "worker-2"])] {
+        for (name, arguments) in [
+            ("router", ["router", "--metrics-port", "9100"]), ("worker-1", ["worker", "--id", "worker-1", "--metrics-port", "9101"]),
+            ("worker-2", ["worker", "--id", "worker-2", "--metrics-port", "9102"]), ("dashboard", ["dashboard", "--port", String(dashboardPort)]),
+        ] {
             let log = paths.run.appendingPathComponent("\(name).log")
             let pid = try ChildProcess.spawn(executable, arguments + ["--brokers", brokers], logFile: log, lifetime: .tiedToParent)
             print("\(name): started (pid \(pid), log \(log.path))")
@@ -103,6 +110,7 @@ struct DownCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Port of the embedded broker on 127.0.0.1.") var port: Int = 9092
+    @Option(name: .customLong("dashboard-port"), help: "Port of the dashboard on 127.0.0.1.") var dashboardPort: Int = 8080
 
     func run() async throws {
         let paths = ProjectPaths.discover()

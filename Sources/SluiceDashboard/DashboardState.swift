@@ -1,0 +1,238 @@
+import Foundation
+import Logging
+import Metrics
+import SluiceKafka
+import SluiceLag
+
+/// What the dashboard shows, kept current by background tasks: the lag engine sampled every second
+/// (with the last hour of lag per partition), per-function figures from `sluice.invocation-log`, dead
+/// letters per function from `sluice.dlq`, and warm processes from the workers' load samples on
+/// `sluice.scaling`.
+public actor DashboardState {
+    public struct Options: Sendable {
+        public var logTopic = "sluice.invocation-log"
+        public var deadLetterTopic = "sluice.dlq"
+        public var scalingTopic = "sluice.scaling"
+        /// Only these consumer groups (nil: all).
+        public var groups: Set<String>?
+        /// Seconds of per-function history behind rates and percentiles.
+        public var functionWindow: Double = 60
+        public var lagHistorySeconds: Double = 3600
+        public init() {}
+    }
+
+    /// Figures of one function.
+    public struct FunctionFigures: Sendable {
+        public var name: String
+        public var invocationsTotal = 0
+        public var errorsTotal = 0
+        public var deadLetters = 0
+        /// (seconds since the epoch, duration ms, cold start, failed) of recent invocations.
+        var recent: [(time: Double, durationMs: Double, cold: Bool, failed: Bool)] = []
+        var recentDeadLetters: [Double] = []
+        public var warmProcesses = 0
+    }
+
+    struct LagPoint: Sendable {
+        var time: Double
+        var lag: Int64
+        var lagSeconds: Double
+    }
+
+    let connection: KafkaConnection
+    let options: Options
+    let logger: Logger
+    private let engine: LagEngine
+    private(set) var groups: [GroupLag] = []
+    private var topics: [TopicMetadata] = []
+    private var lagHistory: [String: [LagPoint]] = [:]
+    private var functions: [String: FunctionFigures] = [:]
+    private var warmByWorker: [String: (time: Double, warm: [String: Int])] = [:]
+
+    public init(connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.dashboard")) throws {
+        self.connection = connection
+        self.options = options
+        self.logger = logger
+        var lagOptions = LagEngine.Options()
+        lagOptions.groups = options.groups
+        engine = try LagEngine(connection: connection, options: lagOptions, logger: logger)
+    }
+
+    /// Runs the samplers and followers until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.sampleLag() }
+            group.addTask { await self.follow(self.options.logTopic) { await self.applyLog($0) } }
+            group.addTask { await self.follow(self.options.deadLetterTopic) { await self.applyDeadLetter($0) } }
+            group.addTask { await self.follow(self.options.scalingTopic) { await self.applyScaling($0) } }
+        }
+    }
+
+    private func sampleLag() async {
+        let admin = try? KafkaAdmin.make(connection, logger: logger)
+        while !Task.isCancelled {
+            do {
+                let sampled = try await engine.sample()
+                let now = Date().timeIntervalSince1970
+                for group in sampled {
+                    for partition in group.partitions {
+                        let dimensions = [("group", partition.group), ("topic", partition.topic), ("partition", String(partition.partition))]
+                        Gauge(label: "sluice_consumer_lag", dimensions: dimensions).record(partition.lag)
+                        Gauge(label: "sluice_consumer_lag_seconds", dimensions: dimensions).record(partition.lagSeconds)
+                        let key = "\(partition.group)|\(partition.topic)|\(partition.partition)"
+                        lagHistory[key, default: []].append(LagPoint(time: now, lag: partition.lag, lagSeconds: partition.lagSeconds))
+                        lagHistory[key]?.removeAll { now - $0.time > options.lagHistorySeconds }
+                    }
+                }
+                groups = sampled
+                if let admin { topics = (try? await admin.topics().filter { !$0.name.hasPrefix("__") }) ?? topics }
+            } catch {
+                logger.warning("lag sample failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        await admin?.close()
+        await engine.close()
+    }
+
+    /// Reads `topic` from its beginning and keeps following it.
+    private func follow(_ topic: String, _ apply: @Sendable (ConsumerRecord) async -> Void) async {
+        do {
+            let admin = try KafkaAdmin.make(connection, logger: logger)
+            let partitions = try await admin.topic(topic)?.partitions.map { TopicPartition(topic, $0.id) } ?? []
+            await admin.close()
+            let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection), logger: logger)
+            try consumer.assign(partitions.map { TopicPartitionOffset($0, offset: TopicPartitionOffset.beginning) })
+            await withTaskCancellationHandler {
+                for await event in consumer.events {
+                    if case .record(let record) = event { await apply(record) }
+                }
+            } onCancel: {
+                consumer.finishEvents()
+            }
+            await consumer.close()
+        } catch {
+            logger.warning("cannot follow \(topic)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func applyLog(_ record: ConsumerRecord) {
+        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+            let function = object["function"] as? String
+        else { return }
+        let failed = (object["status"] as? String ?? "success") != "success"
+        var figures = functions[function] ?? FunctionFigures(name: function)
+        figures.invocationsTotal += 1
+        if failed { figures.errorsTotal += 1 }
+        let time = record.timestampMs > 0 ? Double(record.timestampMs) / 1000 : Date().timeIntervalSince1970
+        figures.recent.append((time, object["duration_ms"] as? Double ?? 0, object["cold_start"] as? Bool ?? false, failed))
+        if figures.recent.count > 50_000 { figures.recent.removeFirst(figures.recent.count - 50_000) }
+        functions[function] = figures
+    }
+
+    private func applyDeadLetter(_ record: ConsumerRecord) {
+        guard let function = record.header("sluice-function").map({ String(decoding: $0, as: UTF8.self) }), !function.isEmpty else { return }
+        var figures = functions[function] ?? FunctionFigures(name: function)
+        figures.deadLetters += 1
+        figures.recentDeadLetters.append(record.timestampMs > 0 ? Double(record.timestampMs) / 1000 : Date().timeIntervalSince1970)
+        functions[function] = figures
+    }
+
+    private func applyScaling(_ record: ConsumerRecord) {
+        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+            object["type"] as? String == "load_sample", let worker = object["worker_id"] as? String
+        else { return }
+        let warm = (object["warm_processes"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+        warmByWorker[worker] = (Double(record.timestampMs) / 1000, warm)
+    }
+
+    // MARK: - The JSON API
+
+    public enum API: String, Sendable, CaseIterable { case lag, groups, topics, functions }
+
+    /// The JSON body of `/api/<api>`.
+    public func json(_ api: API) -> Data {
+        let value: [[String: Any]]
+        switch api {
+        case .lag: value = lagRows()
+        case .groups: value = groupObjects()
+        case .topics: value = topicObjects()
+        case .functions: value = functionObjects()
+        }
+        return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("[]".utf8)
+    }
+
+    /// `/api/lag`: the rows of `sluice lag --json`.
+    func lagRows() -> [[String: Any]] {
+        groups.flatMap { group in group.partitions.map { $0.jsonObject(groupStatus: group.status) } }
+    }
+
+    /// `/api/groups`: per group, its status, total lag, worst lag time, and lag over time (summed over its
+    /// partitions, one point a second, the last hour).
+    func groupObjects() -> [[String: Any]] {
+        groups.map { group in
+            var series: [Double: (Int64, Double)] = [:]
+            for partition in group.partitions {
+                for point in lagHistory["\(group.group)|\(partition.topic)|\(partition.partition)"] ?? [] {
+                    let second = point.time.rounded(.down)
+                    let previous = series[second] ?? (0, 0)
+                    series[second] = (previous.0 + point.lag, max(previous.1, point.lagSeconds))
+                }
+            }
+            return [
+                "group": group.group, "state": group.state, "members": group.members, "status": group.status, "lag": group.totalLag,
+                "lag_seconds": (group.maxLagSeconds * 1000).rounded() / 1000, "partitions": group.partitions.count,
+                "history": series.keys.sorted().map { ["t": $0, "lag": series[$0]!.0, "lag_seconds": series[$0]!.1] },
+            ]
+        }
+    }
+
+    /// `/api/topics`: every topic with its partitions, end offsets and produce rate.
+    func topicObjects() -> [[String: Any]] {
+        var ends: [String: Int64] = [:]
+        var rates: [String: Double] = [:]
+        var seen = Set<String>()
+        for group in groups {
+            for partition in group.partitions where seen.insert("\(partition.topic)|\(partition.partition)").inserted {
+                ends[partition.topic, default: 0] += partition.end
+                rates[partition.topic, default: 0] += partition.produceRate
+            }
+        }
+        return topics.sorted { $0.name < $1.name }.map { topic in
+            [
+                "topic": topic.name, "partitions": topic.partitions.count, "end_offsets": ends[topic.name] ?? NSNull(),
+                "produce_rate": rates[topic.name].map { ($0 * 10).rounded() / 10 } ?? NSNull(),
+            ]
+        }
+    }
+
+    /// `/api/functions`: per function, over the last `functionWindow` seconds: invocations/s, error rate,
+    /// duration p50/p95/p99, cold-start rate; totals; warm processes; dead letters and their growth.
+    func functionObjects() -> [[String: Any]] {
+        let now = Date().timeIntervalSince1970
+        var warm: [String: Int] = [:]
+        for (_, sample) in warmByWorker where now - sample.time < 10 {
+            for (function, count) in sample.warm { warm[function, default: 0] += count }
+        }
+        return functions.values.sorted { $0.name < $1.name }.map { figures in
+            let recent = figures.recent.filter { now - $0.time <= options.functionWindow }
+            let durations = recent.map(\.durationMs).sorted()
+            func percentile(_ p: Double) -> Double {
+                durations.isEmpty ? 0 : (durations[min(durations.count - 1, Int(Double(durations.count) * p))] * 10).rounded() / 10
+            }
+            let failed = recent.filter(\.failed).count
+            let cold = recent.filter(\.cold).count
+            let newLetters = figures.recentDeadLetters.filter { now - $0 <= options.functionWindow }.count
+            return [
+                "function": figures.name, "invocations_total": figures.invocationsTotal, "errors_total": figures.errorsTotal,
+                "invocations_per_s": (Double(recent.count) / options.functionWindow * 100).rounded() / 100,
+                "error_rate": recent.isEmpty ? 0 : (Double(failed) / Double(recent.count) * 1000).rounded() / 1000,
+                "duration_ms": ["p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)],
+                "cold_start_rate": recent.isEmpty ? 0 : (Double(cold) / Double(recent.count) * 1000).rounded() / 1000,
+                "warm_processes": warm[figures.name] ?? 0, "dlq_depth": figures.deadLetters,
+                "dlq_growth_per_min": Double(newLetters) * 60 / options.functionWindow,
+                "replay_command": "sluice dlq replay --function \(figures.name)",
+            ]
+        }
+    }
+}
