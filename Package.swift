@@ -78,6 +78,11 @@ let package = Package(
         ),
         .target(name: "SluiceAutoscaler", swiftSettings: strictSettings),
         .target(
+            name: "SluiceScaling",
+            dependencies: ["SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceDashboard",
             dependencies: [
                 "SluiceKafka", "SluiceLag", "SluiceMetrics", .product(name: "Hummingbird", package: "hummingbird"),
@@ -120,7 +125,7 @@ let package = Package(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
-                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard", "SluiceScaling", "SluiceAutoscaler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,7 +156,8 @@ let package = Package(
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox"], swiftSettings: strictSettings),
+            name: "SluicePipelineTests",
+            dependencies: ["SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox", "SluiceScaling", "SluiceAutoscaler"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

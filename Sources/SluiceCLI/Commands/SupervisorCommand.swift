@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceAutoscaler
+import SluiceScaling
+import SluiceSupport
+
+/// `sluice supervisor`.
+struct SupervisorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervisor",
+        abstract: "Run the worker pool and scale it from lag and load signals (Scaling Events on sluice.scaling).",
+        discussion: """
+            Every second: the workers' lag on the invocations topic and the arrival rate go to the \
+            autoscaler; a decision is published as a Scaling Event (the seed's schema) and applied by \
+            starting or stopping `sluice worker` processes. Up at once on backlog (never more workers than \
+            partitions), down only after a stable window and a cooldown, to zero after the idle period. \
+            `make up` runs it.
+
+            Example:
+              sluice supervisor --max-workers 6 --per-worker-rps 1000 --idle-seconds 300
+            """
+    )
+
+    @Option(name: .customLong("min-workers")) var minWorkers = 0
+    @Option(name: .customLong("max-workers")) var maxWorkers = 6
+    @Option(name: .customLong("initial-workers")) var initialWorkers = 1
+    @Option(name: .customLong("per-worker-rps"), help: "Records per second one worker handles.") var perWorkerRPS = 1000.0
+    @Option(name: .customLong("drain-seconds"), help: "Seconds within which a backlog should drain.") var drainSeconds = 10.0
+    @Option(name: .customLong("idle-seconds"), help: "Idle seconds before scaling to zero.") var idleSeconds = 300.0
+    @Option(name: .customLong("window-seconds"), help: "Scale-down stabilization window.") var windowSeconds = 30.0
+    @Option(name: .customLong("cooldown-seconds")) var cooldownSeconds = 15.0
+    @Option(name: .customLong("pool"), help: "The pool's function_id in Scaling Events.") var pool = "pool:sluice-workers"
+    @Option(help: "The workers' consumer group.") var group = "sluice-workers"
+    @Option(name: .customLong("invocations-topic")) var invocationsTopic = "sluice.invocations"
+    @Option(name: .customLong("worker-arg"), help: "An extra argument for every worker (repeatable).") var workerArguments: [String] = []
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard minWorkers >= 0, maxWorkers >= max(1, minWorkers), perWorkerRPS > 0, idleSeconds > 0 else {
+            throw ValidationError("need 0 <= --min-workers <= --max-workers, --max-workers >= 1, and positive rates and times")
+        }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "sluice.supervisor")
+        let paths = ProjectPaths.discover()
+        try FileManager.default.createDirectory(at: paths.run, withIntermediateDirectories: true)
+        var policy = Autoscaler.Policy()
+        policy.minWorkers = minWorkers
+        policy.maxWorkers = maxWorkers
+        policy.perWorkerThroughput = perWorkerRPS
+        policy.drainTargetSeconds = drainSeconds
+        policy.idleSecondsBeforeZero = idleSeconds
+        policy.scaleDownWindowSeconds = windowSeconds
+        policy.cooldownSeconds = cooldownSeconds
+        var configuration = Supervisor.Configuration(
+            connection: connection.connection, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, logDirectory: paths.run)
+        configuration.policy = policy
+        configuration.poolID = pool
+        configuration.workerGroup = group
+        configuration.invocationsTopic = invocationsTopic
+        configuration.initialWorkers = min(max(initialWorkers, minWorkers), maxWorkers)
+        configuration.workerArguments = ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic] + workerArguments
+        let supervisor = Supervisor(configuration: configuration, logger: logger)
+        printError("supervisor: pool \(pool), \(configuration.initialWorkers) worker(s) to start, at most \(maxWorkers)")
+        let task = Task { try await supervisor.run() }
+        _ = await SignalWaiter.wait()
+        task.cancel()
+        _ = try? await task.value
+    }
+}
