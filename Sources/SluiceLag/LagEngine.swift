@@ -116,14 +116,9 @@ public actor LagEngine {
 
     /// Takes one sample of every group and returns the groups with their partitions.
     public func sample() async throws -> [GroupLag] {
-        let now = ContinuousClock.now
-        let wallNowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let groups = try await admin.consumerGroups().filter { options.groups?.contains($0.name) ?? true }
         let topics = try await admin.topics().filter { !$0.name.hasPrefix("__") }
         let allPartitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.id) } }
-        let ends = try await admin.highWatermarks(topics: topics.map(\.name))
-        var result: [GroupLag] = []
-        var behind: [TopicPartition: Int64] = [:]
         var rows: [(Key, CommittedOffset, String?)] = []
         for group in groups {
             let committed = try await committed(group: group.name, partitions: allPartitions)
@@ -133,10 +128,10 @@ public actor LagEngine {
             }
             for (partition, offset) in committed where offset.offset != nil {
                 rows.append((Key(group: group.name, partition: partition), offset, owners[partition]))
-                let end = ends[partition] ?? 0
-                if let position = offset.offset, position < end { behind[partition] = min(behind[partition] ?? position, position) }
             }
         }
+        // Ends only of the topics some group committed on (a cluster can hold many more).
+        let ends = try await admin.highWatermarks(topics: Set(rows.map(\.0.partition.topic)).sorted())
         // Lag in time needs the timestamp of each group's oldest unconsumed record.
         var needed = Set<TopicPartitionOffset>()
         for (key, offset, _) in rows {
@@ -144,6 +139,10 @@ public actor LagEngine {
             needed.insert(TopicPartitionOffset(key.partition, offset: position))
         }
         let stamps = try await recordTimestamps(Array(needed))
+        // Ages and window positions as of the end of the sample.
+        let now = ContinuousClock.now
+        let wallNowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var result: [GroupLag] = []
 
         for group in groups {
             var partitions: [PartitionLag] = []
