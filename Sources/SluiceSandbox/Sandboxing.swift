@@ -164,7 +164,7 @@ public final class Sandboxing: Sendable {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         let done = Task.detached {
             process.waitUntilExit()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSupport
 
 /// What a finished command printed and returned.
 public struct CommandResult: Sendable {
@@ -47,7 +48,7 @@ public enum CommandRunner {
         let started = ContinuousClock.now
         let exited = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        try process.run()
+        try ProcessLaunch.run(process)
         // Pipe reads and writes block: they run on Dispatch threads, never on the cooperative pool.
         let readers = [stdout, stderr].map { pipe in
             Task { await offPool { pipe.fileHandleForReading.readDataToEndOfFile() } }
@@ -100,7 +101,7 @@ public final class BackgroundSluice: Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
     }
 
     public var pid: Int32 { process.processIdentifier }
