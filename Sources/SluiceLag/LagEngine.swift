@@ -151,7 +151,10 @@ public actor LagEngine {
                 let end = ends[key.partition] ?? 0
                 var samples = history[key, default: []]
                 samples.append(Sample(time: now, committed: position, end: end, committedAtMs: offset.committedAtMs))
+                // The window, but never less than the sample before this one (samples can be far apart).
+                let previous = samples.count >= 2 ? samples[samples.count - 2] : nil
                 samples.removeAll { now - $0.time > options.window }
+                if let previous, samples.count < 2 { samples.insert(previous, at: 0) }
                 history[key] = samples
                 let stamp = stamps[TopicPartitionOffset(key.partition, offset: position)]
                 let lagSeconds = position < end ? max(0, Double(wallNowMs - (stamp ?? wallNowMs)) / 1000) : 0
@@ -183,7 +186,7 @@ public actor LagEngine {
     }
 
     /// Burrow's rules over the window's samples, oldest first (pure logic):
-    /// - the committed offset went back between the last two samples → REWIND;
+    /// - the committed offset went back within the window → REWIND;
     /// - caught up → OK;
     /// - no commit for `stopAfter` (commit times known), or no members and an unmoving offset → STOP;
     /// - commits coming (two commit times or more) but the offset the same over the window → STALL;
@@ -194,7 +197,7 @@ public actor LagEngine {
             committed: [Int64], ends: [Int64], commitTimesMs: [Int64?], nowMs: Int64, stopAfterMs: Int64, hasMembers: Bool
         ) -> LagStatus {
             guard let last = committed.last, let end = ends.last else { return .ok }
-            if committed.count >= 2, last < committed[committed.count - 2] { return .rewind }
+            if zip(committed, committed.dropFirst()).contains(where: { $0 > $1 }) { return .rewind }
             if last >= end { return .ok }
             let unmoved = committed.count >= 2 && committed.allSatisfy { $0 == last }
             if let committedAt = commitTimesMs.last ?? nil {
