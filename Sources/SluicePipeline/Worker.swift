@@ -122,7 +122,7 @@ public final class Worker: Sendable {
     /// The main loop on the invocations topic.
     private func consume(_ clients: GroupClients, slots: AsyncSemaphore, tiers: RetryTiers) async {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
-        let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
+        let taken = AsyncSemaphore(permits: configuration.maxInFlight)
         let gates = KeyGates()
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
@@ -136,10 +136,10 @@ public final class Worker: Sendable {
                     await clients.revoked(partitions)
                 case .record(let record):
                     await commits.started(record)
-                    await inFlight.acquire()
+                    await taken.acquire()
                     let ticket = orderingTicket(record, gates: gates)
                     group.addTask {
-                        defer { inFlight.release() }
+                        defer { taken.release() }
                         await ticket?.wait()
                         guard !self.stopper.isStopped else {
                             // Not started: left uncommitted for the partition's next owner.
