@@ -86,36 +86,33 @@ public enum CommandRunner {
     }
 }
 
-/// A `sluice` process left running in the background (a worker), its output in a log file.
+/// A `sluice` process left running in the background (a worker), its output in a log file. It is tied
+/// to the test process (PDEATHSIG): a test run that crashes leaves no worker behind.
 public final class BackgroundSluice: Sendable {
-    public let process: Process
+    public let pid: pid_t
     public let logFile: URL
 
     public init(_ arguments: [String]) throws {
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("sluice-bg") + ".log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logFile)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.sluiceBinary)
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
+        pid = try ChildProcess.spawn(CommandRunner.sluiceBinary, arguments, logFile: logFile, lifetime: .tiedToParent)
     }
-
-    public var pid: Int32 { process.processIdentifier }
 
     /// SIGKILL: no chance to finish, flush or commit anything.
     public func killHard() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        waitUntilGone()
     }
 
     /// SIGTERM and wait for a graceful exit.
     public func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        kill(pid, SIGTERM)
+        waitUntilGone()
+    }
+
+    /// The spawning thread reaps it; wait (up to 60 s, then SIGKILL) until it is gone.
+    private func waitUntilGone() {
+        for _ in 0..<6000 where ChildProcess.isAlive(pid) { usleep(10_000) }
+        if ChildProcess.isAlive(pid) { kill(pid, SIGKILL) }
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

@@ -69,7 +69,9 @@ struct SandboxTests {
 
     @Test("1. A fork bomb is stopped by pids_max: EAGAIN inside, a clear error, nothing left running")
     func forkBomb() async throws {
-        let (name, _) = try await world.deploy("forkbomb", manifest: "pids_max: 32\n", handler: """
+        // A fifth of a CPU and a short timeout: the bomb must not slow down the rest of a parallel suite
+        // on a 2-core machine (every failed fork still copies a python process).
+        let (name, _) = try await world.deploy("forkbomb", manifest: "pids_max: 32\ncpu_millicores: 200\ntimeout_seconds: 10\n", handler: """
             import os, time
             def main(event, context):
                 children = 0
@@ -80,7 +82,7 @@ struct SandboxTests {
                                 try:
                                     os.fork()
                                 except OSError:
-                                    time.sleep(0.05)
+                                    time.sleep(0.5)
                         children += 1
                 except OSError as error:
                     raise RuntimeError("fork failed after %d children: errno %d" % (children, error.errno))
