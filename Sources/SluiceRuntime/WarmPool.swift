@@ -69,5 +69,6 @@ actor WarmPool {
         for entry in processes { await entry.process.process.terminateGroup(grace: .milliseconds(200)) }
     }
 
-    private var startTimeout: Duration { .seconds(max(10, spec.manifest.timeoutSeconds)) }
+    /// A sandbox with a small CPU quota on a busy machine can take seconds to import python.
+    private var startTimeout: Duration { .seconds(max(30, spec.manifest.timeoutSeconds)) }
 }
