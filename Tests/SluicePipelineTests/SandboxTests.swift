@@ -69,20 +69,18 @@ struct SandboxTests {
 
     @Test("1. A fork bomb is stopped by pids_max: EAGAIN inside, a clear error, nothing left running")
     func forkBomb() async throws {
-        // A fifth of a CPU and a short timeout: the bomb must not slow down the rest of a parallel suite
-        // on a 2-core machine (every failed fork still copies a python process).
-        let (name, _) = try await world.deploy("forkbomb", manifest: "pids_max: 32\ncpu_millicores: 200\ntimeout_seconds: 10\n", handler: """
+        // The parent forks until the kernel refuses; each child holds its pid. (A recursive bomb, every
+        // child forking too, also stays within pids_max, but on a loaded 2-core machine its failing forks
+        // starve the parent past the timeout: seen in 2 of 5 clean-clone runs.)
+        let (name, _) = try await world.deploy("forkbomb", manifest: "pids_max: 32\ntimeout_seconds: 20\n", handler: """
             import os, time
             def main(event, context):
                 children = 0
                 try:
                     while True:
                         if os.fork() == 0:
-                            while True:
-                                try:
-                                    os.fork()
-                                except OSError:
-                                    time.sleep(0.5)
+                            time.sleep(60)
+                            os._exit(0)
                         children += 1
                 except OSError as error:
                     raise RuntimeError("fork failed after %d children: errno %d" % (children, error.errno))
@@ -92,6 +90,8 @@ struct SandboxTests {
         let error = try #require(result["error"] as? String)
         #expect(error.contains("errno 11"), "\(error)")
         #expect(error.contains("pids_max of 32 was reached"), "\(error)")
+        // Launcher, init and python hold 3 of the 32.
+        #expect(error.contains("fork failed after 29 children") || error.contains("fork failed after 28 children"), "\(error)")
         try await world.hostIsFine()
     }
 
