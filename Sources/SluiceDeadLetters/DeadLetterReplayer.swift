@@ -30,7 +30,7 @@ public struct DeadLetterReplayer: Sendable {
         /// Skipped because the ledger says they were replayed.
         public var alreadyReplayed = 0
         /// What was (or, in a dry run, would be) published.
-        public var replayed: [(deadLetter: RecordPosition, invocationID: String, function: String)] = []
+        public var replayed: [ReplayLedger.Entry] = []
         public var seconds = 0.0
     }
 
@@ -67,7 +67,7 @@ public struct DeadLetterReplayer: Sendable {
             let id = options.force
                 ? InvocationRequest.randomID()
                 : InvocationRequest.derivedID(topic: position.topic, partition: position.partition, offset: position.offset, function: function)
-            report.replayed.append((position, id, function))
+            report.replayed.append(ReplayLedger.Entry(deadLetter: position, invocationID: id, function: function))
         }
         return report
     }
@@ -83,7 +83,7 @@ public struct DeadLetterReplayer: Sendable {
         let byPosition = Dictionary(letters.compactMap { letter in letter.position.map { ($0, letter) } }, uniquingKeysWith: { first, _ in first })
         let producer = try given ?? KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
         let start = ContinuousClock.now
-        let (acks, acksIn) = AsyncStream.makeStream(of: (PendingDelivery, RecordPosition, String, String).self)
+        let (acks, acksIn) = AsyncStream.makeStream(of: (PendingDelivery, ReplayLedger.Entry).self)
         let total = report.replayed.count
         // Replays are recorded in batches, each once all its requests are acknowledged (at most
         // `ledgerBatch` per record, at least one record a second while replays go on).
@@ -92,9 +92,9 @@ public struct DeadLetterReplayer: Sendable {
             var batch: [ReplayLedger.Entry] = []
             var lastRecorded = ContinuousClock.now
             var done = 0
-            for await (delivery, position, id, function) in acks {
+            for await (delivery, entry) in acks {
                 _ = try await delivery.position()
-                batch.append(ReplayLedger.Entry(deadLetter: position, invocationID: id, function: function))
+                batch.append(entry)
                 done += 1
                 progress(done, total)
                 if batch.count >= Self.ledgerBatch || ContinuousClock.now - lastRecorded >= .seconds(1) {
@@ -116,7 +116,7 @@ public struct DeadLetterReplayer: Sendable {
                     invocationID: item.invocationID, function: item.function, trigger: "replay", key: letter.key, value: letter.value,
                     traceParent: letter.traceParent?.child() ?? .start(), passthroughHeaders: letter.passthroughHeaders)
                 request.replayOf = item.deadLetter.description
-                acksIn.yield((try await producer.enqueue(request.producerRecord(topic: options.invocationsTopic)), item.deadLetter, item.invocationID, item.function))
+                acksIn.yield((try await producer.enqueue(request.producerRecord(topic: options.invocationsTopic)), item))
             }
             acksIn.finish()
             try await recorder.value

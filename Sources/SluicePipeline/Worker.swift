@@ -230,7 +230,7 @@ public final class Worker: Sendable {
         let ageMs = request.origin.flatMap { $0.timestampMs >= 0 ? Int64(end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil }
         let decision = RetryDecision.decide(
             errorClass: outcome.status.errorClass, retryable: outcome.retryable, attempt: request.attempt, policy: policy, ageMs: ageMs,
-            delayMs: policy.delayMs(afterAttempt: request.attempt))
+            delayMs: outcome.status == .success ? 0 : policy.delayMs(afterAttempt: request.attempt))
         var finished = ResultRecords.Finished(request: request, spec: spec, outcome: outcome, workerID: configuration.workerID, start: start, end: end)
         switch decision {
         case .succeeded:
