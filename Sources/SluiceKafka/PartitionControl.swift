@@ -109,7 +109,9 @@ final class PartitionControl: Sendable {
                 if cooperative { state.assignment.formUnion(changed) } else { state.assignment = Set(changed) }
                 return state.backpressurePaused
             }
-            if pauseNew { Self.setPaused(true, changed, handle: handle) }
+            // librdkafka keeps a partition's pause across a rebalance, so a partition paused before it
+            // was revoked would stay paused now: set the state every assigned partition should have.
+            Self.setPaused(pauseNew, changed, handle: handle)
             buffer.push(.assigned(changed.sorted()))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             buffer.dropRecords(of: Set(changed))

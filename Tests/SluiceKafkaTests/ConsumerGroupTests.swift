@@ -86,6 +86,47 @@ struct ConsumerGroupTests {
         }
     }
 
+    @Test("A consumer paused by a full buffer fetches again the partitions a rebalance gives it")
+    func backpressureSurvivesRebalance() async throws {
+        let topic = try await makeTestTopic("paused", partitions: 4)
+        let group = uniqueName("paused")
+        let connection = try await TestBroker.connection()
+        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        for index in 0..<400 { _ = try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(index % 4), value: Array("\(index)".utf8))) }
+        try await producer.flush()
+        await producer.close()
+
+        var configuration = ConsumerConfiguration(connection: connection, groupID: group)
+        configuration.bufferCapacity = 20
+        let first = try KafkaConsumer.make(configuration)
+        try first.subscribe(topics: [topic])
+        // Not read: the buffer fills and fetching pauses (librdkafka keeps a pause across a rebalance).
+        try await withDeadline(.seconds(30), "the first consumer's buffer to fill") {
+            while first.bufferedRecords < 20 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let second = try KafkaConsumer.make(configuration)
+        try second.subscribe(topics: [topic])
+        let seen = Observed(Set<String>())
+        try await withDeadline(.seconds(90), "all 400 records between both consumers") {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for consumer in [first, second] {
+                    tasks.addTask {
+                        for await event in consumer.events {
+                            if case .record(let record) = event { await seen.update { _ = $0.insert("\(record.partition)@\(record.offset)") } }
+                            if await seen.state.count == 400 { break }
+                        }
+                    }
+                }
+                // The first to see the 400th record ends; the other stops waiting.
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        }
+        await first.close()
+        await second.close()
+        #expect(await seen.state.count == 400)
+    }
+
     @Test("A consumer that committed and closed is resumed from its committed offset")
     func resumesFromCommittedOffset() async throws {
         let topic = try await makeTestTopic("resume", partitions: 1)
