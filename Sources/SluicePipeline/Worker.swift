@@ -124,6 +124,7 @@ public final class Worker: Sendable {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let taken = AsyncSemaphore(permits: configuration.maxInFlight)
         let gates = KeyGates()
+        let ownership = PartitionOwnership()
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
                 switch event {
@@ -133,20 +134,26 @@ public final class Worker: Sendable {
                     do { try await index.catchUp() } catch { logger.warning("\(error)") }
                 case .revoked(let partitions):
                     logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
+                    ownership.revoke(partitions)
                     await clients.revoked(partitions)
                 case .record(let record):
                     await commits.started(record)
                     await taken.acquire()
                     let ticket = orderingTicket(record, gates: gates)
+                    let generation = ownership.generation(of: record.topicPartition)
                     group.addTask {
                         defer { taken.release() }
                         await ticket?.wait()
-                        guard !self.stopper.isStopped else {
-                            // Not started: left uncommitted for the partition's next owner.
+                        // Not started before a stop or the partition's revocation: left uncommitted for
+                        // the partition's next owner (maybe this worker again, from the committed offset).
+                        let abandoned: @Sendable () -> Bool = {
+                            self.stopper.isStopped || !ownership.isCurrent(record.topicPartition, generation: generation)
+                        }
+                        let disposition = await self.handle(record, producer: producer, slots: slots, tiers: tiers, abandoned: abandoned)
+                        if case .abandoned = disposition {
                             ticket?.finish()
                             return
                         }
-                        let disposition = await self.handle(record, producer: producer, slots: slots, tiers: tiers)
                         await commits.finished(record)
                         if let ticket, case .retrying(let id, let bound) = disposition {
                             await self.holdKey(for: id, bound: bound)
@@ -200,12 +207,18 @@ public final class Worker: Sendable {
         case settled
         /// Failed and written to a retry tier; its chain should end within `bound`.
         case retrying(invocationID: String, bound: Duration)
+        /// Not started (the worker stopped or lost the partition meanwhile); nothing was written.
+        case abandoned
     }
 
     /// Runs one request (from the invocations topic or a retry tier) and writes what follows from it —
     /// result and log, plus a retry record or a dead letter for a failure; returns once all are
     /// acknowledged.
-    func handle(_ record: ConsumerRecord, producer: KafkaProducer, slots: AsyncSemaphore, tiers: RetryTiers) async -> Disposition {
+    ///
+    /// `abandoned` is asked once the invocation has its slots, right before it would start.
+    func handle(
+        _ record: ConsumerRecord, producer: KafkaProducer, slots: AsyncSemaphore, tiers: RetryTiers, abandoned: @Sendable () -> Bool = { false }
+    ) async -> Disposition {
         let request: InvocationRequest
         switch InvocationRequest.decode(record) {
         case .success(let decoded): request = decoded
@@ -222,7 +235,7 @@ public final class Worker: Sendable {
         }
         let spec = registry.function(named: request.function)
         let start = Date()
-        let outcome = await run(request, spec: spec, record: record, slots: slots)
+        guard let outcome = await run(request, spec: spec, record: record, slots: slots, abandoned: abandoned) else { return .abandoned }
         let end = Date()
         countInMetrics(outcome, function: request.function)
 
@@ -267,8 +280,11 @@ public final class Worker: Sendable {
     }
 
     /// Runs the function, or says why it cannot run (`rejected`); an output too large for a result is
-    /// an `error` that is not retried.
-    private func run(_ request: InvocationRequest, spec: FunctionSpec?, record: ConsumerRecord, slots: AsyncSemaphore) async -> InvocationOutcome {
+    /// an `error` that is not retried. Nil: abandoned before it started.
+    private func run(
+        _ request: InvocationRequest, spec: FunctionSpec?, record: ConsumerRecord, slots: AsyncSemaphore, abandoned: @Sendable () -> Bool
+    ) async -> InvocationOutcome? {
+        if abandoned() { return nil }
         guard let spec else {
             return InvocationOutcome(status: .rejected, error: "function \(request.function) is not deployed")
         }
@@ -279,6 +295,11 @@ public final class Worker: Sendable {
         let functionSlots = self.slots(for: spec)
         await functionSlots.acquire()
         await slots.acquire()
+        if abandoned() {
+            slots.release()
+            functionSlots.release()
+            return nil
+        }
         inFlight.add(1, ordering: .relaxed)
         inFlightGauge.record(inFlight.load(ordering: .relaxed))
         defer {

@@ -8,11 +8,7 @@ import Testing
 @Suite("The supervisor scales worker processes from Kafka signals", .timeLimit(.minutes(5)))
 struct SupervisorTests {
     @Test(
-        "A 20 000-event backlog adds workers and drains faster; idle scales back down; every decision is a Scaling Event",
-        .disabled(
-            """
-            Not passing yet (issue #6): the scale-up happens (1 -> 3 workers on a 16 765-record backlog), but once             the supervisor stops workers while records remain, the remaining worker stops making progress on             the embedded broker (16 000 of 20 000 results, then nothing for 200 s). Under investigation.
-            """))
+        "A 20 000-event backlog adds workers and drains faster; idle scales back down; every decision is a Scaling Event")
     func backlog() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("scaled")
