@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "SluicePipeline",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluiceRuntime", "SluiceSupport",
+                "SluiceKafka", "SluiceFunctions", "SluiceRuntime", "SluiceSupport", "SluiceAutoscaler",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -100,7 +100,7 @@ let package = Package(
         ),
         .target(
             name: "SluiceLag",
-            dependencies: ["SluiceKafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SluiceKafka", "SluiceAutoscaler", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(

@@ -14,13 +14,18 @@ public struct LoadSignal: Sendable, Hashable {
     public var arrivalRate: Double
     /// Invocations running now.
     public var inFlight: Int
+    /// Records the workers finished (committed) per second.
+    public var consumeRate: Double
 
-    public init(time: Double, lagByPartition: [Int32: Int64], heldByRetry: Set<Int32> = [], arrivalRate: Double, inFlight: Int) {
+    public init(
+        time: Double, lagByPartition: [Int32: Int64], heldByRetry: Set<Int32> = [], arrivalRate: Double, inFlight: Int, consumeRate: Double = 0
+    ) {
         self.time = time
         self.lagByPartition = lagByPartition
         self.heldByRetry = heldByRetry
         self.arrivalRate = arrivalRate
         self.inFlight = inFlight
+        self.consumeRate = consumeRate
     }
 
     /// The backlog more workers can drain.
@@ -42,17 +47,28 @@ public struct ScalingEvent: Sendable, Hashable, Codable {
     public var autoscalerVersion: String
     /// Warm processes to keep per worker (the burst reserve included).
     public var warmProcesses: Int
+    /// For a function's event: invocations of it each worker runs at once (never above its
+    /// `max_concurrency`); nil: up to `max_concurrency`.
+    public var concurrency: Int? = nil
+    /// The consumer group of the workers a function's decision is for (a function can run in several
+    /// pools); set by whoever publishes it.
+    public var workerGroup: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id", functionID = "function_id", eventType = "event_type", reason
         case instancesBefore = "instances_before", instancesAfter = "instances_after", timestamp
-        case autoscalerVersion = "autoscaler_version", warmProcesses = "warm_processes"
+        case autoscalerVersion = "autoscaler_version", warmProcesses = "warm_processes", concurrency
+        case workerGroup = "worker_group"
     }
 }
 
 /// The autoscaler's rule, as pure logic over load signals (docs/architecture.md, "Autoscaling"):
 /// - **Up, at once**: workers = ceil((backlog / drain target + arrival rate) / per-worker throughput),
 ///   never more than the partitions; a rise is decided on the first signal that shows it.
+/// - **Per-worker throughput** is measured: while a backlog waits, the workers are saturated, so the
+///   rate they finish records at divided by their number is what one worker does (measured only once
+///   the cooldown after a change has passed: new workers take seconds to join). The policy's figure is
+///   the ceiling and the value until a measurement exists.
 /// - **Down, slowly**: only when every desired count over the stabilization window is lower, and not
 ///   within the cooldown after a change — so load that oscillates does not make it flap.
 /// - **To zero** after no arrivals, no backlog and nothing in flight for the idle period.
@@ -87,6 +103,8 @@ public struct Autoscaler: Sendable {
     private var lastChange: Double = -.infinity
     private var lastBusy: Double?
     private var sequence = 0
+    /// Records per second one worker was measured to finish under backlog.
+    public private(set) var measuredThroughput: Double?
 
     public init(functionID: String, policy: Policy = Policy(), workers: Int) {
         self.functionID = functionID
@@ -97,7 +115,8 @@ public struct Autoscaler: Sendable {
     /// The worker count the signal alone asks for.
     public func desired(_ signal: LoadSignal) -> Int {
         let demand = Double(signal.backlog) / policy.drainTargetSeconds + signal.arrivalRate
-        var wanted = Int((demand / policy.perWorkerThroughput).rounded(.up))
+        let throughput = min(policy.perWorkerThroughput, measuredThroughput ?? policy.perWorkerThroughput)
+        var wanted = Int((demand / throughput).rounded(.up))
         if wanted == 0, signal.inFlight > 0 || signal.backlog > 0 { wanted = 1 }
         return min(max(wanted, policy.minWorkers), min(policy.maxWorkers, policy.partitions))
     }
@@ -110,6 +129,9 @@ public struct Autoscaler: Sendable {
 
     /// Takes one signal; returns a decision when the worker count changes.
     public mutating func observe(_ signal: LoadSignal, now: Date = Date()) -> ScalingEvent? {
+        if signal.backlog > 0, signal.consumeRate > 0, workers > 0, signal.time - lastChange >= policy.cooldownSeconds {
+            measuredThroughput = signal.consumeRate / Double(workers)
+        }
         let wanted = desired(signal)
         desiredHistory.append((signal.time, wanted))
         desiredHistory.removeAll { signal.time - $0.time > policy.scaleDownWindowSeconds }

@@ -43,6 +43,7 @@ public actor DashboardState {
     let options: Options
     let logger: Logger
     private let engine: LagEngine
+    private let roster = WorkerRoster()
     private(set) var groups: [GroupLag] = []
     private var topics: [TopicMetadata] = []
     private var lagHistory: [String: [LagPoint]] = [:]
@@ -55,6 +56,7 @@ public actor DashboardState {
         self.logger = logger
         var lagOptions = LagEngine.Options()
         lagOptions.groups = options.groups
+        lagOptions.roster = roster
         engine = try LagEngine(connection: connection, options: lagOptions, logger: logger)
     }
 
@@ -70,6 +72,9 @@ public actor DashboardState {
 
     private func sampleLag() async {
         let admin = try? KafkaAdmin.make(connection, logger: logger)
+        do { try await roster.start(connection: connection, topic: options.scalingTopic, logger: logger) } catch {
+            logger.warning("partition owners unknown: cannot follow \(options.scalingTopic)", metadata: ["error": "\(error)"])
+        }
         while !Task.isCancelled {
             do {
                 let sampled = try await engine.sample()
@@ -93,16 +98,13 @@ public actor DashboardState {
         }
         await admin?.close()
         await engine.close()
+        await roster.close()
     }
 
     /// Reads `topic` from its beginning and keeps following it.
     private func follow(_ topic: String, _ apply: @Sendable (ConsumerRecord) async -> Void) async {
         do {
-            let admin = try KafkaAdmin.make(connection, logger: logger)
-            let partitions = try await admin.topic(topic)?.partitions.map { TopicPartition(topic, $0.id) } ?? []
-            await admin.close()
-            let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection), logger: logger)
-            try consumer.assign(partitions.map { TopicPartitionOffset($0, offset: TopicPartitionOffset.beginning) })
+            let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
             await withTaskCancellationHandler {
                 for await event in consumer.events {
                     if case .record(let record) = event { await apply(record) }

@@ -76,6 +76,22 @@ public final class KafkaConsumer: Sendable {
         return TopicPartitionList.read(list).map(\.topicPartition).sorted()
     }
 
+    /// The end offset of each partition as of its last fetch response (no request; nil before the first
+    /// fetch). Correct on the embedded broker, whose ListOffsets is not.
+    public func cachedEnds(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        client.withHandle { handle in
+            var ends: [TopicPartition: Int64] = [:]
+            for partition in partitions {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                if rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 {
+                    ends[partition] = high
+                }
+            }
+            return ends
+        }
+    }
+
     /// Commits, per partition, the offset of the next record to read (last processed offset + 1).
     /// Commits `offsets` synchronously. The commit time goes along as the offsets' metadata
     /// (`t=<ms since the epoch>`), so lag tools can tell a group that commits the same offset from one

@@ -36,6 +36,8 @@ public struct TopicPartitionOffset: Sendable, Hashable {
     /// Special offsets understood by `assign` and `seek`.
     public static let beginning: Int64 = -2
     public static let end: Int64 = -1
+    /// The last `count` records of each partition (librdkafka's logical tail offset).
+    public static func tail(_ count: Int64) -> Int64 { -2000 - count }
 }
 
 /// Where the broker stored a produced record.

@@ -65,6 +65,8 @@ public actor LagEngine {
         public var stopAfter: Duration = .seconds(10)
         /// Only these groups (nil: all).
         public var groups: Set<String>?
+        /// Where owners come from when the broker does not say (the workers' load samples).
+        public var roster: WorkerRoster?
         public init() {}
     }
 
@@ -122,7 +124,7 @@ public actor LagEngine {
         var rows: [(Key, CommittedOffset, String?)] = []
         for group in groups {
             let committed = try await committed(group: group.name, partitions: allPartitions)
-            var owners: [TopicPartition: String] = [:]
+            var owners: [TopicPartition: String] = await options.roster?.owners(group: group.name) ?? [:]
             for member in group.members {
                 for partition in member.assignment { owners[partition] = member.clientID.isEmpty ? member.memberID : member.clientID }
             }

@@ -45,6 +45,11 @@ actor CommitLoop {
         }
     }
 
+    /// Per partition being worked on, the next offset to commit.
+    func committable() -> [TopicPartition: Int64] {
+        tracker.committable
+    }
+
     func forget(_ partitions: [TopicPartition]) {
         tracker.forget(partitions)
     }

@@ -33,6 +33,9 @@ public struct OffsetTracker: Sendable {
         }.sorted { $0.topicPartition < $1.topicPartition }
     }
 
+    /// Per tracked partition, the next offset to commit (every offset below it finished).
+    public var committable: [TopicPartition: Int64] { partitions.mapValues(\.committable) }
+
     public mutating func markCommitted(_ offsets: [TopicPartitionOffset]) {
         for entry in offsets { partitions[entry.topicPartition]?.committed = entry.offset }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import SluiceAutoscaler
 import SluiceFunctions
 import SluiceKafka
 import SluiceRuntime
@@ -59,6 +60,14 @@ public final class Worker: Sendable {
     /// waits for it, then finds its success in the index instead of running again.
     private let runningIDs = KeyGates()
     private let inFlight = Atomic<Int>(0)
+    /// Records taken from the invocations topic and not finished (queued or running).
+    private let taken = Atomic<Int>(0)
+    /// Per function: running now, and ended since the last load sample (count, summed ms).
+    private let functionLoad = Mutex<[String: LoadSample.FunctionLoad]>([:])
+    /// Partitions with a key (or the whole partition) waiting for a record in retry: how many holds.
+    private let heldByRetry = Mutex<[TopicPartition: Int]>([:])
+    /// The autoscaler's latest decision per function (from `sluice.scaling`).
+    private let decisions = Mutex<[String: ScalingEvent]>([:])
     private let inFlightGauge = Gauge(label: "sluice_invocations_in_flight")
 
     public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: OutcomeIndex, logger: Logger) {
@@ -102,12 +111,16 @@ public final class Worker: Sendable {
             }
         }
         let sampling = Task { [clients] in
-            // A load sample a second on sluice.scaling, for the autoscaler and the dashboard.
+            // A load sample a second on sluice.scaling, for the autoscaler, the lag engine and the dashboard.
+            var last = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                await self.publishLoadSample(producer: clients.producer)
+                let now = ContinuousClock.now
+                await self.publishLoadSample(clients, interval: now - last)
+                last = now
             }
         }
+        let scaling = Task { await self.applyScalingDecisions() }
         async let retrying: Void = retries.run { record, producer in
             _ = await self.handle(record, producer: producer, slots: slots, tiers: tiers)
         }
@@ -115,6 +128,7 @@ public final class Worker: Sendable {
         await retrying
         maintenance.cancel()
         sampling.cancel()
+        scaling.cancel()
         await clients.finish()
         await runner.shutdown()
     }
@@ -139,10 +153,14 @@ public final class Worker: Sendable {
                 case .record(let record):
                     await commits.started(record)
                     await taken.acquire()
+                    self.taken.add(1, ordering: .relaxed)
                     let ticket = orderingTicket(record, gates: gates)
                     let generation = ownership.generation(of: record.topicPartition)
                     group.addTask {
-                        defer { taken.release() }
+                        defer {
+                            self.taken.subtract(1, ordering: .relaxed)
+                            taken.release()
+                        }
                         await ticket?.wait()
                         // Not started before a stop or the partition's revocation: left uncommitted for
                         // the partition's next owner (maybe this worker again, from the committed offset).
@@ -156,7 +174,7 @@ public final class Worker: Sendable {
                         }
                         await commits.finished(record)
                         if let ticket, case .retrying(let id, let bound) = disposition {
-                            await self.holdKey(for: id, bound: bound)
+                            await self.holdKey(for: id, bound: bound, partition: record.topicPartition)
                             ticket.finish()
                         } else {
                             ticket?.finish()
@@ -174,7 +192,14 @@ public final class Worker: Sendable {
 
     /// Keeps a key's later records waiting while one of its records is in retry: until its chain ends
     /// (success or dead letter, by whichever worker), at most `bound`.
-    private func holdKey(for invocationID: String, bound: Duration) async {
+    private func holdKey(for invocationID: String, bound: Duration, partition: TopicPartition) async {
+        heldByRetry.withLock { $0[partition, default: 0] += 1 }
+        defer {
+            heldByRetry.withLock { held in
+                held[partition, default: 1] -= 1
+                if held[partition] == 0 { held[partition] = nil }
+            }
+        }
         let final = await index.waitForFinal(invocationID, timeout: bound) { self.stopper.isStopped }
         if !final, !stopper.isStopped {
             logger.warning("a record in retry did not finish in time; later records of its key go on", metadata: ["invocation_id": "\(invocationID)"])
@@ -192,13 +217,52 @@ public final class Worker: Sendable {
     }
 
     private func slots(for spec: FunctionSpec) -> AsyncSemaphore {
-        functionSlots.withLock { slots in
+        let decided = decisions.withLock { $0[spec.name]?.concurrency }
+        return functionSlots.withLock { slots in
             let key = "\(spec.name)@\(spec.version)"
             if let existing = slots[key] { return existing }
-            let semaphore = AsyncSemaphore(permits: spec.manifest.maxConcurrency)
+            let semaphore = AsyncSemaphore(permits: Self.concurrency(spec, decided: decided))
             slots[key] = semaphore
             return semaphore
         }
+    }
+
+    /// A function's invocations at once in this worker: the autoscaler's decision, never above
+    /// `max_concurrency` (which applies alone until a decision arrives).
+    static func concurrency(_ spec: FunctionSpec, decided: Int?) -> Int {
+        min(spec.manifest.maxConcurrency, decided ?? spec.manifest.maxConcurrency)
+    }
+
+    /// Follows the autoscaler's per-function decisions on `sluice.scaling` and applies them to this
+    /// worker: warm processes to keep, and invocations at once.
+    private func applyScalingDecisions() async {
+        let consumer: KafkaConsumer
+        do {
+            consumer = try await KafkaConsumer.following(
+                configuration.scalingTopic, from: TopicPartitionOffset.end, connection: configuration.connection, logger: logger)
+        } catch {
+            logger.warning("cannot follow scaling decisions; warm pools keep min_warm", metadata: ["error": "\(error)"])
+            return
+        }
+        await withTaskCancellationHandler {
+            for await event in consumer.events {
+                guard case .record(let record) = event, let value = record.value,
+                    let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
+                    decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
+                else { continue }
+                decisions.withLock { $0[spec.name] = decision }
+                let semaphore = functionSlots.withLock { $0["\(spec.name)@\(spec.version)"] }
+                semaphore?.setPermits(Self.concurrency(spec, decided: decision.concurrency))
+                await runner.setWarmTarget(spec, processes: decision.warmProcesses)
+                logger.info("scaling decision applied", metadata: [
+                    "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)",
+                    "concurrency": "\(Self.concurrency(spec, decided: decision.concurrency))", "event_id": "\(decision.eventID)",
+                ])
+            }
+        } onCancel: {
+            consumer.finishEvents()
+        }
+        await consumer.close()
     }
 
     /// What became of a record.
@@ -302,9 +366,17 @@ public final class Worker: Sendable {
         }
         inFlight.add(1, ordering: .relaxed)
         inFlightGauge.record(inFlight.load(ordering: .relaxed))
+        functionLoad.withLock { $0[spec.name, default: .init()].inFlight += 1 }
+        let started = ContinuousClock.now
         defer {
             inFlight.subtract(1, ordering: .relaxed)
             inFlightGauge.record(inFlight.load(ordering: .relaxed))
+            let ms = (ContinuousClock.now - started) / .milliseconds(1)
+            functionLoad.withLock { load in
+                load[spec.name, default: .init()].inFlight -= 1
+                load[spec.name, default: .init()].invocations += 1
+                load[spec.name, default: .init()].durationMsSum += ms
+            }
         }
         var outcome = await runner.invoke(
             spec, InvocationInput(invocationID: request.invocationID, event: request.value, contextJSON: context(request, spec: spec, record: record)))
@@ -359,21 +431,38 @@ public final class Worker: Sendable {
             .recordNanoseconds(Int64(outcome.durationMs * 1_000_000))
     }
 
-    /// Publishes this worker's load: in flight, warm processes per function.
-    private func publishLoadSample(producer: KafkaProducer) async {
+    /// Publishes this worker's load (a `LoadSample`): in flight and queued, per function, and per assigned
+    /// partition its lag and whether a record in retry holds it.
+    private func publishLoadSample(_ clients: GroupClients, interval: Duration) async {
         let warm = await runner.warmProcesses()
         for (function, count) in warm { Gauge(label: "sluice_warm_processes", dimensions: [("function", function)]).record(count) }
-        var json = JSONWriter()
-        json.beginObject()
-        json.field("type", "load_sample")
-        json.field("worker_id", configuration.workerID)
-        json.field("timestamp", Timestamp.rfc3339())
-        json.field("in_flight", inFlight.load(ordering: .relaxed))
-        json.beginObject("warm_processes")
-        for (function, count) in warm.sorted(by: { $0.key < $1.key }) { json.field(function, count) }
-        json.endObject()
-        json.endObject()
-        _ = try? await producer.enqueue(ProducerRecord(topic: configuration.scalingTopic, key: Array(configuration.workerID.utf8), value: json.bytes))
+        var functions = functionLoad.withLock { load in
+            defer {
+                for name in load.keys {
+                    load[name]?.invocations = 0
+                    load[name]?.durationMsSum = 0
+                }
+            }
+            return load
+        }
+        for (function, count) in warm { functions[function, default: .init()].warmProcesses = count }
+        let assigned = (try? clients.consumer.assignment()) ?? []
+        let ends = clients.consumer.cachedEnds(assigned)
+        let next = await clients.commits.committable()
+        let held = heldByRetry.withLock { Set($0.keys) }
+        let partitions = assigned.map { partition in
+            let end = ends[partition] ?? 0
+            return LoadSample.Partition(
+                topic: partition.topic, partition: partition.partition, lag: max(0, end - (next[partition] ?? end)),
+                heldByRetry: held.contains(partition))
+        }
+        let running = inFlight.load(ordering: .relaxed)
+        let sample = LoadSample(
+            workerID: configuration.workerID, group: configuration.groupID, timestamp: Timestamp.rfc3339(),
+            intervalSeconds: interval / .seconds(1), inFlight: running, queued: max(0, taken.load(ordering: .relaxed) - running),
+            functions: functions, partitions: partitions)
+        _ = try? await clients.producer.enqueue(
+            ProducerRecord(topic: configuration.scalingTopic, key: Array(configuration.workerID.utf8), value: sample.encoded()))
     }
 
     /// The largest function output a result carries (the rest of the record needs room under Kafka's

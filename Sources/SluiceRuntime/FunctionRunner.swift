@@ -39,6 +39,12 @@ public final class FunctionRunner: Sendable {
         await pool(for: spec).prewarm()
     }
 
+    /// Keeps `processes` warm processes of a function version (the autoscaler's decision for this worker).
+    public func setWarmTarget(_ spec: FunctionSpec, processes: Int) async {
+        guard spec.manifest.runtime == .python3 else { return }
+        await pool(for: spec).setTarget(processes)
+    }
+
     /// Retires idle processes past `ttl`, and every process of versions no longer current.
     public func maintain(ttl: Duration, current: (String) -> FunctionSpec?) async {
         let stale = pools.withLock { pools in

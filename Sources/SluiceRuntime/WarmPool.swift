@@ -3,12 +3,16 @@ import SluiceFunctions
 
 /// Warm `python3` processes of one function version (never shared across versions or tenants): idle
 /// ones are reused, a crashed or timed-out one is discarded and replaced on demand, and idle ones past
-/// the TTL are retired down to `min_warm`.
+/// the TTL are retired down to the floor: `min_warm`, or the autoscaler's target when that is higher.
 actor WarmPool {
     let spec: FunctionSpec
     private let launcher: ProcessLauncher
     private var idle: [(process: PythonProcess, since: ContinuousClock.Instant)] = []
     private var busy = 0
+    /// Warm processes the autoscaler wants kept (per worker); nil until it decides.
+    private var target: Int?
+
+    private var floor: Int { max(spec.manifest.minWarm, target ?? 0) }
 
     init(spec: FunctionSpec, launcher: ProcessLauncher) {
         self.spec = spec
@@ -45,18 +49,29 @@ actor WarmPool {
         }
     }
 
-    /// Starts processes until `min_warm` are warm.
+    /// Starts processes until the floor is warm.
     func prewarm() async {
-        while warmCount < spec.manifest.minWarm {
+        while warmCount < floor {
             guard let process = try? await PythonProcess.start(spec: spec, launcher: launcher, timeout: startTimeout) else { return }
             idle.append((process, .now))
         }
     }
 
-    /// Retires idle processes unused for `ttl`, keeping `min_warm`.
+    /// Retires idle processes unused for `ttl`, keeping the floor.
     func retireIdle(ttl: Duration) async {
         let cutoff = ContinuousClock.now - ttl
-        while warmCount > spec.manifest.minWarm, let oldest = idle.first, oldest.since < cutoff {
+        while warmCount > floor, let oldest = idle.first, oldest.since < cutoff {
+            idle.removeFirst()
+            await oldest.process.process.terminateGroup(grace: .milliseconds(200))
+        }
+    }
+
+    /// Applies the autoscaler's decision: starts processes up to `processes`, or retires idle ones down
+    /// to it at once (not below `min_warm`).
+    func setTarget(_ processes: Int) async {
+        target = max(0, processes)
+        await prewarm()
+        while warmCount > floor, let oldest = idle.first {
             idle.removeFirst()
             await oldest.process.process.terminateGroup(grace: .milliseconds(200))
         }

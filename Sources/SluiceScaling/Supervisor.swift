@@ -5,10 +5,13 @@ import SluiceKafka
 import SluiceLag
 import SluiceSupport
 
-/// Scales a pool of `sluice worker` processes from Kafka signals: every second it samples the workers'
-/// group lag on the invocations topic (the lag engine) and the arrival rate, lets the `Autoscaler`
-/// decide, publishes each decision as a Scaling Event on `sluice.scaling`, and starts or stops worker
-/// processes to match.
+/// Scales a pool of `sluice worker` processes from Kafka signals. Every second it takes the workers'
+/// group lag on the invocations topic and the arrival rate (the lag engine) and the workers' load samples
+/// (`sluice.scaling`: in flight, queued, per function, partitions held by a record in retry), then:
+/// - the `Autoscaler` decides the number of worker processes, which it starts or stops;
+/// - a `FunctionScaler` per function decides its warm processes and concurrency per worker, which the
+///   workers apply.
+/// Every decision is a Scaling Event on `sluice.scaling`.
 public final class Supervisor: Sendable {
     public struct Configuration: Sendable {
         public var connection: KafkaConnection
@@ -18,10 +21,15 @@ public final class Supervisor: Sendable {
         public var invocationsTopic = "sluice.invocations"
         public var scalingTopic = "sluice.scaling"
         public var policy = Autoscaler.Policy()
+        public var functionPolicy = FunctionScaler.Policy()
         public var initialWorkers = 1
         /// The `sluice` executable and the arguments every worker gets (beyond `worker --id`).
         public var executable: String
         public var workerArguments: [String] = []
+        /// Called with a line per decision (the command prints them).
+        public var report: (@Sendable (String) -> Void)?
+        /// Workers serve `/metrics` on this port + their slot (0, 1, … the lowest free); nil: no metrics.
+        public var metricsPortBase: Int?
         public var logDirectory: URL
 
         public init(connection: KafkaConnection, executable: String, logDirectory: URL) {
@@ -41,12 +49,17 @@ public final class Supervisor: Sendable {
 
     /// Runs until cancelled; stops its workers on the way out.
     public func run() async throws {
+        let roster = WorkerRoster()
+        try await roster.start(connection: configuration.connection, topic: configuration.scalingTopic, logger: logger)
         var lagOptions = LagEngine.Options()
         lagOptions.groups = [configuration.workerGroup]
+        lagOptions.roster = roster
         let engine = try LagEngine(connection: configuration.connection, options: lagOptions, logger: logger)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: configuration.connection), logger: logger)
         var scaler = Autoscaler(functionID: configuration.poolID, policy: configuration.policy, workers: configuration.initialWorkers)
-        var workers: [(id: String, pid: pid_t)] = []
+        var functionScalers: [String: FunctionScaler] = [:]
+        var meanDurations: [String: Double] = [:]
+        var workers: [(id: String, pid: pid_t, slot: Int)] = []
         var started = 0
         let start = ContinuousClock.now
         func resize(to count: Int) {
@@ -54,10 +67,12 @@ public final class Supervisor: Sendable {
                 started += 1
                 let id = "\(configuration.poolID.replacingOccurrences(of: ":", with: "-"))-\(started)"
                 let log = configuration.logDirectory.appendingPathComponent("\(id).log")
+                let slot = (0...).first { slot in !workers.contains { $0.slot == slot } }!
+                let metrics = configuration.metricsPortBase.map { ["--metrics-port", String($0 + slot)] } ?? []
                 do {
                     let pid = try ChildProcess.spawn(
-                        configuration.executable, ["worker", "--id", id] + configuration.workerArguments, logFile: log, lifetime: .tiedToParent)
-                    workers.append((id, pid))
+                        configuration.executable, ["worker", "--id", id] + metrics + configuration.workerArguments, logFile: log, lifetime: .tiedToParent)
+                    workers.append((id, pid, slot))
                     logger.info("worker started", metadata: ["worker": "\(id)", "pid": "\(pid)"])
                 } catch {
                     logger.error("cannot start a worker", metadata: ["error": "\(error)"])
@@ -71,26 +86,64 @@ public final class Supervisor: Sendable {
             }
         }
         resize(to: configuration.initialWorkers)
+        func publish(_ event: ScalingEvent) async {
+            var event = event
+            event.workerGroup = configuration.workerGroup
+            let value = (try? JSONEncoder().encode(event)).map { Array($0) }
+            _ = try? await producer.send(ProducerRecord(topic: configuration.scalingTopic, key: Array(event.functionID.utf8), value: value))
+            configuration.report?(
+                "\(event.timestamp) \(event.functionID): \(event.eventType.rawValue) \(event.instancesBefore) -> \(event.instancesAfter)"
+                    + (event.functionID == configuration.poolID ? " workers" : " warm processes (\(event.warmProcesses) per worker)") + ", \(event.reason)")
+            logger.info("scaling", metadata: [
+                "function_id": "\(event.functionID)", "event": "\(event.eventType.rawValue)", "from": "\(event.instancesBefore)",
+                "to": "\(event.instancesAfter)", "warm_processes": "\(event.warmProcesses)", "reason": "\(event.reason)",
+            ])
+        }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             guard let group = try? await engine.sample().first(where: { $0.group == configuration.workerGroup }) else { continue }
+            let time = (ContinuousClock.now - start) / .seconds(1)
+            let samples = await roster.samples(group: configuration.workerGroup)
             let partitions = group.partitions.filter { $0.topic == configuration.invocationsTopic }
+            let held = Set(samples.flatMap(\.partitions).filter { $0.topic == configuration.invocationsTopic && $0.heldByRetry }.map(\.partition))
             let signal = LoadSignal(
-                time: (ContinuousClock.now - start) / .seconds(1),
-                lagByPartition: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, $0.lag) }),
-                // Which partitions a record in retry holds is not known here yet (workers will say so
-                // in their load samples); until then all lag counts as backlog.
-                heldByRetry: [],
-                arrivalRate: partitions.reduce(0) { $0 + $1.produceRate }, inFlight: group.members > 0 && group.totalLag > 0 ? 1 : 0)
-            guard let event = scaler.observe(signal) else { continue }
-            let value = (try? JSONEncoder().encode(event)).map { Array($0) }
-            _ = try? await producer.send(ProducerRecord(topic: configuration.scalingTopic, key: Array(event.functionID.utf8), value: value))
-            logger.info("scaling", metadata: ["event": "\(event.eventType.rawValue)", "from": "\(event.instancesBefore)", "to": "\(event.instancesAfter)", "reason": "\(event.reason)"])
-            resize(to: event.instancesAfter)
+                time: time, lagByPartition: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, $0.lag) }), heldByRetry: held,
+                arrivalRate: partitions.reduce(0) { $0 + $1.produceRate }, inFlight: samples.reduce(0) { $0 + $1.inFlight },
+                consumeRate: partitions.reduce(0) { $0 + $1.consumeRate })
+            if let event = scaler.observe(signal) {
+                await publish(event)
+                resize(to: event.instancesAfter)
+            }
+            // Per function, from the samples of the workers alive now.
+            let queued = samples.reduce(0) { $0 + $1.queued }
+            var loads: [String: (invocationsPerSecond: Double, durationMsSum: Double, invocations: Int, inFlight: Int)] = [:]
+            for sample in samples {
+                for (function, load) in sample.functions {
+                    var total = loads[function] ?? (0, 0, 0, 0)
+                    total.invocationsPerSecond += Double(load.invocations) / max(sample.intervalSeconds, 0.1)
+                    total.durationMsSum += load.durationMsSum
+                    total.invocations += load.invocations
+                    total.inFlight += load.inFlight
+                    loads[function] = total
+                }
+            }
+            for function in Set(loads.keys).union(functionScalers.keys).sorted() {
+                let load = loads[function] ?? (0, 0, 0, 0)
+                if load.invocations > 0 { meanDurations[function] = load.durationMsSum / Double(load.invocations) }
+                var functionScaler = functionScalers[function] ?? FunctionScaler(functionID: function, policy: configuration.functionPolicy)
+                let functionSignal = FunctionSignal(
+                    time: time, invocationsPerSecond: load.invocationsPerSecond, meanDurationMs: meanDurations[function] ?? 0,
+                    inFlight: load.inFlight, queued: queued)
+                if let event = functionScaler.observe(functionSignal, workers: max(scaler.workers, 1)) { await publish(event) }
+                functionScalers[function] = functionScaler
+            }
         }
         // Stopped: the workers finish what they run and commit before this returns.
-        for worker in workers { await ChildProcess.terminate(worker.pid, graceSeconds: 15) }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { await ChildProcess.terminate(worker.pid, graceSeconds: 15) } }
+        }
         await producer.close()
         await engine.close()
+        await roster.close()
     }
 }

@@ -76,3 +76,68 @@ struct AutoscalerTests {
         #expect(object["event_type"] as? String == "scale_up")
     }
 }
+
+@Suite("Per-function warm processes and concurrency on recorded signals (pure logic)")
+struct FunctionScalerTests {
+    func run(_ scaler: inout FunctionScaler, from: Int, to: Int, workers: Int = 2, _ signal: (Int) -> FunctionSignal) -> [(Int, ScalingEvent)] {
+        (from..<to).compactMap { second in scaler.observe(signal(second), workers: workers).map { (second, $0) } }
+    }
+
+    func load(_ t: Int, rate: Double, durationMs: Double = 100, inFlight: Int = 0, queued: Int = 0) -> FunctionSignal {
+        FunctionSignal(time: Double(t), invocationsPerSecond: rate, meanDurationMs: durationMs, inFlight: inFlight, queued: queued)
+    }
+
+    @Test("Rising load sizes the warm pool by Little's law plus a reserve per worker, on the first signal")
+    func rising() throws {
+        var scaler = FunctionScaler(functionID: "fn_rise")
+        let decisions = run(&scaler, from: 0, to: 3) { load($0, rate: $0 < 1 ? 10 : 200, inFlight: $0 < 1 ? 1 : 3) }
+        // 10/s × 0.1 s = 1 running → 1 + 2 reserve; then 200/s × 0.1 s = 20 → 20 + 2.
+        #expect(decisions.map(\.0) == [0, 1])
+        #expect(decisions.map(\.1.instancesAfter) == [3, 22])
+        #expect(decisions.last?.1.warmProcesses == 11)
+        #expect(decisions.last?.1.concurrency == 11)
+        #expect(decisions.allSatisfy { $0.1.eventType == .scaleUp })
+    }
+
+    @Test("Queued records lift the concurrency limit at once; it returns only after a window without a queue")
+    func queued() {
+        var scaler = FunctionScaler(functionID: "fn_queue")
+        _ = run(&scaler, from: 0, to: 5) { load($0, rate: 50, inFlight: 5) }
+        #expect(scaler.concurrency != nil)
+        let lifted = run(&scaler, from: 5, to: 6) { load($0, rate: 50, inFlight: 5, queued: 400) }
+        #expect(lifted.count == 1)
+        #expect(lifted.first?.1.concurrency == nil)
+        #expect(lifted.first?.1.eventType == .scaleUp)
+        let after = run(&scaler, from: 6, to: 60) { load($0, rate: 50, inFlight: 5) }
+        let restored = after.first { $0.1.concurrency != nil }
+        #expect((restored?.0 ?? 0) >= 5 + 30, "limit restored at \(String(describing: restored?.0))")
+    }
+
+    @Test("Load oscillating every 2 s does not flap; idle goes to zero after the idle period")
+    func oscillationThenIdle() {
+        var scaler = FunctionScaler(functionID: "fn_wave")
+        let wave = run(&scaler, from: 0, to: 120) { load($0, rate: ($0 / 2) % 2 == 0 ? 300 : 40, inFlight: 2) }
+        #expect(wave.count <= 2, "\(wave.map { "\($0.0): \($0.1.instancesBefore)→\($0.1.instancesAfter)" })")
+        let idle = run(&scaler, from: 120, to: 300) { load($0, rate: 0) }
+        let zero = idle.first { $0.1.eventType == .scaleToZero }
+        #expect(zero != nil)
+        #expect((zero?.0 ?? 0) >= 119 + 60)
+        #expect(zero?.1.instancesAfter == 0 && zero?.1.warmProcesses == 0)
+        #expect(scaler.instances == 0)
+    }
+}
+
+@Suite("Per-worker throughput measured under backlog (pure logic)")
+struct MeasuredThroughputTests {
+    @Test("Workers slower than the policy's figure: the backlog still gets enough of them, once measured")
+    func slowWorkers() {
+        var scaler = Autoscaler(functionID: "fn_slow", workers: 1)
+        // 3300 records waiting, one worker finishing 90/s: the policy's 1000/s would keep one worker.
+        let first = scaler.observe(LoadSignal(time: 0, lagByPartition: [0: 3300], arrivalRate: 0, inFlight: 16, consumeRate: 90))
+        #expect(first?.instancesAfter == 4, "330/s wanted at 90/s a worker")
+        // Right after the change, the new workers are still joining: their low rate is not taken as capacity.
+        let joining = scaler.observe(LoadSignal(time: 2, lagByPartition: [0: 3200], arrivalRate: 0, inFlight: 16, consumeRate: 20))
+        #expect(joining == nil)
+        #expect(scaler.measuredThroughput == 90)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAutoscaler
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
@@ -266,6 +267,12 @@ struct RetryOrderingTests {
         #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
         #expect(meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "error" && $0["final"] as? Bool == false })
         #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[1] }, "the later record of the poison key ran while the first was in retry")
+        // The worker's load samples mark the poison key's partition (and only it) as held by a retry.
+        let held = try await nextLoadSample(harness.connection) { sample in
+            sample.group == "workers-\(harness.invocationsTopic)" && sample.partitions.contains { $0.heldByRetry }
+        }
+        #expect(held.partitions.filter(\.heldByRetry).count == 1)
+        #expect(held.partitions.allSatisfy { $0.topic == harness.invocationsTopic })
 
         try Data().write(to: flag)
         let logs = try await harness.readJSON("sluice.invocation-log", function: name) { logs in
@@ -332,5 +339,19 @@ struct RetryDecisionTests {
         #expect(tiers.tier(forDelayMs: 10_000).topic == "sluice.retry.10s")
         #expect(tiers.tier(forDelayMs: 3_600_000).topic == "sluice.retry.1m")
         #expect(throws: (any Error).self) { try RetryTiers.discover(prefix: "sluice.retry.", topics: ["other"]) }
+    }
+}
+
+/// The first load sample on sluice.scaling (from its last 500 records on) that `matches`.
+func nextLoadSample(_ connection: KafkaConnection, timeout: Duration = .seconds(30), matching matches: @escaping @Sendable (LoadSample) -> Bool)
+    async throws -> LoadSample
+{
+    let consumer = try await KafkaConsumer.following("sluice.scaling", from: TopicPartitionOffset.tail(500), connection: connection)
+    defer { Task { await consumer.close() } }
+    return try await withDeadline(timeout, "a matching load sample") {
+        for await event in consumer.events {
+            if case .record(let record) = event, let value = record.value, let sample = LoadSample.decode(value), matches(sample) { return sample }
+        }
+        throw KafkaError(.closed, "sluice.scaling ended")
     }
 }

@@ -57,7 +57,7 @@ actor HostileWorld {
     func hostIsFine() async throws {
         let (name, _) = try await deploy("ping", handler: "def main(event, context):\n    return {'pong': event}\n")
         let result = try await invoke(name, "1")
-        #expect(result["status"] as? String == "success")
+        #expect(result["status"] as? String == "success", "\(result["error"] ?? "")")
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceAutoscaler
 import SluiceKafka
+import SluiceLag
 import SluiceScaling
 import SluiceTesting
 import Testing
@@ -10,6 +11,10 @@ struct SupervisorTests {
     @Test(
         "A 20 000-event backlog adds workers and drains faster; idle scales back down; every decision is a Scaling Event")
     func backlog() async throws {
+        try await HeavyLoad.exclusive { try await backlogAlone() }
+    }
+
+    func backlogAlone() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("scaled")
         try await harness.deploy(try harness.writeFunction(
@@ -29,6 +34,10 @@ struct SupervisorTests {
         configuration.policy.scaleDownWindowSeconds = 20
         configuration.policy.cooldownSeconds = 3
         configuration.policy.idleSecondsBeforeZero = 8
+        // The function's warm pool goes to zero before the pool of workers does, so a worker's load
+        // sample can show the decision applied.
+        configuration.functionPolicy.idleSecondsBeforeZero = 3
+        configuration.functionPolicy.scaleDownWindowSeconds = 10
         let supervisor = Supervisor(configuration: configuration)
         let running = Task { try await supervisor.run() }
         defer { running.cancel() }
@@ -37,6 +46,25 @@ struct SupervisorTests {
         _ = try await harness.publishRequests(function: name, count: 10, key: { _ in nil }, value: { "\($0)" })
         _ = try await harness.readJSON("sluice.results", function: name) { $0.count >= 10 }
         let ids = try await harness.publishRequests(function: name, count: 20_000, key: { _ in nil }, value: { "\($0)" })
+
+        // While the backlog drains, the lag engine names an owner for every partition, and each owner is
+        // a worker of this pool (from the workers' load samples: the broker does not report owners).
+        let roster = WorkerRoster()
+        try await roster.start(connection: harness.connection)
+        var lagOptions = LagEngine.Options()
+        lagOptions.groups = [group]
+        lagOptions.roster = roster
+        let engine = try LagEngine(connection: harness.connection, options: lagOptions)
+        let owners = try await withDeadline(.seconds(60), "an owner for every partition") {
+            while true {
+                let rows = try await engine.sample().flatMap(\.partitions).filter { $0.topic == harness.invocationsTopic }
+                if rows.count == 6, rows.allSatisfy({ $0.owner != nil }) { return rows.compactMap(\.owner) }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        await engine.close()
+        await roster.close()
+        #expect(owners.allSatisfy { $0.hasPrefix(pool.replacingOccurrences(of: ":", with: "-")) }, "\(owners)")
         let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(240)) { $0.count >= 20_010 }
         #expect(Set(results.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids))
 
@@ -44,6 +72,20 @@ struct SupervisorTests {
             events.contains { $0["event_type"] as? String == "scale_up" }
                 && events.contains { ["scale_down", "scale_to_zero"].contains($0["event_type"] as? String) }
         }
+        // Per function: warm processes up with the load, then to zero when it is idle; a worker applies it
+        // (its warm processes would otherwise stay for the 60 s warm TTL).
+        let functionEvents = try await readScalingEvents(harness.connection, pool: name) { events in
+            events.contains { $0["event_type"] as? String == "scale_up" } && events.contains { $0["event_type"] as? String == "scale_to_zero" }
+        }
+        let functionUp = try #require(functionEvents.first { $0["event_type"] as? String == "scale_up" })
+        #expect((functionUp["warm_processes"] as? Int ?? 0) >= 1)
+        let toZero = try #require(functionEvents.first { $0["event_type"] as? String == "scale_to_zero" })
+        let toZeroAt = try #require((toZero["timestamp"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
+        let applied = try await nextLoadSample(harness.connection, timeout: .seconds(60)) { sample in
+            let at = ISO8601DateFormatter.withFractions.date(from: sample.timestamp) ?? .distantPast
+            return sample.group == group && at >= toZeroAt.addingTimeInterval(1) && sample.functions[name] != nil && sample.warmProcesses[name] == 0
+        }
+        #expect(applied.functions[name]?.inFlight == 0)
         running.cancel()
         _ = try? await running.value
         let up = try #require(events.first { $0["event_type"] as? String == "scale_up" })

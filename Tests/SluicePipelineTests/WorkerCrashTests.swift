@@ -9,6 +9,10 @@ import Testing
 struct WorkerCrashTests {
     @Test("SIGKILL a worker while 5000 events are in flight, start another: every event succeeds exactly once")
     func sigkillWorker() async throws {
+        try await HeavyLoad.exclusive { try await sigkillWorkerAlone() }
+    }
+
+    func sigkillWorkerAlone() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("crashy")
         try await harness.deploy(try harness.writeFunction("""
@@ -46,6 +50,10 @@ struct WorkerCrashTests {
 
     @Test("SIGKILL worker and retry consumer three times while 3000 records with 10% failures flow: each ends as one success or one dead letter")
     func sigkillDuringRetries() async throws {
+        try await HeavyLoad.exclusive { try await sigkillDuringRetriesAlone() }
+    }
+
+    func sigkillDuringRetriesAlone() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("crashy-retry")
         try await harness.deploy(try harness.writeFunction("""

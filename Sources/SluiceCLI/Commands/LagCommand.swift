@@ -37,8 +37,11 @@ struct LagCommand: AsyncParsableCommand {
     func run() async throws {
         var options = LagEngine.Options()
         if let group { options.groups = [group] }
+        // Owners come from the workers' load samples (the broker does not report assignments).
+        let roster = WorkerRoster()
+        if (try? await roster.start(connection: connection.connection)) != nil { options.roster = roster }
         let engine = try LagEngine(connection: connection.connection, options: options)
-        defer { Task { await engine.close() } }
+        defer { Task { await engine.close(); await roster.close() } }
         _ = try await engine.sample()
         repeat {
             try await Task.sleep(for: .milliseconds(Int(interval * 1000)))

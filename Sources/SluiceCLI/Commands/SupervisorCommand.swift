@@ -34,6 +34,10 @@ struct SupervisorCommand: AsyncParsableCommand {
     @Option(help: "The workers' consumer group.") var group = "sluice-workers"
     @Option(name: .customLong("invocations-topic")) var invocationsTopic = "sluice.invocations"
     @Option(name: .customLong("worker-arg"), help: "An extra argument for every worker (repeatable).") var workerArguments: [String] = []
+    @Option(
+        name: .customLong("metrics-port-base"),
+        help: "Workers serve /metrics on this port + their slot (0 for the first worker running, 1 for the next…).")
+    var metricsPortBase: Int?
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -60,6 +64,8 @@ struct SupervisorCommand: AsyncParsableCommand {
         configuration.poolID = pool
         configuration.workerGroup = group
         configuration.invocationsTopic = invocationsTopic
+        configuration.metricsPortBase = metricsPortBase
+        configuration.report = { printError("supervisor: \($0)") }
         configuration.initialWorkers = min(max(initialWorkers, minWorkers), maxWorkers)
         configuration.workerArguments = ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic] + workerArguments
         let supervisor = Supervisor(configuration: configuration, logger: logger)

@@ -10,7 +10,7 @@ import SluiceTopics
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router, two workers and the dashboard.",
+        abstract: "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router, the worker supervisor and the dashboard.",
         discussion: "Example:\n  sluice up --port 9092    (then, in another terminal: sluice tail orders.created)"
     )
 
@@ -41,8 +41,8 @@ struct UpCommand: AsyncParsableCommand {
 
         print("""
 
-            Sluice is up on \(broker.address): router and two workers running (logs in .run/).
-            Dashboard: http://127.0.0.1:\(dashboardPort)/   Metrics: worker-1 :9101, worker-2 :9102, router :9100 (/metrics)
+            Sluice is up on \(broker.address): the router, and a supervisor running 1 to \(Self.maxWorkers) workers by lag and load (logs in .run/).
+            Dashboard: http://127.0.0.1:\(dashboardPort)/   Metrics (/metrics): router :9100, workers :9101 and up
             In another terminal:
               bin/sluice publish orders.created --key customer-7 --data '{"id": 1, "total": 12.5}'
               bin/sluice tail sluice.results --from-beginning
@@ -84,13 +84,20 @@ extension UpCommand {
         await registry.close()
     }
 
-    /// Starts the router and two workers as child processes of this one (killed with it if it dies).
+    /// On one machine, worker processes beyond its cores (and the 6 partitions) only compete for them.
+    static var maxWorkers: Int { min(6, max(2, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Starts the router, the worker supervisor (which starts the workers) and the dashboard as child
+    /// processes of this one (killed with it if it dies).
     func startComponents(paths: ProjectPaths, brokers: String, dashboardPort: Int) throws -> [(String, pid_t)] {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         var children: [(String, pid_t)] = []
         for (name, arguments) in [
-            ("router", ["router", "--metrics-port", "9100"]), ("worker-1", ["worker", "--id", "worker-1", "--metrics-port", "9101"]),
-            ("worker-2", ["worker", "--id", "worker-2", "--metrics-port", "9102"]), ("dashboard", ["dashboard", "--port", String(dashboardPort)]),
+            ("router", ["router", "--metrics-port", "9100"]), (
+                "supervisor",
+                ["supervisor", "--min-workers", "1", "--max-workers", String(Self.maxWorkers), "--idle-seconds", "300", "--metrics-port-base", "9101"]
+            ),
+            ("dashboard", ["dashboard", "--port", String(dashboardPort)]),
         ] {
             let log = paths.run.appendingPathComponent("\(name).log")
             let pid = try ChildProcess.spawn(executable, arguments + ["--brokers", brokers], logFile: log, lifetime: .tiedToParent)

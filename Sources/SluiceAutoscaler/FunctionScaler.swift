@@ -1,0 +1,110 @@
+import Foundation
+
+/// One function's load across the worker pool at one moment, summed from the workers' load samples.
+public struct FunctionSignal: Sendable, Hashable {
+    /// Seconds since some fixed start (the caller's clock).
+    public var time: Double
+    /// Invocations ended per second.
+    public var invocationsPerSecond: Double
+    public var meanDurationMs: Double
+    /// Invocations running now.
+    public var inFlight: Int
+    /// Records of the pool waiting to start (not per function: workers queue records before they know
+    /// their function's slot).
+    public var queued: Int
+
+    public init(time: Double, invocationsPerSecond: Double, meanDurationMs: Double, inFlight: Int, queued: Int) {
+        self.time = time
+        self.invocationsPerSecond = invocationsPerSecond
+        self.meanDurationMs = meanDurationMs
+        self.inFlight = inFlight
+        self.queued = queued
+    }
+
+    var busy: Bool { invocationsPerSecond > 0 || inFlight > 0 }
+}
+
+/// Decides one function's warm processes and concurrency per worker (docs/architecture.md, "Autoscaling"):
+/// - **Instances** (warm processes across the pool) = the invocations it runs at once — the larger of
+///   those in flight and rate × mean duration (Little's law) — plus a burst reserve per worker.
+/// - **Up at once**, **down** only when every wish over the stabilization window is lower and not within
+///   the cooldown, **to zero** after the idle period (no invocations, nothing in flight).
+/// - **Concurrency** per worker = its share of instances. While records queue, and for the stabilization
+///   window after, it is the function's `max_concurrency` (nil), so a limit never holds back a backlog;
+///   a change of concurrency alone is a decision too.
+public struct FunctionScaler: Sendable {
+    public struct Policy: Sendable, Hashable {
+        public var burstReserve = 1
+        public var scaleDownWindowSeconds = 30.0
+        public var cooldownSeconds = 15.0
+        public var idleSecondsBeforeZero = 60.0
+        public init() {}
+    }
+
+    public let functionID: String
+    public let policy: Policy
+    public private(set) var instances: Int
+    public private(set) var concurrency: Int?
+    private var lastQueued: Double?
+    private var history: [(time: Double, instances: Int)] = []
+    private var lastChange = -Double.infinity
+    private var lastBusy: Double?
+    private var sequence = 0
+
+    public init(functionID: String, policy: Policy = Policy(), instances: Int = 0) {
+        self.functionID = functionID
+        self.policy = policy
+        self.instances = instances
+    }
+
+    /// Instances the signal alone asks for, with `workers` worker processes.
+    public func desired(_ signal: FunctionSignal, workers: Int) -> Int {
+        guard signal.busy, workers > 0 else { return 0 }
+        let running = max(Double(signal.inFlight), signal.invocationsPerSecond * signal.meanDurationMs / 1000)
+        return max(1, Int(running.rounded(.up))) + policy.burstReserve * workers
+    }
+
+    /// Takes one signal; returns a decision when the instance count changes.
+    public mutating func observe(_ signal: FunctionSignal, workers: Int, now: Date = Date()) -> ScalingEvent? {
+        let wanted = desired(signal, workers: workers)
+        history.append((signal.time, wanted))
+        history.removeAll { signal.time - $0.time > policy.scaleDownWindowSeconds }
+        if signal.busy || lastBusy == nil { lastBusy = signal.time }
+        if signal.queued > 0 { lastQueued = signal.time }
+
+        var target = instances
+        var reason = ""
+        if wanted > instances {
+            target = wanted
+            reason = "in_flight_\(signal.inFlight)_rate_\(Int(signal.invocationsPerSecond))_per_s"
+        } else if !signal.busy, instances > 0, let lastBusy, signal.time - lastBusy >= policy.idleSecondsBeforeZero {
+            target = 0
+            reason = "idle_\(Int(signal.time - lastBusy))_s"
+        } else if wanted < instances, wanted > 0, signal.time - lastChange >= policy.cooldownSeconds,
+            let oldest = history.first, signal.time - oldest.time >= policy.scaleDownWindowSeconds * 0.9
+        {
+            let stable = history.map(\.instances).max() ?? instances
+            if stable < instances {
+                target = stable
+                reason = "load_below_instances_for_\(Int(policy.scaleDownWindowSeconds))_s"
+            }
+        }
+        let perWorker = workers > 0 ? (target + workers - 1) / workers : 0
+        let queuedLately = lastQueued.map { signal.time - $0 < policy.scaleDownWindowSeconds } ?? false
+        let newConcurrency = target == 0 || queuedLately ? nil : max(1, perWorker)
+        guard target != instances || newConcurrency != concurrency else { return nil }
+        if target == instances { reason = newConcurrency == nil ? "records_queued" : "no_queue_for_\(Int(policy.scaleDownWindowSeconds))_s" }
+        sequence += 1
+        let up = target > instances || (target == instances && newConcurrency == nil)
+        var event = ScalingEvent(
+            eventID: "scale_\(functionID)_\(Int(signal.time * 1000))_\(sequence)", functionID: functionID,
+            eventType: up ? .scaleUp : target == 0 ? .scaleToZero : .scaleDown, reason: reason,
+            instancesBefore: instances, instancesAfter: target, timestamp: ISO8601DateFormatter().string(from: now),
+            autoscalerVersion: Autoscaler.version, warmProcesses: perWorker)
+        event.concurrency = newConcurrency
+        concurrency = newConcurrency
+        instances = target
+        lastChange = signal.time
+        return event
+    }
+}
