@@ -36,6 +36,7 @@ enum DashboardPage {
           <section><h2>Consumer groups</h2><table id="groups"><thead><tr><th>group</th><th>status</th><th>members</th><th>lag</th><th>lag time</th><th>lag over time</th></tr></thead><tbody></tbody></table></section>
           <section><h2>Functions</h2><div class="functions" id="functions"></div></section>
           <section><h2>Partitions</h2><table id="lag"><thead><tr><th>group</th><th>topic</th><th>partition</th><th>committed</th><th>end</th><th>lag</th><th>lag time</th><th>in/s</th><th>out/s</th><th>status</th><th>owner</th></tr></thead><tbody></tbody></table></section>
+          <section><h2>Scaling decisions</h2><table id="scaling"><thead><tr><th>time</th><th>for</th><th>decision</th><th>before</th><th>after</th><th>warm / worker</th><th>concurrency</th><th>reason</th></tr></thead><tbody></tbody></table></section>
           <section><h2>Topics</h2><table id="topics"><thead><tr><th>topic</th><th>partitions</th><th>records</th><th>in/s</th></tr></thead><tbody></tbody></table></section>
         </main>
         <script>
@@ -55,7 +56,9 @@ enum DashboardPage {
         async function get(path) { const r = await fetch(path, {cache: "no-store"}); return r.json(); }
         async function refresh() {
           try {
-            const [groups, lag, topics, functions] = await Promise.all(["/api/groups", "/api/lag", "/api/topics", "/api/functions"].map(get));
+            const [groups, lag, topics, functions, scaling] = await Promise.all(["/api/groups", "/api/lag", "/api/topics", "/api/functions", "/api/scaling"].map(get));
+            document.querySelector("#scaling tbody").innerHTML = scaling.slice().reverse().map(e =>
+              `<tr>${cell(e.timestamp)}${cell(e.function_id)}${cell(e.event_type)}${cell(e.instances_before, 1)}${cell(e.instances_after, 1)}${cell(e.warm_processes, 1)}${cell(e.concurrency ?? "max", 1)}${cell(e.reason)}</tr>`).join("");
             document.querySelector("#groups tbody").innerHTML = groups.map(g =>
               `<tr data-group="${esc(g.group)}">${cell(g.group)}<td>${badge(g.status)}</td>${cell(g.members, 1)}${cell(g.lag, 1)}${cell(secs(g.lag_seconds), 1)}<td>${spark(g.history)}</td></tr>`).join("");
             document.querySelector("#lag tbody").innerHTML = lag.map(r =>

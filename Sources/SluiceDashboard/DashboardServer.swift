@@ -4,7 +4,7 @@ import Logging
 import SluiceMetrics
 
 /// `sluice dashboard`: the page (`/`), the JSON API (`/api/lag`, `/api/groups`, `/api/topics`,
-/// `/api/functions`) and `/metrics`, on Hummingbird. Everything is served from here: the page works
+/// `/api/functions`, `/api/scaling`) and `/metrics`, on Hummingbird. Everything is served from here: the page works
 /// offline (no CDN, no external fonts or scripts).
 public struct DashboardServer: Sendable {
     let state: DashboardState

@@ -49,6 +49,8 @@ public actor DashboardState {
     private var lagHistory: [String: [LagPoint]] = [:]
     private var functions: [String: FunctionFigures] = [:]
     private var warmByWorker: [String: (time: Double, warm: [String: Int])] = [:]
+    /// The latest Scaling Events (the autoscaler's decisions), oldest first.
+    private var decisions: [[String: Any]] = []
 
     public init(connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.dashboard")) throws {
         self.connection = connection
@@ -141,16 +143,20 @@ public actor DashboardState {
     }
 
     private func applyScaling(_ record: ConsumerRecord) {
-        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
-            object["type"] as? String == "load_sample", let worker = object["worker_id"] as? String
-        else { return }
+        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return }
+        if object["event_id"] != nil {
+            decisions.append(object)
+            if decisions.count > 50 { decisions.removeFirst(decisions.count - 50) }
+            return
+        }
+        guard object["type"] as? String == "load_sample", let worker = object["worker_id"] as? String else { return }
         let warm = (object["warm_processes"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
         warmByWorker[worker] = (Double(record.timestampMs) / 1000, warm)
     }
 
     // MARK: - The JSON API
 
-    public enum API: String, Sendable, CaseIterable { case lag, groups, topics, functions }
+    public enum API: String, Sendable, CaseIterable { case lag, groups, topics, functions, scaling }
 
     /// The JSON body of `/api/<api>`.
     public func json(_ api: API) -> Data {
@@ -160,6 +166,7 @@ public actor DashboardState {
         case .groups: value = groupObjects()
         case .topics: value = topicObjects()
         case .functions: value = functionObjects()
+        case .scaling: value = decisions
         }
         return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("[]".utf8)
     }

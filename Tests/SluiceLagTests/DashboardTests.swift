@@ -47,6 +47,16 @@ struct DashboardTests {
         try await consumer.commit([TopicPartitionOffset(TopicPartition(topic, 0), offset: 3), TopicPartitionOffset(TopicPartition(topic, 1), offset: 10)])
         await consumer.close()
 
+        // A scaling decision, as the autoscaler publishes it.
+        let decided = uniqueName("decided")
+        let decision = """
+            {"event_id":"scale_\(decided)_1","function_id":"\(decided)","event_type":"scale_up","reason":"backlog_500_records",\
+            "instances_before":1,"instances_after":2,"timestamp":"2026-11-27T12:00:00Z","autoscaler_version":"sluice-autoscaler-1","warm_processes":3}
+            """
+        let scaling = try KafkaProducer.make(ProducerConfiguration(connection: harness.connection))
+        _ = try await scaling.send(ProducerRecord(topic: "sluice.scaling", key: Array(decided.utf8), value: Array(decision.utf8)))
+        await scaling.close()
+
         var options = DashboardState.Options()
         let workers = "workers-\(harness.invocationsTopic)"
         options.groups = [lagging, workers]
@@ -59,8 +69,12 @@ struct DashboardTests {
             while true {
                 let functions = await fetchJSON(base + "/api/functions") as? [[String: Any]] ?? []
                 let lag = await fetchJSON(base + "/api/lag") as? [[String: Any]] ?? []
+                let decisions = await fetchJSON(base + "/api/scaling") as? [[String: Any]] ?? []
+                // The worker's partitions get their owner from its load samples.
+                let owned = lag.filter { $0["group"] as? String == workers }.allSatisfy { $0["owner"] as? String == "test-worker" }
                 if functions.contains(where: { $0["function"] as? String == name && ($0["invocations_total"] as? Int ?? 0) >= 30 }),
-                    Set(lag.compactMap { $0["group"] as? String }) == [lagging, workers]
+                    Set(lag.compactMap { $0["group"] as? String }) == [lagging, workers], owned,
+                    decisions.contains(where: { $0["function_id"] as? String == decided })
                 { return }
                 try await Task.sleep(for: .milliseconds(250))
             }
@@ -74,6 +88,7 @@ struct DashboardTests {
         #expect(dom.contains("data-function=\"\(name)\" data-invocations=\"30\"") || dom.contains("data-function=\"\(name)\" data-invocations=\"3"),
             "the function panel lacks its invocations")
         #expect(dom.contains("<svg"), "no lag chart")
+        #expect(dom.contains("<td>\(decided)</td><td>scale_up</td>"), "the scaling decision is not on the page")
         let screenshot = CommandRunner.packageRoot.appendingPathComponent(".build/dashboard-screenshot.png")
         try? FileManager.default.removeItem(at: screenshot)
         _ = try await chromium(["--screenshot=\(screenshot.path)", "--window-size=1400,1100", base + "/"])
