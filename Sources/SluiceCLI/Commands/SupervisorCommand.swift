@@ -11,14 +11,16 @@ struct SupervisorCommand: AsyncParsableCommand {
         commandName: "supervisor",
         abstract: "Run the worker pool and scale it from lag and load signals (Scaling Events on sluice.scaling).",
         discussion: """
-            Every second: the workers' lag on the invocations topic and the arrival rate go to the \
-            autoscaler; a decision is published as a Scaling Event (the seed's schema) and applied by \
-            starting or stopping `sluice worker` processes. Up at once on backlog (never more workers than \
-            partitions), down only after a stable window and a cooldown, to zero after the idle period. \
-            `make up` runs it.
+            Every second: the workers' lag on the invocations topic, the arrival rate and the workers' \
+            load samples go to the autoscaler; each decision is published as a Scaling Event (the seed's \
+            schema) on sluice.scaling. Pool decisions start or stop `sluice worker` processes: up at once on \
+            backlog (never more workers than partitions; per-worker throughput measured under backlog, \
+            --per-worker-rps at most), down only after a stable window and a cooldown, to --min-workers \
+            after the idle period; lag held by a record in retry is not backlog. Function decisions (warm \
+            processes and concurrency per worker) are applied by the workers. `make up` runs it.
 
             Example:
-              sluice supervisor --max-workers 6 --per-worker-rps 1000 --idle-seconds 300
+              sluice supervisor --min-workers 1 --max-workers 6 --idle-seconds 300 --metrics-port-base 9101
             """
     )
 
