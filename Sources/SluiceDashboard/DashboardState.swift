@@ -26,10 +26,8 @@ public actor DashboardState {
         public var name: String
         public var invocationsTotal = 0
         public var errorsTotal = 0
-        public var deadLetters = 0
         /// (seconds since the epoch, duration ms, cold start, failed) of recent invocations.
         var recent: [(time: Double, durationMs: Double, cold: Bool, failed: Bool)] = []
-        var recentDeadLetters: [Double] = []
         public var warmProcesses = 0
     }
 
@@ -48,6 +46,7 @@ public actor DashboardState {
     private var topics: [TopicMetadata] = []
     private var lagHistory: [String: [LagPoint]] = [:]
     private var functions: [String: FunctionFigures] = [:]
+    private var deadLetters = DeadLetterDepth()
     private var warmByWorker: [String: (time: Double, warm: [String: Int])] = [:]
     /// The latest Scaling Events (the autoscaler's decisions), oldest first.
     private var decisions: [[String: Any]] = []
@@ -135,11 +134,8 @@ public actor DashboardState {
     }
 
     private func applyDeadLetter(_ record: ConsumerRecord) {
-        guard let function = record.header("sluice-function").map({ String(decoding: $0, as: UTF8.self) }), !function.isEmpty else { return }
-        var figures = functions[function] ?? FunctionFigures(name: function)
-        figures.deadLetters += 1
-        figures.recentDeadLetters.append(record.timestampMs > 0 ? Double(record.timestampMs) / 1000 : Date().timeIntervalSince1970)
-        functions[function] = figures
+        deadLetters.note(record)
+        for function in deadLetters.functions where functions[function] == nil { functions[function] = FunctionFigures(name: function) }
     }
 
     private func applyScaling(_ record: ConsumerRecord) {
@@ -231,15 +227,14 @@ public actor DashboardState {
             }
             let failed = recent.filter(\.failed).count
             let cold = recent.filter(\.cold).count
-            let newLetters = figures.recentDeadLetters.filter { now - $0 <= options.functionWindow }.count
             return [
                 "function": figures.name, "invocations_total": figures.invocationsTotal, "errors_total": figures.errorsTotal,
                 "invocations_per_s": (Double(recent.count) / options.functionWindow * 100).rounded() / 100,
                 "error_rate": recent.isEmpty ? 0 : (Double(failed) / Double(recent.count) * 1000).rounded() / 1000,
                 "duration_ms": ["p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)],
                 "cold_start_rate": recent.isEmpty ? 0 : (Double(cold) / Double(recent.count) * 1000).rounded() / 1000,
-                "warm_processes": warm[figures.name] ?? 0, "dlq_depth": figures.deadLetters,
-                "dlq_growth_per_min": Double(newLetters) * 60 / options.functionWindow,
+                "warm_processes": warm[figures.name] ?? 0, "dlq_depth": deadLetters.depth(figures.name),
+                "dlq_growth_per_min": deadLetters.growthPerMinute(figures.name, window: options.functionWindow, now: now),
                 "replay_command": "sluice dlq replay --function \(figures.name)",
             ]
         }

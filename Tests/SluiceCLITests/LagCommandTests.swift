@@ -27,9 +27,24 @@ struct LagCommandTests {
         #expect((byPartition[0]?["lag_seconds"] as? Double ?? 0) > 0)
         #expect(rows.allSatisfy { $0["group"] as? String == group && $0["topic"] as? String == topic })
 
-        let table = try await CommandRunner.sluice(["lag", "--group", group, "--interval", "0.2", "--brokers", connection.brokerList])
+        // Dead letters per function under the table: 3 of one function on a dead-letter topic of this test.
+        let deadLetters = try await makeTestTopic("lagdlq", partitions: 1)
+        let function = uniqueName("fn")
+        let letters = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+        for index in 0..<3 {
+            _ = try await letters.send(ProducerRecord(
+                topic: deadLetters, value: Array("\(index)".utf8), headers: [KafkaHeader(name: "sluice-function", string: function)]))
+        }
+        await letters.close()
+
+        let table = try await CommandRunner.sluice([
+            "lag", "--group", group, "--interval", "0.2", "--dlq-topic", deadLetters, "--brokers", connection.brokerList,
+        ])
         #expect(table.status == 0)
         #expect(table.output.contains("LAG TIME") && table.output.contains(topic))
+        let row = table.output.split(separator: "\n").first { $0.hasPrefix(function) }.map(String.init) ?? ""
+        #expect(row.split(separator: " ", omittingEmptySubsequences: true).prefix(2) == [Substring(function), "3"], "\(table.output)")
+        #expect(row.contains("sluice dlq replay --function \(function)"))
         let bad = try await CommandRunner.sluice(["lag", "--watch", "--json", "--brokers", connection.brokerList])
         #expect(bad.status != 0)
     }

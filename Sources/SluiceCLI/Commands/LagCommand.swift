@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceKafka
 import SluiceLag
 
 /// `sluice lag`.
@@ -11,7 +12,9 @@ struct LagCommand: AsyncParsableCommand {
             Columns: group, topic, partition, committed offset, end (high watermark from Fetch, correct \
             also on the embedded broker), lag in records, lag in time (age of the oldest unconsumed record), \
             produce and consume rates (records/s), status (OK, WARN, STALL, STOP, REWIND; Burrow's rules over \
-            a 10 s window) and owner. Without --watch it samples twice, --interval apart, for rates and \
+            a 10 s window) and owner (the worker holding the partition, from the workers' load samples). Under \
+            the table: dead letters per function, how many arrived per minute lately, and the replay command. \
+            Without --watch it samples twice, --interval apart, for rates and \
             statuses. --json prints an array of objects: group, topic, partition, committed, end, lag, \
             lag_seconds, produce_rate, consume_rate, status, group_status, owner.
 
@@ -27,6 +30,8 @@ struct LagCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Refresh in place until Ctrl-C.") var watch = false
     @Option(help: "Seconds between samples.") var interval: Double = 1
+    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic, whose depth per function is shown under the table.")
+    var deadLetterTopic = "sluice.dlq"
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -41,7 +46,17 @@ struct LagCommand: AsyncParsableCommand {
         let roster = WorkerRoster()
         if (try? await roster.start(connection: connection.connection)) != nil { options.roster = roster }
         let engine = try LagEngine(connection: connection.connection, options: options)
-        defer { Task { await engine.close(); await roster.close() } }
+        // Dead letters per function, shown under the table (not in --json, which is the partition rows).
+        let deadLetters = DeadLetterFollower()
+        let deadLetterEnds: [TopicPartition: Int64]?
+        if !json, topic == nil, (try? await deadLetters.start(connection: connection.connection, topic: deadLetterTopic)) != nil {
+            let admin = try KafkaAdmin.make(connection.connection)
+            deadLetterEnds = try? await admin.highWatermarks(topics: [deadLetterTopic])
+            await admin.close()
+        } else {
+            deadLetterEnds = nil
+        }
+        defer { Task { await engine.close(); await roster.close(); await deadLetters.close() } }
         _ = try await engine.sample()
         repeat {
             try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
@@ -64,6 +79,19 @@ struct LagCommand: AsyncParsableCommand {
                             row.status == .ok && group.status != "OK" ? "OK (group \(group.status))" : row.status.rawValue, row.owner ?? "-",
                         ]
                     }))
+            }
+            if let deadLetterEnds {
+                // Once: wait (10 s at most) until the dead letters present at the start are counted.
+                let until = ContinuousClock.now + .seconds(10)
+                while !(await deadLetters.hasRead(upTo: deadLetterEnds)), ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(100)) }
+                let depth = await deadLetters.depth
+                if !depth.functions.isEmpty {
+                    print("\n" + Table.render(
+                        header: ["FUNCTION", "DEAD LETTERS", "NEW/MIN", "REPLAY"],
+                        rows: depth.functions.map { function in
+                            [function, String(depth.depth(function)), String(format: "%.1f", depth.growthPerMinute(function)), "sluice dlq replay --function \(function)"]
+                        }))
+                }
             }
             if watch { print("\nrefreshed \(Date().formatted(date: .omitted, time: .standard)); Ctrl-C to stop") }
         } while watch
