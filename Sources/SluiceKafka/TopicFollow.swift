@@ -4,9 +4,13 @@ extension KafkaConsumer {
     /// A consumer outside any group reading every partition of `topic` from `offset`
     /// (`TopicPartitionOffset.beginning` or `.end`) onwards; nothing is committed.
     ///
+    /// Followers are not on a latency path: the broker may hold an empty fetch `fetchWaitMaxMs` (each
+    /// empty fetch costs it CPU, and every worker, dashboard and supervisor runs one).
+    ///
     /// - Throws: `KafkaError` (`unknownTopic`) when the topic does not exist.
     public static func following(
-        _ topic: String, from offset: Int64, connection: KafkaConnection, logger: Logger = Logger(label: "sluice.kafka")
+        _ topic: String, from offset: Int64, connection: KafkaConnection, fetchWaitMaxMs: Int = 500,
+        logger: Logger = Logger(label: "sluice.kafka")
     ) async throws -> KafkaConsumer {
         let admin = try KafkaAdmin.make(connection, logger: logger)
         let metadata = try await admin.topic(topic)
@@ -14,7 +18,9 @@ extension KafkaConsumer {
         guard let metadata else {
             throw KafkaError(.unknownTopic, "topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
         }
-        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection), logger: logger)
+        var configuration = ConsumerConfiguration(connection: connection)
+        configuration.fetchWaitMaxMs = fetchWaitMaxMs
+        let consumer = try KafkaConsumer.make(configuration, logger: logger)
         try consumer.assign(metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: offset) })
         return consumer
     }
