@@ -25,10 +25,14 @@ public struct PlatformConfiguration: Sendable, Hashable {
     static let limitKeys: Set<String> = ["max_event_bytes"]
     static let sandboxKeys: Set<String> = ["allow_isolation_none", "allow_without_cgroups", "uid", "gid"]
 
-    /// Loads `path`, or the built-in defaults when the file does not exist.
+    /// Loads `path`; when it does not exist, the built-in defaults unless `required` (a file the user
+    /// named), which is then an error.
     /// - Throws: `ConfigurationError` naming file, line and field.
-    public static func load(path: String) throws -> PlatformConfiguration {
-        guard FileManager.default.fileExists(atPath: path) else { return .standard }
+    public static func load(path: String, required: Bool = false) throws -> PlatformConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if required { throw ConfigurationError(file: path, line: 0, field: "", message: "no such file") }
+            return .standard
+        }
         return try parse(YAMLFile(path: path))
     }
 

@@ -151,6 +151,9 @@ public final class Sandboxing: Sendable {
     }
 
     /// Runs `/bin/true` under the full policy and expects exit 0 within 10 s.
+    /// Generous: on a machine busy with other sandboxes the probe only takes longer.
+    static let probeTimeout = Duration.seconds(60)
+
     private func probe() async throws {
         var policy = SandboxPolicy(limits: ResourceLimits(memoryMB: 64, cpuMillicores: 1000, pidsMax: 16))
         policy.tmpMB = 1
@@ -170,7 +173,7 @@ public final class Sandboxing: Sendable {
         }
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await done.value; return true }
-            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            group.addTask { try? await Task.sleep(for: Self.probeTimeout); return false }
             let first = await group.next() ?? false
             group.cancelAll()
             return first
@@ -180,7 +183,12 @@ public final class Sandboxing: Sendable {
         _ = await command.cgroup?.waitUntilEmpty(timeout: .seconds(2))
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard finished, process.terminationStatus == 0 else {
+        guard finished else {
+            throw SandboxUnavailable(missing: [
+                "the sandbox launcher's probe (/bin/true in a sandbox) did not finish within \(Self.probeTimeout); is the machine overloaded?"
+            ])
+        }
+        guard process.terminationStatus == 0 else {
             throw SandboxUnavailable(missing: ["the sandbox launcher failed on this host: \(message.isEmpty ? "exit \(process.terminationStatus)" : message)"])
         }
     }

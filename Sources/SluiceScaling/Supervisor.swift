@@ -59,7 +59,11 @@ public final class Supervisor: Sendable {
         var scaler = Autoscaler(functionID: configuration.poolID, policy: configuration.policy, workers: configuration.initialWorkers)
         var functionScalers: [String: FunctionScaler] = [:]
         var meanDurations: [String: Double] = [:]
-        var workers: [(id: String, pid: pid_t, slot: Int)] = []
+        var workers: [(id: String, pid: pid_t, slot: Int, since: ContinuousClock.Instant)] = []
+        // A worker that exits on its own is replaced; one that keeps exiting soon after start is
+        // replaced less and less often (1 s, doubling to 60 s).
+        var restartBackoff = Duration.seconds(1)
+        var nextRestart = ContinuousClock.now
         var started = 0
         let start = ContinuousClock.now
         func resize(to count: Int) {
@@ -72,7 +76,7 @@ public final class Supervisor: Sendable {
                 do {
                     let pid = try ChildProcess.spawn(
                         configuration.executable, ["worker", "--id", id] + metrics + configuration.workerArguments, logFile: log, lifetime: .tiedToParent)
-                    workers.append((id, pid, slot))
+                    workers.append((id, pid, slot, .now))
                     logger.info("worker started", metadata: ["worker": "\(id)", "pid": "\(pid)"])
                 } catch {
                     logger.error("cannot start a worker", metadata: ["error": "\(error)"])
@@ -101,6 +105,19 @@ public final class Supervisor: Sendable {
         }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
+            let exited = workers.filter { !ChildProcess.isAlive($0.pid) }
+            if !exited.isEmpty {
+                workers.removeAll { worker in exited.contains { $0.pid == worker.pid } }
+                let soon = exited.contains { ContinuousClock.now - $0.since < .seconds(10) }
+                restartBackoff = soon ? min(restartBackoff * 2, .seconds(60)) : .seconds(1)
+                nextRestart = ContinuousClock.now + restartBackoff
+                for worker in exited {
+                    let log = configuration.logDirectory.appendingPathComponent("\(worker.id).log").path
+                    logger.error("a worker exited", metadata: ["worker": "\(worker.id)", "log": "\(log)"])
+                    configuration.report?("worker \(worker.id) exited (see \(log)); next start in \(Int(restartBackoff / .seconds(1))) s")
+                }
+            }
+            if workers.count < scaler.workers, ContinuousClock.now >= nextRestart { resize(to: scaler.workers) }
             guard let group = try? await engine.sample().first(where: { $0.group == configuration.workerGroup }) else { continue }
             let time = (ContinuousClock.now - start) / .seconds(1)
             let samples = await roster.samples(group: configuration.workerGroup)

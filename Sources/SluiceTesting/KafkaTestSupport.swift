@@ -48,7 +48,7 @@ public struct TestSetupError: Error, CustomStringConvertible {
 /// Lets tests wait for a condition over shared state without sleeping: every change re-checks waiters.
 public actor Observed<State: Sendable> {
     public private(set) var state: State
-    private var waiters: [(predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+    private var waiters: [(id: UUID, predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
     public init(_ state: State) {
         self.state = state
@@ -58,7 +58,7 @@ public actor Observed<State: Sendable> {
     public func update<R: Sendable>(_ change: @Sendable (inout State) -> R) -> R {
         let result = change(&state)
         let current = state
-        var still: [(predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+        var still: [(id: UUID, predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
         for waiter in waiters {
             if waiter.predicate(current) { waiter.continuation.resume() } else { still.append(waiter) }
         }
@@ -66,9 +66,22 @@ public actor Observed<State: Sendable> {
         return result
     }
 
-    /// Returns once `predicate` holds (callers bound this with `withDeadline`).
+    /// Returns once `predicate` holds, or when the task is cancelled (callers bound this with
+    /// `withDeadline`, which cancels it when the time is up).
     public func wait(until predicate: @escaping @Sendable (State) -> Bool) async {
         if predicate(state) { return }
-        await withCheckedContinuation { waiters.append((predicate, $0)) }
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume() } else { waiters.append((id, predicate, continuation)) }
+            }
+        } onCancel: {
+            Task { await self.endWait(id) }
+        }
+    }
+
+    private func endWait(_ id: UUID) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume()
     }
 }

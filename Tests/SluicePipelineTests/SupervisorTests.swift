@@ -154,3 +154,33 @@ func readScalingEvents(
     }
     return box.compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
 }
+
+@Suite("The supervisor replaces workers that exit", .timeLimit(.minutes(2)))
+struct SupervisorRestartTests {
+    @Test("A worker that exits at start is replaced, each time after a longer pause")
+    func exitedWorkersAreReplaced() async throws {
+        let connection = try await TestBroker.connection()
+        let pool = uniqueName("pool:crashing")
+        var configuration = Supervisor.Configuration(
+            connection: connection, executable: CommandRunner.sluiceBinary, logDirectory: FileManager.default.temporaryDirectory)
+        configuration.poolID = pool
+        configuration.workerGroup = uniqueName("crashing")
+        // A platform file that does not exist: `sluice worker` exits 1 at once, naming it.
+        configuration.workerArguments = ["--brokers", connection.brokerList, "--platform-config", "/nonexistent/platform.yaml"]
+        configuration.policy.minWorkers = 1
+        let reports = Observed([String]())
+        configuration.report = { line in Task { await reports.update { $0.append(line) } } }
+        let supervisor = Supervisor(configuration: configuration)
+        let running = Task { try await supervisor.run() }
+        defer { running.cancel() }
+        try await withDeadline(.seconds(60), "three replacements") {
+            await reports.wait { $0.filter { $0.contains("exited") }.count >= 3 }
+        }
+        running.cancel()
+        let lines = await reports.state
+        let pauses = lines.filter { $0.contains("exited") }.compactMap { $0.split(separator: " ").dropLast().last.map(String.init) }
+        #expect(Array(pauses.prefix(3)) == ["2", "4", "8"], "\(lines)")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(pool.replacingOccurrences(of: ":", with: "-"))-1.log")
+        #expect((try? String(contentsOf: log, encoding: .utf8))?.contains("/nonexistent/platform.yaml") == true)
+    }
+}

@@ -46,7 +46,7 @@ struct WorkerCommand: AsyncParsableCommand {
         // Metrics made before the bootstrap would report nowhere.
         if metricsPort != nil { _ = PlatformMetrics.registry }
         let kafka = connection.connection
-        let platform = try platformConfig.map { try PlatformConfiguration.load(path: $0) } ?? PlatformConfiguration.loadProject()
+        let platform = try platformConfig.map { try PlatformConfiguration.load(path: $0, required: true) } ?? PlatformConfiguration.loadProject()
         let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
         let index = try await OutcomeIndex.start(connection: kafka, logger: logger)
         var workerConfiguration = Worker.Configuration(connection: kafka, workerID: id ?? "worker-\(getpid())")
