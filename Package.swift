@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "SluiceDashboard",
             dependencies: [
-                "SluiceKafka", "SluiceLag", "SluiceMetrics", .product(name: "Hummingbird", package: "hummingbird"),
+                "SluiceAutoscaler", "SluiceKafka", "SluiceLag", "SluiceMetrics", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings

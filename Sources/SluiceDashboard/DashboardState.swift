@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import SluiceAutoscaler
 import SluiceKafka
 import SluiceLag
 
@@ -47,7 +48,8 @@ public actor DashboardState {
     private var lagHistory: [String: [LagPoint]] = [:]
     private var functions: [String: FunctionFigures] = [:]
     private var deadLetters = DeadLetterDepth()
-    private var warmByWorker: [String: (time: Double, warm: [String: Int])] = [:]
+    /// The live workers' latest load samples (from the roster, refreshed with every lag sample).
+    private var workerSamples: [LoadSample] = []
     /// The latest Scaling Events (the autoscaler's decisions), oldest first.
     private var decisions: [[String: Any]] = []
 
@@ -91,6 +93,7 @@ public actor DashboardState {
                     }
                 }
                 groups = sampled
+                workerSamples = await roster.samples()
                 if let admin { topics = (try? await admin.topics().filter { !$0.name.hasPrefix("__") }) ?? topics }
             } catch {
                 logger.warning("lag sample failed", metadata: ["error": "\(error)"])
@@ -106,14 +109,7 @@ public actor DashboardState {
     private func follow(_ topic: String, _ apply: @Sendable (ConsumerRecord) async -> Void) async {
         do {
             let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
-            await withTaskCancellationHandler {
-                for await event in consumer.events {
-                    if case .record(let record) = event { await apply(record) }
-                }
-            } onCancel: {
-                consumer.finishEvents()
-            }
-            await consumer.close()
+            await consumer.forEachRecord(apply)
         } catch {
             logger.warning("cannot follow \(topic)", metadata: ["error": "\(error)"])
         }
@@ -138,16 +134,13 @@ public actor DashboardState {
         for function in deadLetters.functions where functions[function] == nil { functions[function] = FunctionFigures(name: function) }
     }
 
+    /// Keeps the Scaling Events of `sluice.scaling` (its load samples reach the dashboard through the roster).
     private func applyScaling(_ record: ConsumerRecord) {
-        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return }
-        if object["event_id"] != nil {
-            decisions.append(object)
-            if decisions.count > 50 { decisions.removeFirst(decisions.count - 50) }
-            return
-        }
-        guard object["type"] as? String == "load_sample", let worker = object["worker_id"] as? String else { return }
-        let warm = (object["warm_processes"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
-        warmByWorker[worker] = (Double(record.timestampMs) / 1000, warm)
+        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+            object["event_id"] != nil
+        else { return }
+        decisions.append(object)
+        if decisions.count > 50 { decisions.removeFirst(decisions.count - 50) }
     }
 
     // MARK: - The JSON API
@@ -216,8 +209,8 @@ public actor DashboardState {
     func functionObjects() -> [[String: Any]] {
         let now = Date().timeIntervalSince1970
         var warm: [String: Int] = [:]
-        for (_, sample) in warmByWorker where now - sample.time < 10 {
-            for (function, count) in sample.warm { warm[function, default: 0] += count }
+        for sample in workerSamples {
+            for (function, count) in sample.warmProcesses { warm[function, default: 0] += count }
         }
         return functions.values.sorted { $0.name < $1.name }.map { figures in
             let recent = figures.recent.filter { now - $0.time <= options.functionWindow }

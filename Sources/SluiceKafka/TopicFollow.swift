@@ -24,4 +24,16 @@ extension KafkaConsumer {
         try consumer.assign(metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: offset) })
         return consumer
     }
+
+    /// Hands every record to `body` until the calling task is cancelled, then closes the consumer.
+    public func forEachRecord(_ body: @Sendable (ConsumerRecord) async -> Void) async {
+        await withTaskCancellationHandler {
+            for await event in events {
+                if case .record(let record) = event { await body(record) }
+            }
+        } onCancel: {
+            finishEvents()
+        }
+        await close()
+    }
 }

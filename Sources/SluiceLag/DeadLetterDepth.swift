@@ -35,32 +35,46 @@ public actor DeadLetterFollower {
     /// Per partition, the next offset to read.
     private var next: [TopicPartition: Int64] = [:]
     private var following: Task<Void, Never>?
+    /// Callers of `waitUntilRead`, woken when the read reaches their ends (or their time runs out).
+    private var waiters: [(id: Int, ends: [TopicPartition: Int64], done: CheckedContinuation<Bool, Never>)] = []
+    private var nextWaiter = 0
 
     public init() {}
 
     /// Starts reading `topic` (until `close()`).
     public func start(connection: KafkaConnection, topic: String = "sluice.dlq") async throws {
         let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.beginning, connection: connection)
-        following = Task {
-            await withTaskCancellationHandler {
-                for await event in consumer.events {
-                    if case .record(let record) = event { self.note(record) }
-                }
-            } onCancel: {
-                consumer.finishEvents()
-            }
-            await consumer.close()
-        }
+        following = Task { await consumer.forEachRecord { await self.note($0) } }
     }
 
     private func note(_ record: ConsumerRecord) {
         depth.note(record)
         next[record.topicPartition] = record.offset + 1
+        let reached = waiters.filter { hasRead(upTo: $0.ends) }
+        waiters.removeAll { waiter in reached.contains { $0.id == waiter.id } }
+        for waiter in reached { waiter.done.resume(returning: true) }
     }
 
-    /// Whether every partition was read up to `ends`.
-    public func hasRead(upTo ends: [TopicPartition: Int64]) -> Bool {
+    private func hasRead(upTo ends: [TopicPartition: Int64]) -> Bool {
         ends.allSatisfy { partition, end in end <= 0 || (next[partition] ?? 0) >= end }
+    }
+
+    /// Returns true once every partition was read up to `ends`, false when `timeout` passes first.
+    public func waitUntilRead(upTo ends: [TopicPartition: Int64], timeout: Duration) async -> Bool {
+        if hasRead(upTo: ends) { return true }
+        nextWaiter += 1
+        let id = nextWaiter
+        let expiry = Task {
+            try? await Task.sleep(for: timeout)
+            self.expire(id)
+        }
+        defer { expiry.cancel() }
+        return await withCheckedContinuation { waiters.append((id, ends, $0)) }
+    }
+
+    private func expire(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).done.resume(returning: false)
     }
 
     public func close() async {

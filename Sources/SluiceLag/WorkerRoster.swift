@@ -23,16 +23,9 @@ public actor WorkerRoster {
     ) async throws {
         let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.tail(tail), connection: connection, logger: logger)
         following = Task {
-            await withTaskCancellationHandler {
-                for await event in consumer.events {
-                    if case .record(let record) = event, let value = record.value, let sample = LoadSample.decode(value) {
-                        self.note(sample, atMs: record.timestampMs)
-                    }
-                }
-            } onCancel: {
-                consumer.finishEvents()
+            await consumer.forEachRecord { record in
+                if let value = record.value, let sample = LoadSample.decode(value) { await self.note(sample, atMs: record.timestampMs) }
             }
-            await consumer.close()
         }
     }
 

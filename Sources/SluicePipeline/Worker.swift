@@ -66,8 +66,8 @@ public final class Worker: Sendable {
     private let functionLoad = Mutex<[String: LoadSample.FunctionLoad]>([:])
     /// Partitions with a key (or the whole partition) waiting for a record in retry: how many holds.
     private let heldByRetry = Mutex<[TopicPartition: Int]>([:])
-    /// The autoscaler's latest decision per function (from `sluice.scaling`).
-    private let decisions = Mutex<[String: ScalingEvent]>([:])
+    /// The autoscaler's latest concurrency per function (from `sluice.scaling`; nil: `max_concurrency`).
+    private let decidedConcurrency = Mutex<[String: Int?]>([:])
     private let inFlightGauge = Gauge(label: "sluice_invocations_in_flight")
 
     public init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: OutcomeIndex, logger: Logger) {
@@ -217,7 +217,7 @@ public final class Worker: Sendable {
     }
 
     private func slots(for spec: FunctionSpec) -> AsyncSemaphore {
-        let decided = decisions.withLock { $0[spec.name]?.concurrency }
+        let decided = decidedConcurrency.withLock { $0[spec.name] ?? nil }
         return functionSlots.withLock { slots in
             let key = "\(spec.name)@\(spec.version)"
             if let existing = slots[key] { return existing }
@@ -244,25 +244,19 @@ public final class Worker: Sendable {
             logger.warning("cannot follow scaling decisions; warm pools keep min_warm", metadata: ["error": "\(error)"])
             return
         }
-        await withTaskCancellationHandler {
-            for await event in consumer.events {
-                guard case .record(let record) = event, let value = record.value,
-                    let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
-                    decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
-                else { continue }
-                decisions.withLock { $0[spec.name] = decision }
-                let semaphore = functionSlots.withLock { $0["\(spec.name)@\(spec.version)"] }
-                semaphore?.setPermits(Self.concurrency(spec, decided: decision.concurrency))
-                await runner.setWarmTarget(spec, processes: decision.warmProcesses)
-                logger.info("scaling decision applied", metadata: [
-                    "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)",
-                    "concurrency": "\(Self.concurrency(spec, decided: decision.concurrency))", "event_id": "\(decision.eventID)",
-                ])
-            }
-        } onCancel: {
-            consumer.finishEvents()
+        await consumer.forEachRecord { record in
+            guard let value = record.value, let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
+                decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
+            else { return }
+            decidedConcurrency.withLock { $0[spec.name] = decision.concurrency }
+            let semaphore = functionSlots.withLock { $0["\(spec.name)@\(spec.version)"] }
+            semaphore?.setPermits(Self.concurrency(spec, decided: decision.concurrency))
+            await runner.setWarmTarget(spec, processes: decision.warmProcesses)
+            logger.info("scaling decision applied", metadata: [
+                "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)",
+                "concurrency": "\(Self.concurrency(spec, decided: decision.concurrency))", "event_id": "\(decision.eventID)",
+            ])
         }
-        await consumer.close()
     }
 
     /// What became of a record.

@@ -81,9 +81,8 @@ struct LagCommand: AsyncParsableCommand {
                     }))
             }
             if let deadLetterEnds {
-                // Once: wait (10 s at most) until the dead letters present at the start are counted.
-                let until = ContinuousClock.now + .seconds(10)
-                while !(await deadLetters.hasRead(upTo: deadLetterEnds)), ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(100)) }
+                // Counted up to the dead letters present at the start (10 s at most; a partial count otherwise).
+                _ = await deadLetters.waitUntilRead(upTo: deadLetterEnds, timeout: .seconds(10))
                 let depth = await deadLetters.depth
                 if !depth.functions.isEmpty {
                     print("\n" + Table.render(
