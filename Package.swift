@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import Foundation
 import PackageDescription
 
@@ -10,16 +10,14 @@ let rdkafkaLibDir = "\(packageRoot)/.deps/lib"
 
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .unsafeFlags(["-warnings-as-errors"]),
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
     name: "sluice",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluice-sandbox", targets: ["sluice-sandbox"]),
-        .library(name: "SluiceKafka", targets: ["SluiceKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,12 +28,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // The platform's contract on Kafka: record types, header names, topic names (no dependencies).
+        .target(name: "SluiceRecords", swiftSettings: strictSettings),
         .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
         .target(
             name: "SluiceKafka",
-            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CRdKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings,
             linkerSettings: [
                 .unsafeFlags(["-L\(rdkafkaLibDir)", "-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])
@@ -44,7 +45,10 @@ let package = Package(
         .target(name: "CSluiceSys"),
         .target(
             name: "SluiceSupport",
-            dependencies: ["CSluiceSys", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "CSluiceSys", "SluiceRecords", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -54,7 +58,15 @@ let package = Package(
         ),
         .target(
             name: "SluiceFunctions",
-            dependencies: ["SluiceKafka", "SluiceSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SluiceRecords", "SluiceSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SluiceRegistry",
+            dependencies: [
+                "SluiceFunctions", "SluiceKafka", "SluiceRecords", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -64,29 +76,35 @@ let package = Package(
         ),
         .target(
             name: "SluiceRuntime",
-            dependencies: ["CSluiceSys", "SluiceFunctions", "SluiceSupport", "SluiceSandbox", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSluiceSys", "SluiceFunctions", "SluiceRecords", "SluiceSupport", "SluiceSandbox", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluicePipeline",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluiceRuntime", "SluiceSupport", "SluiceAutoscaler",
+                "SluiceKafka", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceRuntime", "SluiceSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
-        .target(name: "SluiceAutoscaler", swiftSettings: strictSettings),
+        .target(name: "SluiceAutoscaler", dependencies: ["SluiceRecords"], swiftSettings: strictSettings),
         .target(
             name: "SluiceScaling",
-            dependencies: ["SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluiceDashboard",
             dependencies: [
-                "SluiceAutoscaler", "SluiceKafka", "SluiceLag", "SluiceMetrics", .product(name: "Hummingbird", package: "hummingbird"),
+                "SluiceKafka", "SluiceLag", "SluiceMetrics", "SluiceRecords", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -95,23 +113,28 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluiceLag",
-            dependencies: ["SluiceKafka", "SluiceAutoscaler", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SluiceKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluiceDeadLetters",
-            dependencies: ["SluiceKafka", "SluicePipeline", "SluiceFunctions", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceKafka", "SluicePipeline", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluiceBench",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceSupport", "SluiceDeadLetters", "SluiceSandbox",
+                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRecords", "SluiceRegistry", "SluiceRuntime", "SluiceSupport",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceBroker", "SluiceTopics",
                 .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -122,11 +145,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluicePlatform",
+            dependencies: [
+                "SluiceBroker", "SluiceFunctions", "SluiceKafka", "SluiceRegistry", "SluiceSupport", "SluiceTopics",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
+                "SluiceRecords", "SluiceRegistry", "SluicePlatform",
                 "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard", "SluiceScaling", "SluiceAutoscaler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -145,23 +178,29 @@ let package = Package(
             name: "SluiceTesting",
             dependencies: [
                 "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline", "SluiceRuntime", "SluiceSandbox",
+                "SluiceRecords", "SluiceRegistry", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceRecords", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceDashboard", "SluiceTesting", "SluiceBroker"],
+            name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceDashboard", "SluiceTesting", "SluiceBroker", "SluiceRecords"],
             swiftSettings: strictSettings),
-        .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler"], swiftSettings: strictSettings),
+        .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler", "SluiceRecords"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceTesting"], swiftSettings: strictSettings),
+            name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceRecords", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluicePipelineTests",
-            dependencies: ["SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox", "SluiceScaling", "SluiceAutoscaler"], swiftSettings: strictSettings),
+            dependencies: [
+                "SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox", "SluiceScaling", "SluiceAutoscaler",
+                "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime",
+            ], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceTesting", "SluicePipeline", "SluiceFunctions"], swiftSettings: strictSettings),
+            name: "SluiceCLITests", dependencies: [
+                "SluiceCLI", "SluiceTesting", "SluicePipeline", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceKafka",
+            ], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceRecords
 
 /// One function's load across the worker pool at one moment, summed from the workers' load samples.
 public struct FunctionSignal: Sendable, Hashable {

@@ -4,6 +4,8 @@ import Logging
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
+import SluiceRegistry
 import SluiceRuntime
 import SluiceSandbox
 
@@ -74,17 +76,16 @@ public struct PipelineBenchmark: Sendable {
         let function = "bench-noop-\(tag)"
         let spec = try await deployNoop(name: function, trigger: trigger)
         let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
-        let follow = Task { await registry.follow() }
-        let index = try await OutcomeIndex.start(connection: connection, windowPerPartition: 0, logger: logger)
-        let indexFollow = Task { await index.follow() }
+        let follow = Task { try? await registry.run() }
         var workerConfiguration = Worker.Configuration(connection: connection, workerID: "bench-worker")
-        workerConfiguration.topic = invocations
+        workerConfiguration.topics.invocations = invocations
+        workerConfiguration.resultsWindowPerPartition = 0
         workerConfiguration.groupID = "bench-workers-\(tag)"
         workerConfiguration.concurrency = options.workerConcurrency
-        let worker = Worker(configuration: workerConfiguration, registry: registry, runner: FunctionRunner(launcher: ProcessLauncher(sandboxing: try await Sandboxing.prepare()), logger: logger), index: index, logger: logger)
+        let worker = try await Worker.build(configuration: workerConfiguration, registry: registry, logger: logger)
         let workerTask = Task { try await worker.run() }
         var routerConfiguration = Router.Configuration(connection: connection)
-        routerConfiguration.invocationsTopic = invocations
+        routerConfiguration.topics.invocations = invocations
         routerConfiguration.groupID = "bench-router-\(tag)"
         routerConfiguration.functions = [spec.name]
         let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
@@ -114,13 +115,9 @@ public struct PipelineBenchmark: Sendable {
         _ = try? await routerTask.value
         _ = try? await workerTask.value
         follow.cancel()
-        indexFollow.cancel()
+        await follow.value
         await results.close()
-        await registry.close()
-        await index.close()
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        try await FunctionDeployer(producer: producer, registry: registry).delete(name: function)
-        await producer.close()
+        try await FunctionDeployer.with(connection: connection) { try await $0.delete(name: function) }
         _ = try? await admin.deleteTopics(topics + [warmupTopic])
         await admin.close()
         return Report(rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency), rawLatencyMs: Percentiles(rawLatency))
@@ -236,9 +233,7 @@ final class ResultReader: Sendable {
     }
 
     static func start(connection: KafkaConnection, function: String) async throws -> ResultReader {
-        let admin = try KafkaAdmin.make(connection)
-        let marks = try await admin.highWatermarks(topics: [OutcomeIndex.topic])
-        await admin.close()
+        let marks = try await KafkaAdmin.highWatermarks(topics: [PlatformTopics.standard.results], connection: connection)
         var configuration = ConsumerConfiguration(connection: connection)
         configuration.bufferCapacity = 100_000
         let consumer = try KafkaConsumer.make(configuration)

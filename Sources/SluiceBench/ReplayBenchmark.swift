@@ -4,6 +4,7 @@ import SluiceDeadLetters
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
 import SluiceSupport
 
 /// `sluice bench replay`: the rate of `sluice dlq replay` (ledger read, one request and one ledger record
@@ -62,7 +63,7 @@ public struct ReplayBenchmark: Sendable {
         guard letters.count == records else { throw KafkaError(.timedOut, "read \(letters.count) of \(records) dead letters back") }
 
         progress("raw produce of the same \(records) records…")
-        let rawRecords = letters.map { ProducerRecord(topic: raw, key: $0.key, value: $0.value, headers: $0.producerRecord().headers) }
+        let rawRecords = letters.map { ProducerRecord(topic: raw, key: $0.key, value: $0.value, headers: $0.producerRecord(topic: raw).headers) }
         let rawSeconds = try await produceAll(rawRecords, producer: producer)
 
         progress("replay of \(records) dead letters…")

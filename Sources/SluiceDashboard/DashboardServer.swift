@@ -1,12 +1,16 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SluiceMetrics
 
 /// `sluice dashboard`: the page (`/`), the JSON API (`/api/lag`, `/api/groups`, `/api/topics`,
-/// `/api/functions`, `/api/scaling`) and `/metrics`, on Hummingbird. Everything is served from here: the page works
-/// offline (no CDN, no external fonts or scripts).
-public struct DashboardServer: Sendable {
+/// `/api/functions`, `/api/scaling`) and `/metrics`, on Hummingbird. Everything is served from here: the
+/// page works offline (no CDN, no external fonts or scripts).
+///
+/// A `Service`: the state's samplers and followers run alongside the HTTP server until a graceful
+/// shutdown or cancellation.
+public struct DashboardServer: Service, Sendable {
     let state: DashboardState
     let port: Int
     let host: String
@@ -19,13 +23,13 @@ public struct DashboardServer: Sendable {
         self.logger = logger
     }
 
-    /// Serves until cancelled (the state's background tasks run alongside).
-    public func run() async throws {
+    /// The routes: the page, the JSON API and `/metrics` (what tests drive with `app.test(.router)`).
+    public static func buildRouter(state: DashboardState) -> Router<BasicRequestContext> {
         _ = PlatformMetrics.registry
         let router = Router()
-        let state = self.state
         router.get("/") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         for api in DashboardState.API.allCases {
             router.get("/api/\(api.rawValue)") { _, _ in
@@ -35,10 +39,21 @@ public struct DashboardServer: Sendable {
             }
         }
         PlatformMetrics.route(router)
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        return router
+    }
+
+    /// The HTTP application on `host:port`.
+    public static func buildApplication(state: DashboardState, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+        Application(router: buildRouter(state: state), configuration: .init(address: .hostname(host, port: port)), logger: logger)
+    }
+
+    /// Serves until a graceful shutdown or cancellation.
+    public func run() async throws {
+        let app = Self.buildApplication(state: state, host: host, port: port, logger: logger)
+        let state = self.state
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await state.run() }
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            group.addTask { await cancelWhenGracefulShutdown { await state.run() } }
+            group.addTask { try await app.run() }
             try await group.next()
             group.cancelAll()
         }

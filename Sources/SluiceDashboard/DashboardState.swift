@@ -1,9 +1,9 @@
 import Foundation
 import Logging
 import Metrics
-import SluiceAutoscaler
 import SluiceKafka
 import SluiceLag
+import SluiceRecords
 
 /// What the dashboard shows, kept current by background tasks: the lag engine sampled every second
 /// (with the last hour of lag per partition), per-function figures from `sluice.invocation-log`, dead
@@ -11,9 +11,9 @@ import SluiceLag
 /// `sluice.scaling`.
 public actor DashboardState {
     public struct Options: Sendable {
-        public var logTopic = "sluice.invocation-log"
-        public var deadLetterTopic = "sluice.dlq"
-        public var scalingTopic = "sluice.scaling"
+        public var logTopic = PlatformTopics.standard.invocationLog
+        public var deadLetterTopic = PlatformTopics.standard.deadLetters
+        public var scalingTopic = PlatformTopics.standard.scaling
         /// Only these consumer groups (nil: all).
         public var groups: Set<String>?
         /// Seconds of per-function history behind rates and percentiles.
@@ -108,8 +108,8 @@ public actor DashboardState {
     /// Reads `topic` from its beginning and keeps following it.
     private func follow(_ topic: String, _ apply: @Sendable (ConsumerRecord) async -> Void) async {
         do {
-            let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
-            await consumer.forEachRecord(apply)
+            let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
+            await follower.forEachRecord(apply)
         } catch {
             logger.warning("cannot follow \(topic)", metadata: ["error": "\(error)"])
         }

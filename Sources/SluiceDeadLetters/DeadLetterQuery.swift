@@ -2,6 +2,7 @@ import Foundation
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
 
 /// Which dead letters a `sluice dlq` command is about: by function, error class and a window on the
 /// time of their last failure (`since` inclusive, `until` exclusive).
@@ -31,7 +32,7 @@ public struct DeadLetterQuery: Sendable {
 
     /// The dead letters on `topic` that match, in the order they were dead-lettered (last failure, then
     /// position). Records without dead-letter headers are skipped and counted in `unreadable`.
-    public func read(topic: String = DeadLetter.topic, connection: KafkaConnection) async throws -> (letters: [DeadLetter], unreadable: Int) {
+    public func read(topic: String = PlatformTopics.standard.deadLetters, connection: KafkaConnection) async throws -> (letters: [DeadLetter], unreadable: Int) {
         let records = try await TopicSnapshot.read(topic, connection: connection)
         var letters: [DeadLetter] = []
         var unreadable = 0

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
 import SluiceSupport
 
 /// Publishes dead letters again as fresh invocation requests (attempt 1, `sluice-replay-of` naming the
@@ -13,8 +14,8 @@ import SluiceSupport
 /// fresh ids, so the function runs again.
 public struct DeadLetterReplayer: Sendable {
     public struct Options: Sendable {
-        public var invocationsTopic = InvocationRequest.topic
-        public var ledgerTopic = ReplayLedger.topic
+        public var invocationsTopic = PlatformTopics.standard.invocations
+        public var ledgerTopic = PlatformTopics.standard.replays
         /// Replay to this function instead of the one that failed.
         public var toFunction: String?
         public var limit: Int?

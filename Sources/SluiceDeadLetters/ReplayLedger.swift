@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceRecords
 import SluiceSupport
 
 /// Which dead letters were replayed, kept on Kafka (`sluice.dlq.replays`), so replaying the same
@@ -7,7 +8,7 @@ import SluiceSupport
 /// requests are acknowledged): key = the batch's first dead-letter position and its size, value =
 /// `{"replayed_at", "replays": [{"dead_letter": "topic/partition@offset", "invocation_id", "function"}]}`.
 public struct ReplayLedger: Sendable {
-    public static let topic = "sluice.dlq.replays"
+    public static let topic = PlatformTopics.standard.replays
 
     public struct Entry: Sendable {
         public var deadLetter: RecordPosition

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SluiceRecords
 import SluiceSupport
 
 /// SHA-256 over a code folder: every regular file's relative path and bytes, in path order.

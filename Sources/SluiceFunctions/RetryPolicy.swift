@@ -1,22 +1,6 @@
 import Foundation
+import SluiceRecords
 import SluiceSupport
-
-/// Why an invocation failed. Every failed invocation has exactly one class; the retry policy and the
-/// dead-letter topic speak in these.
-public enum ErrorClass: String, Sendable, Codable, CaseIterable, Hashable {
-    /// It ran past `timeout_seconds` and was killed.
-    case timeout
-    /// The process exited non-zero, died of a signal or broke the runtime protocol.
-    case crash
-    /// It went over `memory_mb`.
-    case oom
-    /// The function raised or returned an error.
-    case error
-    /// Bad input: over the size limit, unknown function, not a readable invocation request.
-    case rejected
-    /// The sandbox stopped it (a policy violation).
-    case sandbox
-}
 
 /// How failed invocations are retried (manifest `retry:`, platform defaults in `Config/platform.yaml`).
 public struct RetryPolicy: Sendable, Hashable, Codable {
@@ -71,6 +55,14 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     /// for a record of it in retry.
     public var worstCaseSpanMs: Int {
         (1..<max(1, maxAttempts)).reduce(0) { $0 + backoffMs(afterAttempt: $1) }
+    }
+
+    /// How long the rest of a chain of attempts can take after attempt `attempt` failed: the worst-case
+    /// backoff, every remaining attempt running to its timeout, and a minute of slack. Later records of
+    /// the key wait at most this long for the chain to end.
+    public func chainBound(afterAttempt attempt: Int, timeoutSeconds: Double) -> Duration {
+        let attemptsLeft = Double(max(0, maxAttempts - attempt))
+        return .milliseconds(worstCaseSpanMs) + .seconds(attemptsLeft * timeoutSeconds + 60)
     }
 
     static let keys: Set<String> = ["max_attempts", "backoff", "initial_ms", "multiplier", "max_ms", "jitter", "retry_on", "max_record_age_s"]

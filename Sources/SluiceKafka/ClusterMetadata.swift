@@ -1,3 +1,5 @@
+import SluiceRecords
+
 /// A topic as the cluster describes it.
 public struct TopicMetadata: Sendable, Hashable {
     public var name: String

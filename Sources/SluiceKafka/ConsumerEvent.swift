@@ -1,3 +1,5 @@
+import SluiceRecords
+
 /// What a consumer delivers to its caller, in order.
 public enum ConsumerEvent: Sendable {
     case record(ConsumerRecord)

@@ -1,3 +1,4 @@
+import SluiceRecords
 import Synchronization
 
 /// The bounded hand-over between a consumer's poll thread and its one reader. When the number of buffered

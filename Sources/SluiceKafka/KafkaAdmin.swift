@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import SluiceRecords
 
 /// Cluster administration: topics, their configs, groups, committed offsets and high watermarks.
 public final class KafkaAdmin: Sendable {

@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import SluiceRecords
 import Synchronization
 
 /// Reads records from Kafka, in a consumer group (`subscribe`) or from chosen partitions (`assign`).

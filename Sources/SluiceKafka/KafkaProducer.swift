@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import SluiceRecords
 
 /// Produces records; each send resolves once the broker acknowledged the record.
 ///

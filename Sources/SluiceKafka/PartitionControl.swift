@@ -1,4 +1,5 @@
 import CRdKafka
+import SluiceRecords
 import Synchronization
 
 /// A consumer's partition state: the assignment, partitions the caller paused, and whether fetching is

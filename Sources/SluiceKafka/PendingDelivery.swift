@@ -1,3 +1,4 @@
+import SluiceRecords
 import Synchronization
 
 /// The acknowledgement of one produced record, awaited with `position()`.

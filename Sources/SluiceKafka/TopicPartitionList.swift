@@ -1,5 +1,6 @@
 import CRdKafka
 import Glibc
+import SluiceRecords
 
 /// Conversions between Swift partition lists and `rd_kafka_topic_partition_list_t`.
 enum TopicPartitionList {

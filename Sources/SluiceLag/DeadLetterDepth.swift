@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceRecords
 
 /// Dead letters per function, counted from `sluice.dlq` (its `sluice-function` header): the depth (every
 /// dead letter the topic holds, replayed or not, until retention removes it) and how fast it grows.
@@ -12,7 +13,7 @@ public struct DeadLetterDepth: Sendable {
 
     /// Counts one record of the dead-letter topic.
     public mutating func note(_ record: ConsumerRecord) {
-        guard let function = record.header("sluice-function").map({ String(decoding: $0, as: UTF8.self) }), !function.isEmpty else { return }
+        guard let function = record.headerText(SluiceHeader.function), !function.isEmpty else { return }
         let time = record.timestampMs > 0 ? Double(record.timestampMs) / 1000 : Date().timeIntervalSince1970
         counts[function, default: 0] += 1
         recent[function, default: []].append(time)
@@ -42,9 +43,9 @@ public actor DeadLetterFollower {
     public init() {}
 
     /// Starts reading `topic` (until `close()`).
-    public func start(connection: KafkaConnection, topic: String = "sluice.dlq") async throws {
-        let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.beginning, connection: connection)
-        following = Task { await consumer.forEachRecord { await self.note($0) } }
+    public func start(connection: KafkaConnection, topic: String = PlatformTopics.standard.deadLetters) async throws {
+        let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.beginning, connection: connection)
+        following = Task { await follower.forEachRecord { await self.note($0) } }
     }
 
     private func note(_ record: ConsumerRecord) {

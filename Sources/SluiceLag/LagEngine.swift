@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceKafka
+import SluiceRecords
 
 /// A partition's status over the sliding window, after Burrow's rules.
 public enum LagStatus: String, Sendable, Codable, Comparable, CaseIterable {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import SluiceAutoscaler
 import SluiceKafka
+import SluiceRecords
 
 /// The workers alive now, from their load samples on `sluice.scaling` (one a second each): which
 /// partitions each holds, what it runs, and which partitions a record in retry holds. The embedded
@@ -19,11 +19,11 @@ public actor WorkerRoster {
 
     /// Follows `topic` until `close()`, from its last `tail` records (the recent samples).
     public func start(
-        connection: KafkaConnection, topic: String = "sluice.scaling", tail: Int64 = 200, logger: Logger = Logger(label: "sluice.lag")
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.scaling, tail: Int64 = 200, logger: Logger = Logger(label: "sluice.lag")
     ) async throws {
-        let consumer = try await KafkaConsumer.following(topic, from: TopicPartitionOffset.tail(tail), connection: connection, logger: logger)
+        let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.tail(tail), connection: connection, logger: logger)
         following = Task {
-            await consumer.forEachRecord { record in
+            await follower.forEachRecord { record in
                 if let value = record.value, let sample = LoadSample.decode(value) { await self.note(sample, atMs: record.timestampMs) }
             }
         }

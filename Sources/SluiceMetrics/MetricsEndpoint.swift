@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import Synchronization
 
 /// Prometheus metrics of this process (swift-metrics → swift-prometheus), served at `/metrics`.
@@ -35,12 +36,12 @@ public enum PlatformMetrics {
         }
     }
 
-    /// Serves `/metrics` alone on `port` (127.0.0.1) until cancelled: for workers and the router.
-    public static func serve(port: Int, logger: Logger) async throws {
+    /// A service serving `/metrics` alone on `port` (127.0.0.1): for workers and the router. A port that
+    /// cannot be bound ends it with an error naming the port.
+    public static func server(port: Int, logger: Logger) -> some Service {
         _ = registry
         let router = Router()
         route(router)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-        try await app.runService(gracefulShutdownSignals: [])
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
     }
 }

@@ -1,9 +1,13 @@
 import Logging
+import ServiceLifecycle
 import SluiceKafka
+import SluiceRecords
 
 /// Tracks a consumer's taken and finished offsets and commits the finished prefix: commits are coalesced
-/// (one in flight at a time, covering everything finished meanwhile).
-actor CommitLoop {
+/// (one in flight at a time, covering everything finished meanwhile). A `Service` owned by its
+/// `GroupClients`: it runs until `stop()` (not a graceful shutdown: the final commit comes after the
+/// work it covers has finished).
+actor CommitLoop: Service {
     private var tracker = OffsetTracker()
     private let consumer: KafkaConsumer
     private let logger: Logger
@@ -26,7 +30,7 @@ actor CommitLoop {
     }
 
     /// Commits whenever work finished, until `stop`.
-    nonisolated func run() async {
+    nonisolated func run() async throws {
         for await _ in wakeups { await commitNow() }
     }
 

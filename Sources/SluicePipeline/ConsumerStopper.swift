@@ -4,7 +4,7 @@ import Synchronization
 /// Lets `stop()` end a component's consume loops — also when it is called before they started — and
 /// wakes whatever waits on the component (records held for a retry, keys waiting on one).
 final class ConsumerStopper: Sendable {
-    private let state = Mutex<(stopped: Bool, consumers: [KafkaConsumer])>((false, []))
+    private let state = Mutex<(stopped: Bool, consumers: [KafkaConsumer], hooks: [@Sendable () -> Void])>((false, [], []))
     private let waiters = Waiters<Int>()
 
     /// A consumer whose events a loop reads; ended at once if a stop was already requested.
@@ -16,12 +16,22 @@ final class ConsumerStopper: Sendable {
         if stopped { consumer.finishEvents() }
     }
 
+    /// Calls `hook` at the stop (at once if it already came): to wake what waits elsewhere.
+    func onStop(_ hook: @escaping @Sendable () -> Void) {
+        let stopped = state.withLock { state in
+            state.hooks.append(hook)
+            return state.stopped
+        }
+        if stopped { hook() }
+    }
+
     func stop() {
-        let consumers = state.withLock { state in
+        let (consumers, hooks) = state.withLock { state in
             state.stopped = true
-            return state.consumers
+            return (state.consumers, state.hooks)
         }
         for consumer in consumers { consumer.finishEvents() }
+        for hook in hooks { hook() }
         waiters.signalAll()
     }
 

@@ -1,4 +1,5 @@
 import SluiceKafka
+import SluiceRecords
 
 /// Per partition, which offsets were taken and which finished; what may be committed is the contiguous
 /// prefix of finished work — so a crash at any moment redelivers everything unfinished and nothing else.

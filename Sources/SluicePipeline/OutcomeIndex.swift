@@ -1,14 +1,17 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceKafka
+import SluiceRecords
 import Synchronization
 
 /// The invocation ids whose outcome is settled, read from `sluice.results`: those with a `success` result,
 /// and those that are final (success, or dead-lettered), so a redelivered request is not run twice and a
 /// key waiting on a record in retry learns when its chain ended. The window is the last
 /// `windowPerPartition` results of each partition (default 100 000), read at start and followed live.
-public final class OutcomeIndex: Sendable {
-    public static let topic = "sluice.results"
+public final class OutcomeIndex: Service, Sendable {
+    /// The results topic.
+    public let topic: String
     private let settled = Mutex<(succeeded: Set<String>, final: Set<String>)>(([], []))
     private let finalWaiters = Waiters<String>()
     private let position = Mutex<[TopicPartition: Int64]>([:])
@@ -17,29 +20,39 @@ public final class OutcomeIndex: Sendable {
     /// Woken whenever a result was read (for `catchUp`).
     private let progressWaiters = Waiters<Int>()
 
-    private init(consumer: KafkaConsumer, connection: KafkaConnection) {
+    private init(topic: String, consumer: KafkaConsumer, connection: KafkaConnection) {
+        self.topic = topic
         self.consumer = consumer
         self.connection = connection
     }
 
-    public static func start(connection: KafkaConnection, windowPerPartition: Int64 = 100_000, logger: Logger) async throws -> OutcomeIndex {
-        let admin = try KafkaAdmin.make(connection, logger: logger)
-        defer { Task { await admin.close() } }
-        let marks = try await admin.highWatermarks(topics: [topic])
+    public static func start(
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.results, windowPerPartition: Int64 = 100_000, logger: Logger
+    ) async throws -> OutcomeIndex {
+        let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: connection, logger: logger)
         var configuration = ConsumerConfiguration(connection: connection)
         configuration.bufferCapacity = 50_000
         let consumer = try KafkaConsumer.make(configuration, logger: logger)
         try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: max(0, $0.value - windowPerPartition)) })
-        return OutcomeIndex(consumer: consumer, connection: connection)
+        return OutcomeIndex(topic: topic, consumer: consumer, connection: connection)
     }
 
-    /// Applies results until cancelled.
-    public func follow() async {
+    /// Applies results until cancelled or a graceful shutdown, then closes the index.
+    public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await self.apply()
+        } onCancelOrGracefulShutdown: {
+            self.consumer.finishEvents()
+        }
+        await close()
+    }
+
+    private func apply() async {
         for await event in consumer.events {
             guard case .record(let record) = event else { continue }
-            if let id = record.key.map({ String(decoding: $0, as: UTF8.self) }) {
-                let success = record.header(SluiceHeader.status) == Self.successBytes
-                if success || record.header(SluiceHeader.final) == Self.trueBytes { note(id, success: success) }
+            if let id = record.keyText {
+                let success = record.header(SluiceHeader.status, is: "success")
+                if success || record.header(SluiceHeader.final, is: "true") { note(id, success: success) }
             }
             position.withLock { $0[record.topicPartition] = record.offset + 1 }
             progressWaiters.signal(0)
@@ -76,17 +89,12 @@ public final class OutcomeIndex: Sendable {
     /// Makes every `waitForFinal` re-check its `giveUp` condition.
     public func wakeWaiters() { finalWaiters.signalAll() }
 
-    static let successBytes = Array("success".utf8)
-    static let trueBytes = Array("true".utf8)
-
     /// Waits until every result that exists now has been read (run before taking over partitions).
     public func catchUp(timeout: Duration = .seconds(30)) async throws {
-        let admin = try KafkaAdmin.make(connection)
-        let marks = try await admin.highWatermarks(topics: [Self.topic])
-        await admin.close()
+        let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: connection)
         let caughtUp = await progressWaiters.wait(0, timeout: timeout) {
             marks.allSatisfy { mark in mark.value == 0 || self.position.withLock({ $0[mark.key] ?? 0 }) >= mark.value }
         }
-        guard caughtUp else { throw KafkaError(.timedOut, "the results index did not catch up with \(Self.topic) within \(timeout)") }
+        guard caughtUp else { throw KafkaError(.timedOut, "the results index did not catch up with \(topic) within \(timeout)") }
     }
 }

@@ -1,4 +1,5 @@
 import SluiceKafka
+import SluiceRecords
 import Synchronization
 
 /// Which partitions a consumer still owns, by generation: a record taken before its partition was

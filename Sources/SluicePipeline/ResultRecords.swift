@@ -1,15 +1,13 @@
 import Foundation
 import SluiceFunctions
 import SluiceKafka
+import SluiceRecords
 import SluiceRuntime
 import SluiceSupport
 
-/// Builds the records one finished invocation produces: its result on `sluice.results` and its entry in
-/// `sluice.invocation-log` (the seed's Invocation Log schema), both keyed by invocation id.
+/// Builds the records one finished invocation produces: its result on the results topic and its entry in
+/// the invocation log (the seed's Invocation Log schema), both keyed by invocation id.
 public enum ResultRecords {
-    public static let resultsTopic = "sluice.results"
-    public static let logTopic = "sluice.invocation-log"
-
     /// Everything known about one finished invocation.
     public struct Finished: Sendable {
         public var request: InvocationRequest
@@ -49,7 +47,7 @@ public enum ResultRecords {
 
     /// The result record: `invocation_id`, `function_id`, `version`, `status`, `output`, `error`,
     /// `duration_ms`, `cold_start` and the rest of what is known (docs/architecture.md).
-    public static func result(_ finished: Finished) -> ProducerRecord {
+    public static func result(_ finished: Finished, topic: String) -> ProducerRecord {
         let outcome = finished.outcome
         var json = JSONWriter(capacity: 512 + (outcome.output?.count ?? 0))
         json.beginObject()
@@ -78,7 +76,7 @@ public enum ResultRecords {
         json.field("finished_at", timestamp(finished.end))
         writeTrigger(finished.request, into: &json)
         json.endObject()
-        var record = record(topic: resultsTopic, finished: finished, value: json.bytes)
+        var record = record(topic: topic, finished: finished, value: json.bytes)
         record.headers += [
             KafkaHeader(name: SluiceHeader.status, string: outcome.status.rawValue),
             KafkaHeader(name: SluiceHeader.final, string: finished.final ? "true" : "false"),
@@ -87,7 +85,7 @@ public enum ResultRecords {
     }
 
     /// The invocation-log record, in the seed's Invocation Log schema plus function, version, attempt.
-    public static func log(_ finished: Finished) -> ProducerRecord {
+    public static func log(_ finished: Finished, topic: String) -> ProducerRecord {
         let outcome = finished.outcome
         var json = JSONWriter()
         json.beginObject()
@@ -109,7 +107,7 @@ public enum ResultRecords {
         json.field("attempt", finished.request.attempt)
         json.field("error_class", outcome.status.errorClass?.rawValue)
         json.endObject()
-        return record(topic: logTopic, finished: finished, value: json.bytes)
+        return record(topic: topic, finished: finished, value: json.bytes)
     }
 
     private static func record(topic: String, finished: Finished, value: [UInt8]) -> ProducerRecord {

@@ -1,18 +1,26 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceKafka
+import SluiceRecords
 
 /// The retry half of a worker: a group consumer on the retry tier topics that holds each record until its
 /// `sluice-retry-due` time — records not due never block those that are — then hands it to the worker
 /// path. Offsets commit for the finished prefix, so a record held when the worker dies is read again.
-final class RetryConsumer: Sendable {
+final class RetryConsumer: Service, Sendable {
     private let clients: GroupClients
     private let topics: [String]
     private let maxHeld: Int
     private let stopper: ConsumerStopper
     private let logger: Logger
+    /// Runs a record once it is due, and returns once what follows from it is acknowledged.
+    private let handle: @Sendable (ConsumerRecord, KafkaProducer) async -> Void
 
-    init(clients: GroupClients, topics: [String], maxHeld: Int, stopper: ConsumerStopper, logger: Logger) {
+    init(
+        clients: GroupClients, topics: [String], maxHeld: Int, stopper: ConsumerStopper, logger: Logger,
+        handle: @escaping @Sendable (ConsumerRecord, KafkaProducer) async -> Void
+    ) {
+        self.handle = handle
         self.clients = clients
         self.topics = topics
         self.maxHeld = maxHeld
@@ -25,8 +33,10 @@ final class RetryConsumer: Sendable {
         stopper.attach(clients.consumer)
     }
 
-    /// Consumes (after `subscribe`) until the stopper stops; `handle` runs each record once it is due.
-    func run(_ handle: @escaping @Sendable (ConsumerRecord, KafkaProducer) async -> Void) async {
+    /// Consumes (after `subscribe`) until the stopper stops (the worker's graceful shutdown); `handle` runs
+    /// each record once it is due.
+    /// The clients are closed by the scope that made them.
+    func run() async {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let held = AsyncSemaphore(permits: maxHeld)
         await withTaskGroup(of: Void.self) { group in
@@ -37,11 +47,11 @@ final class RetryConsumer: Sendable {
                     await held.acquire()
                     group.addTask {
                         defer { held.release() }
-                        let dueMs = record.header(SluiceHeader.retryDue).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+                        let dueMs = record.headerText(SluiceHeader.retryDue).flatMap(Int64.init) ?? 0
                         let waitMs = dueMs - Int64(Date().timeIntervalSince1970 * 1000)
                         // A stop ends the wait: the record stays uncommitted and is read again later.
                         guard await self.stopper.sleep(for: .milliseconds(max(0, waitMs + 1))) else { return }
-                        await handle(record, producer)
+                        await self.handle(record, producer)
                         await commits.finished(record)
                     }
                 case .revoked(let partitions):
@@ -53,6 +63,5 @@ final class RetryConsumer: Sendable {
                 }
             }
         }
-        await clients.finish()
     }
 }

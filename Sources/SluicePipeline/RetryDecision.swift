@@ -1,4 +1,5 @@
 import SluiceFunctions
+import SluiceRecords
 
 /// What happens after an attempt: the pure rule of the retry policy (docs/architecture.md, "Failures").
 public enum RetryDecision: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceFunctions
+import SluiceRecords
 
 /// What a runtime needs to run one invocation.
 public struct InvocationInput: Sendable {

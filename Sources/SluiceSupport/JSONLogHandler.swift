@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceRecords
 
 /// swift-log handler writing one JSON object per line to standard error:
 /// `{"ts":"…","level":"info","label":"…","msg":"…", …metadata}`.

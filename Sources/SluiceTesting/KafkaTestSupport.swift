@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceRecords
 
 /// Creates a topic with a unique name on the test broker and returns its name.
 public func makeTestTopic(_ prefix: String, partitions: Int, configs: [String: String] = [:]) async throws -> String {

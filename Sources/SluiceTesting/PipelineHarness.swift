@@ -1,8 +1,11 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
+import SluiceRegistry
 import SluiceRuntime
 import Synchronization
 
@@ -62,40 +65,41 @@ public struct PipelineHarness: Sendable {
     /// A registry that follows the topic, for in-process workers and routers.
     public func liveRegistry() async throws -> (FunctionRegistry, Task<Void, Never>) {
         let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
-        return (registry, Task { await registry.follow() })
+        return (registry, Task { try? await registry.run() })
     }
 
-    /// Starts an in-process worker on this test's invocations topic; stop it with `stop()`.
+    /// The platform topics of this test: its own invocations, retry tiers and dead letters.
+    public var topics: PlatformTopics {
+        var topics = PlatformTopics.standard
+        topics.invocations = invocationsTopic
+        topics.retryPrefix = retryPrefix
+        topics.deadLetters = deadLetterTopic
+        return topics
+    }
+
+    /// Starts an in-process worker on this test's topics (built as `sluice worker` builds it); stop it
+    /// with `stop()`, a graceful shutdown.
     public func startWorker(
         registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker", platform: PlatformConfiguration = .standard
     ) async throws -> RunningService {
-        let index = try await OutcomeIndex.start(connection: connection, logger: logger)
         var configuration = Worker.Configuration(connection: connection, workerID: id)
-        configuration.topic = invocationsTopic
+        configuration.topics = topics
         configuration.retryTiers = try RetryTiers.discover(prefix: retryPrefix, topics: [retryPrefix + "1s", retryPrefix + "10s"])
-        configuration.deadLetterTopic = deadLetterTopic
         configuration.platform = platform
         configuration.groupID = "workers-\(invocationsTopic)"
         configuration.concurrency = concurrency
-        let worker = Worker(configuration: configuration, registry: registry, runner: FunctionRunner(launcher: try await TestSandbox.launcher(), logger: logger), index: index, logger: logger)
-        let follow = Task { await index.follow() }
-        let task = Task {
-            try? await worker.run()
-            follow.cancel()
-            await index.close()
-        }
-        return RunningService(stopAction: { worker.stop() }, task: task)
+        let worker = try await Worker.build(configuration: configuration, registry: registry, launcher: try await TestSandbox.launcher(), logger: logger)
+        return RunningService.start([worker], logger: logger)
     }
 
     /// Starts an in-process router for `functions` that sends to this test's invocations topic. (The
     /// registry is shared by parallel tests; a router for every function would route theirs too.)
     public func startRouter(registry: FunctionRegistry, functions: Set<String>) -> RunningService {
         var configuration = Router.Configuration(connection: connection)
-        configuration.invocationsTopic = invocationsTopic
+        configuration.topics = topics
         configuration.functions = functions
         configuration.groupID = "router-\(invocationsTopic)"
-        let router = Router(configuration: configuration, registry: registry, logger: logger)
-        return RunningService(stopAction: { router.stop() }, task: Task { try? await router.run() })
+        return RunningService.start([Router(configuration: configuration, registry: registry, logger: logger)], logger: logger)
     }
 
     /// Publishes invocation requests straight to this test's invocations topic.
@@ -184,14 +188,24 @@ public enum Sendables {
     }
 }
 
-/// A worker or router running in this process.
+/// Services (a worker, a router) running in this process in their own `ServiceGroup`, as in a Sluice
+/// process but without signal handling.
 public struct RunningService: Sendable {
-    let stopAction: @Sendable () -> Void
+    let group: ServiceGroup
     let task: Task<Void, Never>
 
-    /// Stops it gracefully and waits until it finished what it took.
+    static func start(_ services: [any Service], logger: Logger) -> RunningService {
+        let configuration = ServiceGroupConfiguration(
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            }, logger: logger)
+        let group = ServiceGroup(configuration: configuration)
+        return RunningService(group: group, task: Task { try? await group.run() })
+    }
+
+    /// Shuts it down gracefully and waits until it finished what it took.
     public func stop() async {
-        stopAction()
+        await group.triggerGracefulShutdown()
         await task.value
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceAutoscaler
+import SluiceRecords
 import Testing
 
 @Suite("Autoscaler decisions on recorded signal sequences (pure logic)")

@@ -2,6 +2,7 @@ import Foundation
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
 import SluiceSupport
 import SluiceTesting
 import Testing

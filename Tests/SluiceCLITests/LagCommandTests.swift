@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceRecords
 import SluiceTesting
 import Testing
 

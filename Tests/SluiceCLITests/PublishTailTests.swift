@@ -1,6 +1,7 @@
 import Foundation
 import SluiceBroker
 import SluiceKafka
+import SluiceRecords
 import SluiceTesting
 import Testing
 

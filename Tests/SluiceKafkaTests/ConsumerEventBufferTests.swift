@@ -1,5 +1,6 @@
-@testable import SluiceKafka
+import SluiceRecords
 import Testing
+@testable import SluiceKafka
 
 @Suite("Consumer buffer bounds (pure logic)")
 struct ConsumerEventBufferTests {

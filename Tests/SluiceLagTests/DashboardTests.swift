@@ -1,10 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 import SluiceBroker
 import SluiceDashboard
 import SluiceKafka
+import SluiceRecords
 import SluiceTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceKafka
 import SluiceLag
+import SluiceRecords
 import SluiceTesting
 import Testing
 

@@ -3,8 +3,10 @@ import SluiceAutoscaler
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
 import SluiceSupport
 import SluiceTesting
+import Synchronization
 import Testing
 
 /// The text of a header, for assertions.
@@ -346,12 +348,15 @@ struct RetryDecisionTests {
 func nextLoadSample(_ connection: KafkaConnection, timeout: Duration = .seconds(30), matching matches: @escaping @Sendable (LoadSample) -> Bool)
     async throws -> LoadSample
 {
-    let consumer = try await KafkaConsumer.following("sluice.scaling", from: TopicPartitionOffset.tail(500), connection: connection)
-    defer { Task { await consumer.close() } }
+    let follower = try await TopicFollower.open("sluice.scaling", from: TopicPartitionOffset.tail(500), connection: connection)
+    let found = Mutex<LoadSample?>(nil)
     return try await withDeadline(timeout, "a matching load sample") {
-        for await event in consumer.events {
-            if case .record(let record) = event, let value = record.value, let sample = LoadSample.decode(value), matches(sample) { return sample }
+        await follower.forEachRecord { record in
+            guard let value = record.value, let sample = LoadSample.decode(value), matches(sample) else { return }
+            found.withLock { $0 = $0 ?? sample }
+            follower.finish()
         }
-        throw KafkaError(.closed, "sluice.scaling ended")
+        guard let sample = found.withLock({ $0 }) else { throw KafkaError(.closed, "sluice.scaling ended") }
+        return sample
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRegistry
 import SluiceTesting
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import SluiceAutoscaler
 import SluiceKafka
 import SluiceLag
+import SluiceRecords
 import SluiceScaling
 import SluiceTesting
 import Testing
@@ -27,7 +28,7 @@ struct SupervisorTests {
             logDirectory: FileManager.default.temporaryDirectory)
         configuration.poolID = pool
         configuration.workerGroup = group
-        configuration.invocationsTopic = harness.invocationsTopic
+        configuration.topics.invocations = harness.invocationsTopic
         configuration.workerArguments = harness.workerArguments + ["--group", group, "--concurrency", "2"]
         configuration.policy.perWorkerThroughput = 300
         configuration.policy.maxWorkers = 3

@@ -14,7 +14,7 @@ struct DashboardCommand: AsyncParsableCommand {
             status, per-function panels (invocations/s, error rate, duration percentiles, cold starts, warm \
             processes, dead letters), and lag-over-time charts of the last hour. The page refreshes every \
             second and needs nothing from the internet. API: /api/lag (as `sluice lag --json`), /api/groups, \
-            /api/topics, /api/functions; Prometheus: /metrics. `make up` starts it on port 8080.
+            /api/topics, /api/functions, /api/scaling; Prometheus: /metrics. `make up` starts it on port 8080.
 
             Example:
               sluice dashboard --port 8080
@@ -36,10 +36,6 @@ struct DashboardCommand: AsyncParsableCommand {
         if !group.isEmpty { options.groups = Set(group) }
         let state = try DashboardState(connection: connection.connection, options: options, logger: logger)
         printError("dashboard on http://\(host):\(port)/ (brokers \(connection.brokerList))")
-        let server = Task { try await DashboardServer(state: state, host: host, port: port, logger: logger).run() }
-        let signal = await SignalWaiter.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
-        server.cancel()
-        _ = try? await server.value
+        try await ProcessServices.run([DashboardServer(state: state, host: host, port: port, logger: logger)], logger: logger)
     }
 }

@@ -3,6 +3,8 @@ import Foundation
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
+import SluiceRecords
+import SluiceRegistry
 
 /// `sluice invoke NAME`.
 struct InvokeCommand: AsyncParsableCommand {
@@ -32,62 +34,19 @@ struct InvokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let kafka = connection.connection
-        let registry = try await FunctionRegistry.load(connection: kafka)
-        let spec = registry.function(named: name)
-        await registry.close()
+        let deployed = try await FunctionRegistry.load(connection: kafka)
+        let spec = deployed.function(named: name)
+        await deployed.close()
         guard spec != nil else {
             throw CLIError("function \(name) is not deployed; nothing was published. `sluice functions list` shows what is.")
         }
         let event = try data.map { Array($0.utf8) } ?? file.map { Array(try Data(contentsOf: URL(fileURLWithPath: $0))) } ?? Array("null".utf8)
-
-        // Read results from their current end before publishing, so the result cannot be missed.
-        let admin = try KafkaAdmin.make(kafka)
-        let marks = try await admin.highWatermarks(topics: [OutcomeIndex.topic])
-        await admin.close()
-        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: kafka))
-        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
-
-        let id = InvocationRequest.randomID()
-        let request = InvocationRequest(invocationID: id, function: name, trigger: "invoke", key: key.map { Array($0.utf8) }, value: event, traceParent: .start())
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: kafka))
-        _ = try await producer.send(request.producerRecord())
-        await producer.close()
-
-        let result = try await waitForResult(id: id, consumer: consumer)
-        await consumer.close()
-        guard let result else { throw CLIError("no result for \(id) within \(Int(wait)) s; is a worker running? (`make up` runs two)") }
-        let object = try JSONSerialization.jsonObject(with: Data(result)) as? [String: Any] ?? [:]
-        if json {
-            FileHandle.standardOutput.write(Data(result + [0x0A]))
-        } else if object["status"] as? String == "success" {
-            let output = try JSONSerialization.data(withJSONObject: object["output"] ?? NSNull(), options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
-            FileHandle.standardOutput.write(output + [0x0A])
+        let result = try await Invoker(connection: kafka).invoke(name, event: event, key: key.map { Array($0.utf8) }, wait: .seconds(wait)) {
+            // A failed attempt that will be retried: say so and wait for the last word.
+            printError($0.retryLine)
         }
-        if object["status"] as? String != "success" {
-            throw CLIError("\(name) ended with status \(object["status"] as? String ?? "?"): \(object["error"] as? String ?? "")")
-        }
-    }
-
-    private func waitForResult(id: String, consumer: KafkaConsumer) async throws -> [UInt8]? {
-        let wanted = Array(id.utf8)
-        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
-            group.addTask {
-                for await event in consumer.events {
-                    guard case .record(let record) = event, record.key == wanted else { continue }
-                    if record.header(SluiceHeader.final) != Array("false".utf8) { return record.value }
-                    // A failed attempt that will be retried: say so and wait for the last word.
-                    let object = (try? JSONSerialization.jsonObject(with: Data(record.value ?? []))) as? [String: Any] ?? [:]
-                    printError("attempt \(object["attempt"] as? Int ?? 0) failed (\(object["status"] as? String ?? "?")): \(object["error"] as? String ?? ""); retry at \(object["retry_at"] as? String ?? "?")")
-                }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(wait))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        guard let result else { throw CLIError("no result within \(Int(wait)) s; is a worker running? (`make up` runs the supervisor's workers)") }
+        if json || result.succeeded { FileHandle.standardOutput.write(Data((json ? result.value : result.output) + [0x0A])) }
+        if !result.succeeded { throw CLIError("\(name) ended with status \(result.status): \(result.error)") }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceKafka
 import SluiceLag
+import SluiceRecords
 
 /// `sluice lag`.
 struct LagCommand: AsyncParsableCommand {
@@ -31,7 +32,7 @@ struct LagCommand: AsyncParsableCommand {
     @Flag(help: "Refresh in place until Ctrl-C.") var watch = false
     @Option(help: "Seconds between samples.") var interval: Double = 1
     @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic, whose depth per function is shown under the table.")
-    var deadLetterTopic = "sluice.dlq"
+    var deadLetterTopic = PlatformTopics.standard.deadLetters
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -40,71 +41,32 @@ struct LagCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = LagEngine.Options()
-        if let group { options.groups = [group] }
-        // Owners come from the workers' load samples (the broker does not report assignments).
-        let roster = WorkerRoster()
-        if (try? await roster.start(connection: connection.connection)) != nil { options.roster = roster }
-        let engine = try LagEngine(connection: connection.connection, options: options)
-        // Dead letters per function, shown under the table (not in --json, which is the partition rows).
-        let deadLetters = DeadLetterFollower()
-        let deadLetterEnds: [TopicPartition: Int64]?
-        if !json, topic == nil, (try? await deadLetters.start(connection: connection.connection, topic: deadLetterTopic)) != nil {
-            let admin = try KafkaAdmin.make(connection.connection)
-            deadLetterEnds = try? await admin.highWatermarks(topics: [deadLetterTopic])
-            await admin.close()
-        } else {
-            deadLetterEnds = nil
+        // Dead letters per function go under the table (not in --json, which is the partition rows).
+        let view = try await LagView.open(
+            connection: connection.connection, groups: group.map { [$0] }, deadLetterTopic: json || topic != nil ? nil : deadLetterTopic)
+        do {
+            try await show(view)
+        } catch {
+            await view.close()
+            throw error
         }
-        defer { Task { await engine.close(); await roster.close(); await deadLetters.close() } }
-        _ = try await engine.sample()
+        await view.close()
+    }
+
+    private func show(_ view: LagView) async throws {
+        _ = try await view.sample()
         repeat {
             try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-            let groups = try await engine.sample()
-            let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter { topic == nil || $0.1.topic == topic }
+            let groups = try await view.sample()
             if json {
+                let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter { topic == nil || $0.1.topic == topic }
                 printJSON(rows.map { group, row in row.jsonObject(groupStatus: group.status) })
                 return
             }
             if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
-            if rows.isEmpty {
-                print("no consumer group has committed offsets\(topic.map { " on \($0)" } ?? "")")
-            } else {
-                print(Table.render(
-                    header: ["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "LAG TIME", "IN/S", "OUT/S", "STATUS", "OWNER"],
-                    rows: rows.map { group, row in
-                        [
-                            row.group, row.topic, String(row.partition), String(row.committed), String(row.end), String(row.lag),
-                            LagJSON.duration(row.lagSeconds), String(format: "%.1f", row.produceRate), String(format: "%.1f", row.consumeRate),
-                            row.status == .ok && group.status != "OK" ? "OK (group \(group.status))" : row.status.rawValue, row.owner ?? "-",
-                        ]
-                    }))
-            }
-            if let deadLetterEnds {
-                // Counted up to the dead letters present at the start (10 s at most; a partial count otherwise).
-                _ = await deadLetters.waitUntilRead(upTo: deadLetterEnds, timeout: .seconds(10))
-                let depth = await deadLetters.depth
-                if !depth.functions.isEmpty {
-                    print("\n" + Table.render(
-                        header: ["FUNCTION", "DEAD LETTERS", "NEW/MIN", "REPLAY"],
-                        rows: depth.functions.map { function in
-                            [function, String(depth.depth(function)), String(format: "%.1f", depth.growthPerMinute(function)), "sluice dlq replay --function \(function)"]
-                        }))
-                }
-            }
+            print(LagTable.partitions(groups, topic: topic))
+            if let depth = await view.deadLetterDepth(), let table = LagTable.deadLetters(depth) { print("\n" + table) }
             if watch { print("\nrefreshed \(Date().formatted(date: .omitted, time: .standard)); Ctrl-C to stop") }
         } while watch
-    }
-}
-
-/// Formatting of lag figures.
-enum LagJSON {
-    /// 0.4s, 12s, 3m05s, 2h01m.
-    static func duration(_ seconds: Double) -> String {
-        if seconds < 10 { return String(format: "%.1fs", seconds) }
-        let whole = Int(seconds)
-        if whole < 60 { return "\(whole)s" }
-        if whole < 3600 { return String(format: "%dm%02ds", whole / 60, whole % 60) }
-        return String(format: "%dh%02dm", whole / 3600, (whole % 3600) / 60)
     }
 }

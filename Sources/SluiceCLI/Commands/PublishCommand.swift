@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceKafka
+import SluiceRecords
 import SluiceSupport
 
 /// `sluice publish TOPIC`.
@@ -39,15 +40,13 @@ struct PublishCommand: AsyncParsableCommand {
 
     func run() async throws {
         let kafka = connection.connection
-        let admin = try KafkaAdmin.make(kafka)
-        if try await admin.topic(topic) == nil {
+        try await KafkaAdmin.with(kafka) { admin in
+            guard try await admin.topic(topic) == nil else { return }
             guard create else {
-                await admin.close()
                 throw CLIError("topic \(topic) does not exist on \(kafka.brokerList). Define it in Topics/ and run `sluice topics apply`, or pass --create.")
             }
             _ = try await admin.createTopics([NewTopic(name: topic, partitions: 1)])
         }
-        await admin.close()
 
         var configuration = ProducerConfiguration(connection: kafka)
         configuration.deliveryTimeoutMs = max(kafka.timeoutMs, 1000)
@@ -79,22 +78,7 @@ struct PublishCommand: AsyncParsableCommand {
     private func publishLines(producer: KafkaProducer, record: ([UInt8]) -> ProducerRecord) async throws {
         let reader = ByteLineReader()
         let started = ContinuousClock.now
-        var window: [PendingDelivery] = []
-        var head = 0
-        var count = 0
-        while let line = try await reader.nextLine() {
-            window.append(try await producer.enqueue(record(line)))
-            count += 1
-            if window.count - head >= 10_000 {
-                report(try await window[head].position())
-                head += 1
-            }
-            if head > 50_000 {
-                window.removeFirst(head)
-                head = 0
-            }
-        }
-        for delivery in window[head...] { report(try await delivery.position()) }
+        let count = try await producer.sendAll(next: { try await reader.nextLine().map(record) }, acknowledged: report)
         let seconds = max((ContinuousClock.now - started) / .seconds(1), 0.000_001)
         printError("published \(count) records to \(topic) in \(String(format: "%.2f", seconds)) s (\(Int(Double(count) / seconds)) records/s)")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SluiceAutoscaler
+import SluiceRecords
 import SluiceScaling
 import SluiceSupport
 
@@ -24,17 +25,18 @@ struct SupervisorCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("min-workers")) var minWorkers = 0
-    @Option(name: .customLong("max-workers")) var maxWorkers = 6
-    @Option(name: .customLong("initial-workers")) var initialWorkers = 1
+    @Option(name: .customLong("min-workers"), help: "Workers kept however idle the pool is.") var minWorkers = 0
+    @Option(name: .customLong("max-workers"), help: "At most this many workers (never more than the partitions).") var maxWorkers = 6
+    @Option(name: .customLong("initial-workers"), help: "Workers started at once.") var initialWorkers = 1
     @Option(name: .customLong("per-worker-rps"), help: "Records per second one worker handles.") var perWorkerRPS = 1000.0
     @Option(name: .customLong("drain-seconds"), help: "Seconds within which a backlog should drain.") var drainSeconds = 10.0
     @Option(name: .customLong("idle-seconds"), help: "Idle seconds before scaling to zero.") var idleSeconds = 300.0
     @Option(name: .customLong("window-seconds"), help: "Scale-down stabilization window.") var windowSeconds = 30.0
-    @Option(name: .customLong("cooldown-seconds")) var cooldownSeconds = 15.0
+    @Option(name: .customLong("cooldown-seconds"), help: "No scale-down within this long after a change.") var cooldownSeconds = 15.0
     @Option(name: .customLong("pool"), help: "The pool's function_id in Scaling Events.") var pool = "pool:sluice-workers"
     @Option(help: "The workers' consumer group.") var group = "sluice-workers"
-    @Option(name: .customLong("invocations-topic")) var invocationsTopic = "sluice.invocations"
+    @Option(name: .customLong("invocations-topic"), help: "The workers' invocations topic.")
+    var invocationsTopic = PlatformTopics.standard.invocations
     @Option(name: .customLong("worker-arg"), help: "An extra argument for every worker (repeatable).") var workerArguments: [String] = []
     @Option(
         name: .customLong("metrics-port-base"),
@@ -65,16 +67,13 @@ struct SupervisorCommand: AsyncParsableCommand {
         configuration.policy = policy
         configuration.poolID = pool
         configuration.workerGroup = group
-        configuration.invocationsTopic = invocationsTopic
+        configuration.topics.invocations = invocationsTopic
         configuration.metricsPortBase = metricsPortBase
         configuration.report = { printError("supervisor: \($0)") }
         configuration.initialWorkers = min(max(initialWorkers, minWorkers), maxWorkers)
         configuration.workerArguments = ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic] + workerArguments
         let supervisor = Supervisor(configuration: configuration, logger: logger)
         printError("supervisor: pool \(pool), \(configuration.initialWorkers) worker(s) to start, at most \(maxWorkers)")
-        let task = Task { try await supervisor.run() }
-        _ = await SignalWaiter.wait()
-        task.cancel()
-        _ = try? await task.value
+        try await ProcessServices.run([supervisor], logger: logger)
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SluiceKafka
+import SluiceRecords
+import SluiceSupport
 
 /// `sluice tail TOPIC`.
 struct TailCommand: AsyncParsableCommand {
@@ -30,62 +32,16 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let kafka = connection.connection
-        let admin = try KafkaAdmin.make(kafka)
-        defer { Task { await admin.close() } }
-        guard let metadata = try await admin.topic(topic) else {
-            throw CLIError("topic \(topic) does not exist on \(kafka.brokerList); `sluice topics list` shows the topics there are.")
-        }
-        var configuration = ConsumerConfiguration(connection: kafka, groupID: group)
-        configuration.offsetReset = fromBeginning ? .earliest : .latest
-        let consumer = try KafkaConsumer.make(configuration)
-        if group != nil {
-            try consumer.subscribe(topics: [topic])
-        } else if fromBeginning {
-            try consumer.assign(metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning) })
-        } else {
-            // Explicit end offsets: "latest" resolves through ListOffsets, which the embedded broker gets wrong.
-            let marks = try await admin.highWatermarks(topics: [topic])
-            try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
-        }
-
+        let tail = TopicTail(topic: topic, group: group, fromBeginning: fromBeginning, connection: connection.connection)
         var printed = 0
-        var next: [TopicPartition: Int64] = [:]
-        let output = FileHandle.standardOutput
-        loop: for await event in consumer.events {
-            switch event {
-            case .record(let record):
-                output.write(Data(json ? RecordJSON.line(record) : Self.plainLine(record)))
+        do {
+            try await tail.read { record in
+                FileHandle.standardOutput.write(Data(json ? RecordJSON.line(record) : RecordJSON.plainLine(record)))
                 printed += 1
-                next[record.topicPartition] = record.offset + 1
-                if printed % 500 == 0, group != nil { try await consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) }) }
-                if let limit, printed >= limit { break loop }
-            case .assigned(let partitions) where group != nil && !fromBeginning:
-                try await startNewPartitionsAtEnd(partitions, consumer: consumer, admin: admin)
-            case .error(let error) where error.isFatal:
-                throw error
-            default:
-                continue
+                return limit.map { printed < $0 } ?? true
             }
+        } catch let error as KafkaError where error.code == .unknownTopic {
+            throw CLIError(error.message)
         }
-        if group != nil { try await consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) }) }
-        await consumer.close()
-    }
-
-    /// A group without a committed offset starts at the true end of the partition.
-    private func startNewPartitionsAtEnd(_ partitions: [TopicPartition], consumer: KafkaConsumer, admin: KafkaAdmin) async throws {
-        let committed = try await consumer.committed(partitions)
-        let fresh = partitions.filter { committed[$0] ?? nil == nil }
-        guard !fresh.isEmpty else { return }
-        let marks = try await admin.highWatermarks(topics: [topic])
-        try await consumer.seek(fresh.compactMap { partition in marks[partition].map { TopicPartitionOffset(partition, offset: $0) } })
-    }
-
-    static func plainLine(_ record: ConsumerRecord) -> [UInt8] {
-        var line = Array("\(record.topic)/\(record.partition)@\(record.offset) ".utf8)
-        if let key = record.key { line += Array("key=".utf8) + key + [UInt8(ascii: " ")] }
-        line += record.value ?? Array("(tombstone)".utf8)
-        line.append(0x0A)
-        return line
     }
 }

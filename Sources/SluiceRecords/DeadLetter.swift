@@ -1,13 +1,8 @@
 import Foundation
-import SluiceFunctions
-import SluiceKafka
-import SluiceSupport
 
 /// A record on the dead-letter topic: the original key and value unchanged, with headers saying where it
 /// came from, what ran it, how often and why it failed (docs/architecture.md, "Dead letters").
 public struct DeadLetter: Sendable {
-    public static let topic = "sluice.dlq"
-
     public enum Header {
         public static let functionVersion = "sluice-function-version"
         public static let attempts = "sluice-attempts"
@@ -27,8 +22,8 @@ public struct DeadLetter: Sendable {
     }
 
     /// Bounds of the text headers.
-    static let maxErrorBytes = 2048
-    static let maxStderrBytes = 4096
+    public static let maxErrorBytes = 2048
+    public static let maxStderrBytes = 4096
 
     public var position: RecordPosition?
     public var key: [UInt8]?
@@ -72,7 +67,7 @@ public struct DeadLetter: Sendable {
     }
 
     /// The record to produce.
-    public func producerRecord(topic: String = DeadLetter.topic) -> ProducerRecord {
+    public func producerRecord(topic: String) -> ProducerRecord {
         var headers = origin?.headers ?? []
         headers += [
             KafkaHeader(name: SluiceHeader.function, string: function),
@@ -93,7 +88,7 @@ public struct DeadLetter: Sendable {
 
     /// Reads a dead letter back; nil when the record lacks Sluice's dead-letter headers.
     public init?(_ record: ConsumerRecord) {
-        func text(_ name: String) -> String? { record.header(name).map { String(decoding: $0, as: UTF8.self) } }
+        func text(_ name: String) -> String? { record.headerText(name) }
         guard let function = text(SluiceHeader.function), let id = text(SluiceHeader.invocationID),
             let errorClass = text(SluiceHeader.errorClass).flatMap(ErrorClass.init(rawValue:))
         else { return nil }
@@ -106,11 +101,7 @@ public struct DeadLetter: Sendable {
             reason: text(Header.reason).flatMap(Reason.init(rawValue:)) ?? .attemptsExhausted,
             traceParent: text(TraceParent.headerName).flatMap(TraceParent.init(header:)))
         position = RecordPosition(topic: record.topic, partition: record.partition, offset: record.offset)
-        if let topic = text(SluiceHeader.originTopic), let partition = text(SluiceHeader.originPartition).flatMap(Int32.init),
-            let offset = text(SluiceHeader.originOffset).flatMap(Int64.init)
-        {
-            origin = Origin(topic: topic, partition: partition, offset: offset, timestampMs: text(SluiceHeader.originTimestamp).flatMap(Int64.init) ?? -1)
-        }
+        origin = Origin(headersOf: record)
         passthroughHeaders = InvocationRequest.passthrough(record.headers)
     }
 
@@ -118,7 +109,7 @@ public struct DeadLetter: Sendable {
     public var lastFailureDate: Date? { Timestamp.parse(lastFailure) }
 
     /// At most `limit` bytes of UTF-8, cut at a character boundary (the end kept for tails).
-    static func bounded(_ text: String, _ limit: Int, keepEnd: Bool = false) -> String {
+    public static func bounded(_ text: String, _ limit: Int, keepEnd: Bool = false) -> String {
         guard text.utf8.count > limit else { return text }
         var result = ""
         var size = 0

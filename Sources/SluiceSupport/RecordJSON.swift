@@ -1,12 +1,11 @@
 import Foundation
-import SluiceKafka
-import SluiceSupport
+import SluiceRecords
 
 /// The `tail --json` line of a record: `{"headers":[…],"key":…,"offset":…,"partition":…,"timestamp":…,
 /// "topic":…,"value":…}`. Lossless: a value that is valid JSON on one line is embedded as it is, other
 /// UTF-8 text as a string, anything else as `"value_base64"` (and likewise for keys and header values).
-enum RecordJSON {
-    static func line(_ record: ConsumerRecord) -> [UInt8] {
+public enum RecordJSON {
+    public static func line(_ record: ConsumerRecord) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity((record.value?.count ?? 0) + 256)
         out += Array("{\"headers\":[".utf8)
@@ -26,6 +25,15 @@ enum RecordJSON {
         appendBytes(record.value, field: "value", embedJSON: true, to: &out)
         out += Array("}\n".utf8)
         return out
+    }
+
+    /// `topic/partition@offset key=KEY VALUE` and a newline (`(tombstone)` for a null value).
+    public static func plainLine(_ record: ConsumerRecord) -> [UInt8] {
+        var line = Array("\(record.topic)/\(record.partition)@\(record.offset) ".utf8)
+        if let key = record.key { line += Array("key=".utf8) + key + [UInt8(ascii: " ")] }
+        line += record.value ?? Array("(tombstone)".utf8)
+        line.append(0x0A)
+        return line
     }
 
     /// `"field":null`, `"field":<json>`, `"field":"<text>"` or `"field_base64":"…"`.

@@ -1,18 +1,17 @@
 import Foundation
-import SluiceSupport
 import Synchronization
 
 /// Progress of long work on standard error: a bar redrawn in place on a terminal, a plain line per
 /// second otherwise (logs and CI).
-final class ProgressBar: Sendable {
+public final class ProgressBar: Sendable {
     private let label: String
     private let start = ContinuousClock.now
     private let state = Mutex<(lastDraw: ContinuousClock.Instant?, done: Int, total: Int)>((nil, 0, 0))
     private let terminal = isatty(STDERR_FILENO) == 1
 
-    init(label: String) { self.label = label }
+    public init(label: String) { self.label = label }
 
-    func update(_ done: Int, of total: Int) {
+    public func update(_ done: Int, of total: Int) {
         let now = ContinuousClock.now
         let draw = state.withLock { state -> Bool in
             state.done = done
@@ -25,7 +24,7 @@ final class ProgressBar: Sendable {
         if draw { FileHandle.standardError.write(Data(line(done, total, now).utf8)) }
     }
 
-    func finish() {
+    public func finish() {
         if terminal, state.withLock({ $0.lastDraw }) != nil { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 

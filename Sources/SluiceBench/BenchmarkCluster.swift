@@ -1,0 +1,35 @@
+import Foundation
+import SluiceBroker
+import SluiceKafka
+import SluiceSupport
+import SluiceTopics
+
+/// The cluster a benchmark runs on: given brokers, or an embedded broker of its own on a free port —
+/// with the topics of `Topics/` applied.
+public struct BenchmarkCluster: Sendable {
+    public let connection: KafkaConnection
+    private let broker: EmbeddedBroker?
+
+    /// - Parameter brokers: `host:port[,…]`; nil: start an embedded broker (stopped by `stop()`).
+    public static func start(brokers: String?) async throws -> BenchmarkCluster {
+        var broker: EmbeddedBroker?
+        let address: String
+        if let brokers {
+            address = brokers
+        } else {
+            let own = EmbeddedBroker(port: EmbeddedBroker.freePort(), runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
+            try await own.start(lifetime: .tiedToParent)
+            broker = own
+            address = own.address
+        }
+        let connection = KafkaConnection(brokerList: address, clientID: "sluice-bench", timeoutMs: 15_000)
+        let catalog = try TopicCatalog.load(directory: ProjectPaths.discover().topics)
+        _ = try await KafkaAdmin.with(connection) { admin in try await TopicPlan.make(catalog: catalog, admin: admin).createMissing(admin: admin) }
+        return BenchmarkCluster(connection: connection, broker: broker)
+    }
+
+    /// Stops the embedded broker, if this started one.
+    public func stop() async {
+        if let broker { await broker.stop() }
+    }
+}

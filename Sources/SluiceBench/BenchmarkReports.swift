@@ -1,0 +1,65 @@
+import Foundation
+
+extension PipelineBenchmark.Report {
+    /// `sluice bench pipeline --json`.
+    public var jsonObject: [String: Any] {
+        func percentiles(_ p: PipelineBenchmark.Percentiles) -> [String: Any] { ["p50": p.p50, "p95": p.p95, "p99": p.p99] }
+        return [
+            "raw_eps": rawEPS.rounded(), "pipeline_eps": pipelineEPS.rounded(), "ratio": (ratio * 1000).rounded() / 1000,
+            "latency_ms": percentiles(latencyMs), "raw_latency_ms": percentiles(rawLatencyMs),
+        ]
+    }
+
+    /// The table `sluice bench pipeline` prints; `rate` is the latency run's events per second.
+    public func text(rate: Int) -> String {
+        [
+            String(format: "raw passthrough   %10.0f events/s", rawEPS),
+            String(format: "pipeline          %10.0f events/s   ratio %.3f", pipelineEPS, ratio),
+            "latency at \(rate)/s       p50        p95        p99",
+            String(format: "  pipeline     %8.2f ms %8.2f ms %8.2f ms", latencyMs.p50, latencyMs.p95, latencyMs.p99),
+            String(format: "  raw          %8.2f ms %8.2f ms %8.2f ms", rawLatencyMs.p50, rawLatencyMs.p95, rawLatencyMs.p99),
+        ].joined(separator: "\n")
+    }
+}
+
+extension ReplayBenchmark.Report {
+    /// `sluice bench replay --json`.
+    public var jsonObject: [String: Any] {
+        [
+            "replay_rps": replayRPS.rounded(), "raw_rps": rawRPS.rounded(), "ratio": (ratio * 1000).rounded() / 1000,
+            "records": records, "read_seconds": (readSeconds * 1000).rounded() / 1000,
+        ]
+    }
+
+    public var text: String {
+        [
+            String(format: "raw produce   %10.0f records/s", rawRPS),
+            String(format: "dlq replay    %10.0f records/s   ratio %.3f (target >= 0.5)", replayRPS, ratio),
+            String(format: "(reading the %d dead letters and the replay ledger took %.2f s, once per replay: in neither figure)", records, readSeconds),
+        ].joined(separator: "\n")
+    }
+}
+
+extension SandboxBenchmark.Report {
+    /// `sluice bench sandbox --json`.
+    public var jsonObject: [String: Any] {
+        func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+        func object(_ p: SandboxBenchmark.Percentiles) -> [String: Any] { ["p50": rounded(p.p50), "p99": rounded(p.p99)] }
+        return [
+            "plain_ms": object(plain), "bwrap_ms": object(bwrap), "sluice_ms": object(sluice),
+            "sluice_without_cgroup_ms": object(sluiceWithoutCgroup), "python_warm_start_ms": object(pythonWarmStart), "ratio": rounded(ratio),
+        ]
+    }
+
+    public var text: String {
+        var lines = ["                              p50         p99"]
+        for (label, p) in [
+            ("plain fork+exec", plain), ("bwrap", bwrap), ("sluice sandbox", sluice), ("  the same, no cgroup", sluiceWithoutCgroup),
+            ("python3 no-op, first reply", pythonWarmStart),
+        ] {
+            lines.append(label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%8.2f ms %8.2f ms", p.p50, p.p99))
+        }
+        lines.append(String(format: "ratio sluice/bwrap (p50)  %.2f   (target <= 1.0, goal <= 0.5)", ratio))
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `sluice functions list|show|delete`.
+struct FunctionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "functions",
+        abstract: "Inspect and delete deployed functions.",
+        discussion: "Example:\n  sluice functions show sha-echo --json",
+        subcommands: [FunctionsListCommand.self, FunctionsShowCommand.self, FunctionsDeleteCommand.self]
+    )
+}

@@ -1,0 +1,104 @@
+import Logging
+import SluiceRecords
+import SluiceSupport
+import Synchronization
+
+/// Reads every partition of one topic outside any group, from a start position; nothing is committed.
+/// The one way Sluice reads a topic it does not consume as a group: the registry, the results index,
+/// dead letters, snapshots, load samples and the dashboard's feeds.
+///
+/// `readToEnd` knows when the follower has caught up with the ends the partitions had when it opened —
+/// the end of the log counts too, so a compacted topic whose last offsets are gone still ends.
+public final class TopicFollower: Sendable {
+    public let topic: String
+    private let consumer: KafkaConsumer
+    /// Per partition, the end (high watermark) when the follower opened.
+    public let endsAtOpen: [TopicPartition: Int64]
+
+    private init(topic: String, consumer: KafkaConsumer, endsAtOpen: [TopicPartition: Int64]) {
+        self.topic = topic
+        self.consumer = consumer
+        self.endsAtOpen = endsAtOpen
+    }
+
+    /// Opens a follower of `topic` from `offset` (`TopicPartitionOffset.beginning`, `.end` or `.tail(n)`).
+    ///
+    /// Followers are not on a latency path: the broker may hold an empty fetch `fetchWaitMaxMs` (each
+    /// empty fetch costs it CPU, and every worker, dashboard and supervisor runs some).
+    /// - Throws: `KafkaError` (`unknownTopic`, naming the topic and the command to run) when it does not exist.
+    public static func open(
+        _ topic: String, from offset: Int64, connection: KafkaConnection, fetchWaitMaxMs: Int = 500, bufferCapacity: Int? = nil,
+        logger: Logger = Logger(label: "sluice.kafka")
+    ) async throws -> TopicFollower {
+        let admin = try KafkaAdmin.make(connection, logger: logger)
+        let metadata: TopicMetadata?
+        let ends: [TopicPartition: Int64]
+        do {
+            metadata = try await admin.topic(topic)
+            ends = metadata == nil ? [:] : try await admin.highWatermarks(topics: [topic])
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+        guard let metadata else {
+            throw KafkaError(.unknownTopic, "topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
+        }
+        var configuration = ConsumerConfiguration(connection: connection)
+        configuration.fetchWaitMaxMs = fetchWaitMaxMs
+        configuration.reportPartitionEOF = true
+        if let bufferCapacity { configuration.bufferCapacity = bufferCapacity }
+        let consumer = try KafkaConsumer.make(configuration, logger: logger)
+        try consumer.assign(metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: offset) })
+        return TopicFollower(topic: topic, consumer: consumer, endsAtOpen: ends)
+    }
+
+    /// Hands records to `body` until every partition was read up to its end at open.
+    /// - Throws: `KafkaError` (`timedOut`) when that takes longer than `timeout`; the follower is then
+    ///   finished.
+    public func readToEnd(timeout: Duration, _ body: @escaping @Sendable (ConsumerRecord) async -> Void) async throws {
+        let remaining = Mutex(endsAtOpen.filter { $0.value > 0 })
+        let reached = await withTimeout(timeout, onTimeout: { self.consumer.finishEvents() }) { () async -> Bool in
+            if remaining.withLock({ $0.isEmpty }) { return true }
+            for await event in self.consumer.events {
+                switch event {
+                case .record(let record):
+                    await body(record)
+                    remaining.withLock { ends in
+                        if let end = ends[record.topicPartition], record.offset + 1 >= end { ends[record.topicPartition] = nil }
+                    }
+                case .partitionEOF(let partition, let offset):
+                    remaining.withLock { ends in
+                        if let end = ends[partition], offset >= end { ends[partition] = nil }
+                    }
+                default:
+                    continue
+                }
+                if remaining.withLock({ $0.isEmpty }) { return true }
+            }
+            return false
+        }
+        guard reached == true else {
+            let behind = remaining.withLock { $0.count }
+            throw KafkaError(.timedOut, "reading \(topic) did not reach its end within \(timeout) (\(behind) partitions behind)")
+        }
+    }
+
+    /// Hands every further record to `body` until the calling task is cancelled or `finish()`, then
+    /// closes the follower.
+    public func forEachRecord(_ body: @Sendable (ConsumerRecord) async -> Void) async {
+        await withTaskCancellationHandler {
+            for await event in consumer.events {
+                if case .record(let record) = event { await body(record) }
+            }
+        } onCancel: {
+            consumer.finishEvents()
+        }
+        await close()
+    }
+
+    /// Ends `forEachRecord` (after what is buffered).
+    public func finish() { consumer.finishEvents() }
+
+    public func close() async { await consumer.close() }
+}

@@ -1,0 +1,36 @@
+import SluiceFunctions
+import Synchronization
+
+/// Per function version, how many of its invocations a worker runs at once: the autoscaler's latest
+/// decision, never above `max_concurrency` (which applies alone until a decision arrives).
+final class FunctionConcurrency: Sendable {
+    private let slots = Mutex<[String: AsyncSemaphore]>([:])
+    /// The autoscaler's latest concurrency per function (nil: `max_concurrency`).
+    private let decided = Mutex<[String: Int?]>([:])
+
+    /// The semaphore of the function's version (made at its first invocation).
+    func slots(for spec: FunctionSpec) -> AsyncSemaphore {
+        let decided = decided.withLock { $0[spec.name] ?? nil }
+        return slots.withLock { slots in
+            if let existing = slots[Self.key(spec)] { return existing }
+            let semaphore = AsyncSemaphore(permits: Self.limit(spec, decided: decided))
+            slots[Self.key(spec)] = semaphore
+            return semaphore
+        }
+    }
+
+    /// Applies a decision; returns the limit now in force.
+    @discardableResult
+    func apply(_ concurrency: Int?, to spec: FunctionSpec) -> Int {
+        decided.withLock { $0[spec.name] = concurrency }
+        let limit = Self.limit(spec, decided: concurrency)
+        slots.withLock { $0[Self.key(spec)] }?.setPermits(limit)
+        return limit
+    }
+
+    static func limit(_ spec: FunctionSpec, decided: Int?) -> Int {
+        min(spec.manifest.maxConcurrency, decided ?? spec.manifest.maxConcurrency)
+    }
+
+    private static func key(_ spec: FunctionSpec) -> String { "\(spec.name)@\(spec.version)" }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Logging
+import SluiceKafka
+import SluiceRecords
+import SluiceRegistry
+import SluiceRuntime
+
+/// Follows the autoscaler's per-function decisions on the scaling topic and applies those for this
+/// worker's group: warm processes to keep, and invocations at once. Runs until cancelled.
+struct ScalingDecisionFollower: Sendable {
+    let configuration: Worker.Configuration
+    let registry: FunctionRegistry
+    let runner: FunctionRunner
+    let concurrency: FunctionConcurrency
+    let logger: Logger
+
+    func run() async {
+        let follower: TopicFollower
+        do {
+            follower = try await TopicFollower.open(
+                configuration.topics.scaling, from: TopicPartitionOffset.end, connection: configuration.connection, logger: logger)
+        } catch {
+            logger.warning("cannot follow scaling decisions; warm pools keep min_warm", metadata: ["error": "\(error)"])
+            return
+        }
+        await follower.forEachRecord { record in
+            guard let value = record.value, let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
+                decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
+            else { return }
+            let limit = concurrency.apply(decision.concurrency, to: spec)
+            await runner.setWarmTarget(spec, processes: decision.warmProcesses)
+            logger.info("scaling decision applied", metadata: [
+                "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)", "concurrency": "\(limit)",
+                "event_id": "\(decision.eventID)",
+            ])
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SluiceKafka
+import SluiceRecords
+import SluiceRegistry
+import SluiceRuntime
+import SluiceSandbox
+
+/// A member of the `sluice-workers` group on `sluice.invocations`: runs each request's function, writes
+/// its result and invocation-log records, and commits only the contiguous prefix of finished offsets.
+///
+/// Per partition, records of different keys run concurrently (up to the function's `max_concurrency`
+/// and the worker's `concurrency`), records of one key in order (`ordering: key`), a whole partition in
+/// order (`ordering: partition`), or with no order at all (`ordering: none`).
+///
+/// A failed attempt goes, by the function's retry policy, to a retry tier topic (the worker's retry
+/// consumer runs it again when due) or to the dead-letter topic; the request's offset commits once that
+/// record is acknowledged. While a record is in retry, later records of its key (of its partition for
+/// `ordering: partition`) wait for its chain to end.
+///
+/// A `Service`: a graceful shutdown (SIGTERM in `sluice worker`) stops taking records, finishes the
+/// invocations running, leaves records that had not started to the partition's next owner, commits and
+/// returns.
+public final class Worker: Service, Sendable {
+    let configuration: Configuration
+    let registry: FunctionRegistry
+    let runner: FunctionRunner
+    let logger: Logger
+    private let stopper = ConsumerStopper()
+    /// Spare cgroups to remove when the worker ends (nil when the launcher was given).
+    private let sandboxing: Sandboxing?
+
+    init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, sandboxing: Sandboxing?, logger: Logger) {
+        self.configuration = configuration
+        self.registry = registry
+        self.runner = runner
+        self.sandboxing = sandboxing
+        self.logger = logger
+    }
+
+    /// The worker `sluice worker` runs. Function processes start through `launcher`, or, when nil, in
+    /// sandboxes prepared here from `configuration.platform` (the host is probed once).
+    /// - Throws: `SandboxUnavailable` when this host cannot run function sandboxes.
+    public static func build(
+        configuration: Configuration, registry: FunctionRegistry, launcher: ProcessLauncher? = nil, logger: Logger
+    ) async throws -> Worker {
+        let platform = configuration.platform
+        var sandboxing: Sandboxing?
+        let processLauncher: ProcessLauncher
+        if let launcher {
+            processLauncher = launcher
+        } else {
+            let prepared = try await Sandboxing.prepare(allowWithoutCgroups: platform.allowWithoutCgroups)
+            sandboxing = prepared
+            processLauncher = ProcessLauncher(
+                sandboxing: prepared, allowIsolationNone: platform.allowIsolationNone, uid: platform.sandboxUID, gid: platform.sandboxGID)
+        }
+        let runner = FunctionRunner(launcher: processLauncher, logger: logger)
+        return Worker(configuration: configuration, registry: registry, runner: runner, sandboxing: sandboxing, logger: logger)
+    }
+
+    /// What `sluice worker` prints when it starts.
+    public var summary: String {
+        let cgroups = sandboxing.map { $0.cgroups?.version ?? "none (no resource limits)" } ?? "as the launcher was given"
+        return "worker \(configuration.workerID) running on \(configuration.connection.brokerList) with \(registry.all.count) functions; "
+            + "sandboxes with cgroup \(cgroups)"
+    }
+
+    /// Stops taking records; `run` then finishes the invocations running, leaves records that had not
+    /// started uncommitted (their next owner runs them), commits and returns.
+    public func stop() {
+        stopper.stop()
+    }
+
+    /// Consumes and runs invocations (and their retries) until `stop()` or a graceful shutdown.
+    /// (Cancelling the task instead would cut running invocations short.)
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await work()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    private func work() async throws {
+        let connection = configuration.connection
+        let tiers: RetryTiers
+        if let configured = configuration.retryTiers {
+            tiers = configured
+        } else {
+            tiers = try await RetryTiers.discover(prefix: configuration.topics.retryPrefix, connection: connection)
+        }
+        let index = try await OutcomeIndex.start(
+            connection: connection, topic: configuration.topics.results, windowPerPartition: configuration.resultsWindowPerPartition, logger: logger)
+        stopper.onStop { index.wakeWaiters() }
+        let load = WorkerLoad()
+        let concurrency = FunctionConcurrency()
+        let recorder = AttemptRecorder(workerID: configuration.workerID, topics: configuration.topics, logger: logger)
+        let handler = InvocationHandler(
+            configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder, load: load,
+            concurrency: concurrency, tiers: tiers, logger: logger)
+        let main = GroupClients.Options(groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight)
+        // A retry waits for its backoff anyway; fewer empty fetches leave the broker's CPU to the main path.
+        let retry = GroupClients.Options(groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200)
+        try await GroupClients.with(connection: connection, main, logger: logger) { clients in
+            try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
+                let retries = RetryConsumer(
+                    clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld, stopper: stopper, logger: logger
+                ) { record, producer in
+                    _ = await handler.handle(record, producer: producer)
+                }
+                try clients.consumer.subscribe(topics: [configuration.topics.invocations])
+                stopper.attach(clients.consumer)
+                try retries.subscribe()
+                for spec in registry.all { await runner.prewarm(spec) }
+                let reporter = LoadReporter(
+                    configuration: configuration, load: load, runner: runner, clients: clients, logger: logger)
+                let decisions = ScalingDecisionFollower(
+                    configuration: configuration, registry: registry, runner: runner, concurrency: concurrency, logger: logger)
+                await withTaskGroup(of: Void.self) { helpers in
+                    helpers.addTask { try? await index.run() }
+                    helpers.addTask { await self.maintainWarmPools() }
+                    helpers.addTask { await reporter.run() }
+                    helpers.addTask { await decisions.run() }
+                    async let retrying: Void = retries.run()
+                    await consume(clients, handler: handler, load: load)
+                    stopper.stop()
+                    await retrying
+                    helpers.cancelAll()
+                }
+            }
+        }
+        await runner.shutdown()
+        sandboxing?.removeSpares()
+    }
+
+    /// Retires warm processes idle past the TTL and of versions no longer deployed, every 5 s.
+    private func maintainWarmPools() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            await runner.maintain(ttl: configuration.warmTTL) { registry.function(named: $0) }
+        }
+    }
+
+    /// The main loop on the invocations topic.
+    private func consume(_ clients: GroupClients, handler: InvocationHandler, load: WorkerLoad) async {
+        let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
+        let taken = AsyncSemaphore(permits: configuration.maxInFlight)
+        let gates = KeyGates()
+        let ownership = PartitionOwnership()
+        await withTaskGroup(of: Void.self) { group in
+            for await event in consumer.events {
+                switch event {
+                case .assigned(let partitions):
+                    logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
+                    // Results written by a previous owner must be known before its records are redone.
+                    do { try await handler.index.catchUp() } catch { logger.warning("\(error)") }
+                case .revoked(let partitions):
+                    logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
+                    ownership.revoke(partitions)
+                    await clients.revoked(partitions)
+                case .record(let record):
+                    await commits.started(record)
+                    await taken.acquire()
+                    load.took()
+                    let ticket = handler.orderingTicket(record, gates: gates)
+                    let generation = ownership.generation(of: record.topicPartition)
+                    group.addTask {
+                        defer {
+                            load.untook()
+                            taken.release()
+                        }
+                        await ticket?.wait()
+                        // Not started before a stop or the partition's revocation: left uncommitted for
+                        // the partition's next owner (maybe this worker again, from the committed offset).
+                        let abandoned: @Sendable () -> Bool = {
+                            self.stopper.isStopped || !ownership.isCurrent(record.topicPartition, generation: generation)
+                        }
+                        let disposition = await handler.handle(record, producer: producer, abandoned: abandoned)
+                        if case .abandoned = disposition {
+                            ticket?.finish()
+                            return
+                        }
+                        await commits.finished(record)
+                        if let ticket, case .retrying(let id, let bound) = disposition {
+                            await handler.holdKey(for: id, bound: bound, partition: record.topicPartition) { self.stopper.isStopped }
+                            ticket.finish()
+                        } else {
+                            ticket?.finish()
+                        }
+                    }
+                case .error(let error):
+                    logger.warning("consumer error", metadata: ["error": "\(error)"])
+                case .partitionEOF:
+                    break
+                }
+            }
+            // Stopped: the group waits here for the invocations already running.
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import SluiceFunctions
+import SluiceKafka
+import SluiceRecords
+
+extension Worker {
+    /// What a worker consumes, where it writes, and how much it runs at once.
+    public struct Configuration: Sendable {
+        public var connection: KafkaConnection
+        public var workerID: String
+        /// Invocations running at once in this worker.
+        public var concurrency: Int = 16
+        /// Records taken from Kafka and not finished (queued behind their key or running).
+        public var maxInFlight: Int = 2000
+        public var groupID: String = "sluice-workers"
+        /// The platform topics: invocations consumed; results, invocation log, dead letters and load
+        /// samples written; retry tiers discovered by `retryPrefix` unless `retryTiers` names them.
+        public var topics = PlatformTopics.standard
+        /// Idle warm processes are retired after this long.
+        public var warmTTL: Duration = .seconds(60)
+        /// Retry tier topics; nil: those named `<topics.retryPrefix><delay>` on the broker.
+        public var retryTiers: RetryTiers?
+        /// Records held in memory by the retry consumer until they are due.
+        public var maxRetriesHeld: Int = 10_000
+        /// Results per partition read at start, to know which invocations already ended (0: none, for a
+        /// fresh benchmark topic).
+        public var resultsWindowPerPartition: Int64 = 100_000
+        /// Limits (`max_event_bytes`) and sandbox settings from `Config/platform.yaml`.
+        public var platform = PlatformConfiguration.standard
+        /// The retry consumer's group.
+        public var retryGroupID: String { groupID + "-retry" }
+
+        public init(connection: KafkaConnection, workerID: String) {
+            self.connection = connection
+            self.workerID = workerID
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SluiceFunctions
+import SluiceKafka
+import SluiceRecords
+import Synchronization
+
+/// The in-memory view of the registry topic (`sluice.functions`) every component keeps: built by reading
+/// the topic to its end, then kept current by `run()` — a deploy takes effect without restarting anything.
+public final class FunctionRegistry: Service, Sendable {
+    private struct State {
+        var functions: [String: FunctionSpec] = [:]
+        var generation = 0
+        var watchers: [CheckedContinuation<Void, Never>] = []
+    }
+    /// The registry topic.
+    public let topic: String
+    private let state = Mutex(State())
+    private let follower: TopicFollower
+    private let logger: Logger
+
+    private init(topic: String, follower: TopicFollower, logger: Logger) {
+        self.topic = topic
+        self.follower = follower
+        self.logger = logger
+    }
+
+    /// Reads the registry topic to its current end (tombstones and compaction included).
+    /// - Throws: `KafkaError` (unreachable broker, missing topic — run `sluice topics apply`, or a read
+    ///   that does not reach the end within `timeout`).
+    public static func load(
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.functions, timeout: Duration = .seconds(60),
+        logger: Logger = Logger(label: "sluice.registry")
+    ) async throws -> FunctionRegistry {
+        let follower: TopicFollower
+        do {
+            follower = try await TopicFollower.open(
+                topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 100, logger: logger)
+        } catch let error as KafkaError where error.code == .unknownTopic {
+            throw KafkaError(.unknownTopic, "the registry topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
+        }
+        let registry = FunctionRegistry(topic: topic, follower: follower, logger: logger)
+        do {
+            try await follower.readToEnd(timeout: timeout) { registry.apply($0) }
+        } catch {
+            await follower.close()
+            throw error
+        }
+        return registry
+    }
+
+    /// Applies new registry records until cancelled or a graceful shutdown, then closes the registry.
+    public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await follower.forEachRecord { self.apply($0) }
+        } onCancelOrGracefulShutdown: {
+            self.follower.finish()
+        }
+    }
+
+    /// Stops following (for a registry that was loaded and never run).
+    public func close() async { await follower.close() }
+
+    private func apply(_ record: ConsumerRecord) {
+        guard let key = record.keyText else { return }
+        var spec: FunctionSpec?
+        if let value = record.value {
+            do {
+                spec = try FunctionSpec.decode(value)
+            } catch {
+                logger.warning(
+                    "skipping an unreadable registry record", metadata: ["function": "\(key)", "offset": "\(record.offset)", "error": "\(error)"])
+                return
+            }
+        }
+        let watchers = state.withLock { state in
+            state.functions[key] = spec
+            state.generation += 1
+            defer { state.watchers = [] }
+            return state.watchers
+        }
+        for watcher in watchers { watcher.resume() }
+    }
+
+    /// The current version of a function, nil when not deployed (or deleted).
+    public func function(named name: String) -> FunctionSpec? {
+        state.withLock { $0.functions[name] }
+    }
+
+    public var all: [FunctionSpec] {
+        state.withLock { Array($0.functions.values) }.sorted { $0.name < $1.name }
+    }
+
+    /// Functions triggered by `topic`.
+    public func subscribers(of topic: String) -> [FunctionSpec] {
+        all.filter { $0.manifest.eventTriggers.contains(topic) }
+    }
+
+    /// Every trigger topic of every function.
+    public var triggerTopics: Set<String> {
+        Set(all.flatMap(\.manifest.eventTriggers))
+    }
+
+    /// Counts changes; compare before and after `waitForChange`.
+    public var generation: Int { state.withLock { $0.generation } }
+
+    /// Returns after the next change to the registry (or when the task is cancelled).
+    public func waitForChange() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                    return
+                }
+                state.withLock { $0.watchers.append(continuation) }
+            }
+        } onCancel: {
+            let watchers = state.withLock { state in
+                defer { state.watchers = [] }
+                return state.watchers
+            }
+            for watcher in watchers { watcher.resume() }
+        }
+    }
+}
