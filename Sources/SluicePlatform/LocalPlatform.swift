@@ -26,8 +26,13 @@ public struct LocalPlatform: Service, Sendable {
     /// On one machine, worker processes beyond its cores (and the 6 partitions) only compete for them.
     public static var maxWorkers: Int { min(6, max(2, ProcessInfo.processInfo.activeProcessorCount)) }
 
+    /// Where `run` records its pid, for `stopRunning`.
+    public var pidFile: URL { paths.run.appendingPathComponent("up.pid") }
+
     public func run() async throws {
         try FileManager.default.createDirectory(at: paths.run, withIntermediateDirectories: true)
+        try "\(getpid())\n".write(to: pidFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: pidFile) }
         let broker = EmbeddedBroker(paths: paths, port: brokerPort)
         let (pid, already) = try await broker.start()
         say(already ? "broker: already running at \(broker.address) (pid \(pid))" : "broker: started at \(broker.address) (pid \(pid), log \(broker.logFile.path))")
@@ -58,6 +63,22 @@ public struct LocalPlatform: Service, Sendable {
             await broker.stop()
             say("broker: stopped")
         }
+    }
+
+    /// Stops what a `run` of another process left running (`make down`): that process, which stops its
+    /// children, and the broker on `brokerPort`. Returns what it stopped, a line each.
+    public func stopRunning() async -> [String] {
+        var stopped: [String] = []
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            ChildProcess.isAlive(pid)
+        {
+            await ChildProcess.terminate(pid, graceSeconds: 10)
+            stopped.append("stopped sluice up (pid \(pid))")
+        }
+        try? FileManager.default.removeItem(at: pidFile)
+        let broker = EmbeddedBroker(paths: paths, port: brokerPort)
+        if await broker.stop() { stopped.append("stopped the broker at \(broker.address)") }
+        return stopped
     }
 
     /// Creates the topics of `Topics/` that are missing.

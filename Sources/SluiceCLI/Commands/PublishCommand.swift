@@ -33,54 +33,29 @@ struct PublishCommand: AsyncParsableCommand {
     func validate() throws {
         let sources = [data != nil, file != nil, lines].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --data, --file or --lines") }
-        for header in headers where !header.contains("=") {
-            throw ValidationError("--header takes name=value, got '\(header)'")
-        }
+        if let header = headers.first(where: { !$0.contains("=") }) { throw ValidationError("--header takes name=value, got '\(header)'") }
     }
 
     func run() async throws {
         let kafka = connection.connection
-        try await KafkaAdmin.with(kafka) { admin in
-            guard try await admin.topic(topic) == nil else { return }
-            guard create else {
-                throw CLIError("topic \(topic) does not exist on \(kafka.brokerList). Define it in Topics/ and run `sluice topics apply`, or pass --create.")
-            }
-            _ = try await admin.createTopics([NewTopic(name: topic, partitions: 1)])
-        }
-
-        var configuration = ProducerConfiguration(connection: kafka)
-        configuration.deliveryTimeoutMs = max(kafka.timeoutMs, 1000)
-        let producer = try KafkaProducer.make(configuration)
-        let recordHeaders = headers.map { header in
-            let parts = header.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return KafkaHeader(name: String(parts[0]), string: String(parts[1]))
-        }
-        let traced = recordHeaders.contains { $0.name == TraceParent.headerName }
-        func record(_ value: [UInt8]) -> ProducerRecord {
-            // Each record starts its own trace unless the caller passed a traceparent.
-            let headers = traced ? recordHeaders : recordHeaders + [TraceParent.start().header]
-            return ProducerRecord(topic: topic, partition: partition, key: key.map { Array($0.utf8) }, value: value, headers: headers)
-        }
+        guard let publisher = TopicPublisher(topic: topic, key: key, partition: partition, headers: headers) else { return }
         do {
-            if lines {
-                try await publishLines(producer: producer, record: record)
-            } else {
-                let value = try data.map { Array($0.utf8) } ?? Array(Data(contentsOf: URL(fileURLWithPath: file!)))
-                report(try await producer.send(record(value)))
-            }
-        } catch {
-            await producer.close()
-            throw error
+            try await publisher.ensureTopic(connection: kafka, create: create)
+        } catch let error as KafkaError where error.code == .unknownTopic {
+            throw CLIError(error.message)
         }
-        await producer.close()
-    }
-
-    private func publishLines(producer: KafkaProducer, record: ([UInt8]) -> ProducerRecord) async throws {
-        let reader = ByteLineReader()
-        let started = ContinuousClock.now
-        let count = try await producer.sendAll(next: { try await reader.nextLine().map(record) }, acknowledged: report)
-        let seconds = max((ContinuousClock.now - started) / .seconds(1), 0.000_001)
-        printError("published \(count) records to \(topic) in \(String(format: "%.2f", seconds)) s (\(Int(Double(count) / seconds)) records/s)")
+        try await TopicPublisher.withProducer(connection: kafka) { producer in
+            if lines {
+                let reader = ByteLineReader()
+                let started = ContinuousClock.now
+                let count = try await producer.sendAll(next: { try await reader.nextLine().map(publisher.record) }, acknowledged: report)
+                let seconds = max((ContinuousClock.now - started) / .seconds(1), 0.000_001)
+                printError("published \(count) records to \(topic) in \(String(format: "%.2f", seconds)) s (\(Int(Double(count) / seconds)) records/s)")
+            } else {
+                let value = try data.map { Array($0.utf8) } ?? Array(Data(contentsOf: URL(fileURLWithPath: file ?? "")))
+                report(try await producer.send(publisher.record(value)))
+            }
+        }
     }
 
     private func report(_ position: RecordPosition) {

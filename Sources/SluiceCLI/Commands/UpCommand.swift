@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Logging
 import SluicePlatform
 import SluiceSupport
@@ -19,10 +18,6 @@ struct UpCommand: AsyncParsableCommand {
         var platform = LocalPlatform()
         platform.brokerPort = port
         platform.dashboardPort = dashboardPort
-        try FileManager.default.createDirectory(at: platform.paths.run, withIntermediateDirectories: true)
-        let upPID = platform.paths.run.appendingPathComponent("up.pid")
-        try "\(getpid())\n".write(to: upPID, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: upPID) }
         try await ProcessServices.run([platform], gracePeriod: .seconds(60), logger: Logger(label: "sluice.up"))
     }
 }
