@@ -184,9 +184,12 @@ let package = Package(
         ),
         .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceRecords", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceLagTests", dependencies: ["SluiceLag", "SluiceKafka", "SluiceDashboard", "SluiceTesting", "SluiceBroker", "SluiceRecords"],
+            name: "SluiceLagTests", dependencies: [
+                "SluiceLag", "SluiceKafka", "SluiceDashboard", "SluiceTesting", "SluiceBroker", "SluiceRecords",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings),
-        .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler", "SluiceRecords"], swiftSettings: strictSettings),
+        .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler", "SluiceRecords", "SluiceScaling"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceRecords", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(

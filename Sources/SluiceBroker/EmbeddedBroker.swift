@@ -88,9 +88,8 @@ public struct EmbeddedBroker: Sendable {
     /// Whether a Kafka broker answers a metadata request at this port.
     public func answers(timeoutMs: Int = 2000) async -> Bool {
         guard Self.portIsOpen(port) else { return false }
-        guard let admin = try? KafkaAdmin.make(KafkaConnection(brokers: [address], timeoutMs: timeoutMs)) else { return false }
-        defer { Task { await admin.close() } }
-        return (try? await admin.topics()) != nil
+        let connection = KafkaConnection(brokers: [address], timeoutMs: timeoutMs)
+        return (try? await KafkaAdmin.with(connection) { try await $0.topics() }) != nil
     }
 
     private func waitUntilReady(pid: pid_t, timeout: Duration) async throws {

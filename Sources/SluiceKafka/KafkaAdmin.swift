@@ -1,6 +1,7 @@
 import CRdKafka
 import Logging
 import SluiceRecords
+import SluiceSupport
 
 /// Cluster administration: topics, their configs, groups, committed offsets and high watermarks.
 public final class KafkaAdmin: Sendable {
@@ -161,8 +162,14 @@ public final class KafkaAdmin: Sendable {
     /// The offsets `group` committed for `partitions`, with their commit times where known.
     public func groupOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group), logger: client.logger)
-        defer { Task { await consumer.close() } }
-        return try await consumer.committedWithTimes(partitions)
+        do {
+            let offsets = try await consumer.committedWithTimes(partitions)
+            await consumer.close()
+            return offsets
+        } catch {
+            await consumer.close()
+            throw error
+        }
     }
 
     /// High watermarks (the offset the next record will get) of every partition of `topics`.

@@ -2,6 +2,7 @@ import CRdKafka
 import Foundation
 import Logging
 import SluiceRecords
+import SluiceSupport
 import Synchronization
 
 /// Reads records from Kafka, in a consumer group (`subscribe`) or from chosen partitions (`assign`).
@@ -165,7 +166,7 @@ public final class KafkaConsumer: Sendable {
     public func close() async {
         await poller.stop()
         control.failPendingSeeks()
-        _ = try? await BlockingCalls.run { [client] in client.withHandle { rd_kafka_consumer_close($0) } }
+        _ = await BlockingCalls.run { [client] in client.withHandle { rd_kafka_consumer_close($0) } }
         buffer.finish()
     }
 

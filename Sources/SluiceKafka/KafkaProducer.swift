@@ -1,6 +1,7 @@
 import CRdKafka
 import Logging
 import SluiceRecords
+import SluiceSupport
 
 /// Produces records; each send resolves once the broker acknowledged the record.
 ///
@@ -76,7 +77,7 @@ public final class KafkaProducer: Sendable {
     /// Waits until every record handed over so far is acknowledged or failed.
     public func flush(timeoutMs: Int? = nil) async throws {
         let timeout = Int32(timeoutMs ?? configuration.connection.timeoutMs)
-        let err = try await BlockingCalls.run { [client] in client.withHandle { rd_kafka_flush($0, timeout) } }
+        let err = await BlockingCalls.run { [client] in client.withHandle { rd_kafka_flush($0, timeout) } }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError.rd(err, "\(deliveries.inFlight) records were not acknowledged in \(timeout) ms")
         }

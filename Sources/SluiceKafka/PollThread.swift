@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSupport
 import Synchronization
 
 /// A dedicated thread that runs `iteration` until stopped. librdkafka polls with a timeout block, so they
@@ -24,6 +25,6 @@ final class PollThread: Sendable {
     /// Stops the loop and waits (off the cooperative pool) for its current iteration to end.
     func stop() async {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        _ = try? await BlockingCalls.run { [exited] in exited.wait() }
+        _ = await BlockingCalls.run { [exited] in exited.wait() }
     }
 }

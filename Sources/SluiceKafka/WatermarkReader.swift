@@ -2,6 +2,7 @@ import CRdKafka
 import Foundation
 import Logging
 import SluiceRecords
+import SluiceSupport
 
 /// Reads high watermarks from Fetch responses: a group-less consumer is assigned each partition at its end
 /// and the watermark librdkafka cached from the first Fetch response is taken.

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import SluiceKafka
 import SluiceRecords
+import SluiceSupport
+import Synchronization
 
 /// A partition's status over the sliding window, after Burrow's rules.
 public enum LagStatus: String, Sendable, Codable, Comparable, CaseIterable {
@@ -241,20 +243,25 @@ public actor LagEngine {
         for round in rounds {
             let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection), logger: logger)
             try consumer.assign(round)
-            var wanted = Dictionary(uniqueKeysWithValues: round.map { ($0.topicPartition, $0.offset) })
-            let expiry = Task {
-                try? await Task.sleep(for: .seconds(3))
-                consumer.finishEvents()
+            let starts = Dictionary(uniqueKeysWithValues: round.map { ($0.topicPartition, $0.offset) })
+            // What arrived within 3 s counts, also when not every partition's record did.
+            let read = Mutex<[TopicPartition: Int64]>([:])
+            _ = await withTimeout(.seconds(3), onTimeout: { consumer.finishEvents() }) {
+                for await event in consumer.events {
+                    guard case .record(let record) = event, let offset = starts[record.topicPartition], record.offset >= offset else { continue }
+                    let done = read.withLock { read in
+                        read[record.topicPartition] = read[record.topicPartition] ?? record.timestampMs
+                        return read.count == starts.count
+                    }
+                    if done { break }
+                }
             }
-            for await event in consumer.events {
-                guard case .record(let record) = event, let offset = wanted[record.topicPartition], record.offset >= offset else { continue }
-                found[TopicPartitionOffset(record.topicPartition, offset: offset)] = record.timestampMs
-                timestamps[record.topicPartition] = (offset, record.timestampMs)
-                wanted[record.topicPartition] = nil
-                if wanted.isEmpty { break }
-            }
-            expiry.cancel()
             await consumer.close()
+            for (partition, timestampMs) in read.withLock({ $0 }) {
+                guard let offset = starts[partition] else { continue }
+                found[TopicPartitionOffset(partition, offset: offset)] = timestampMs
+                timestamps[partition] = (offset, timestampMs)
+            }
         }
         return found
     }

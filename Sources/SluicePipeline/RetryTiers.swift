@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceRecords
 
 /// The retry tier topics (`Topics/retry.yaml`): `<prefix><delay>`, e.g. `sluice.retry.10s`. A failed
 /// invocation waits in the tier with the largest delay not above its next backoff (the shortest tier
@@ -9,8 +10,6 @@ public struct RetryTiers: Sendable, Hashable {
         public var topic: String
         public var delayMs: Int
     }
-
-    public static let defaultPrefix = "sluice.retry."
 
     /// Sorted by delay.
     public let tiers: [Tier]
@@ -39,10 +38,9 @@ public struct RetryTiers: Sendable, Hashable {
     }
 
     /// Lists the broker's topics and discovers the tiers among them.
-    public static func discover(prefix: String = defaultPrefix, connection: KafkaConnection) async throws -> RetryTiers {
-        let admin = try KafkaAdmin.make(connection)
-        defer { Task { await admin.close() } }
-        return try discover(prefix: prefix, topics: try await admin.topics().map(\.name))
+    public static func discover(prefix: String = PlatformTopics.standard.retryPrefix, connection: KafkaConnection) async throws -> RetryTiers {
+        let topics = try await KafkaAdmin.with(connection) { try await $0.topics().map(\.name) }
+        return try discover(prefix: prefix, topics: topics)
     }
 
     /// `500ms`, `1s`, `10m`, `1h` in milliseconds.

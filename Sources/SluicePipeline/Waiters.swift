@@ -1,3 +1,4 @@
+import SluiceSupport
 import Synchronization
 
 /// Tasks waiting for a condition about a key (an invocation id turning final, a stop), each with a
@@ -30,13 +31,8 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
                 state.entries[state.next] = .created
                 return state.next
             }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.suspend(key, token: token, ready: ready) }
-                group.addTask { try? await Task.sleep(until: deadline) }
-                await group.next()
-                group.cancelAll()
-                self.release(token)
-            }
+            _ = await withTimeout(deadline - ContinuousClock.now) { await self.suspend(key, token: token, ready: ready) }
+            release(token)
         }
         return true
     }

@@ -145,13 +145,7 @@ final class FunctionProcess: Sendable {
             return
         }
         kill(-pid, SIGTERM)
-        let ended = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = await self.waitForExit(); return true }
-            group.addTask { try? await Task.sleep(for: grace); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let ended = await withTimeout(grace) { _ = await self.waitForExit() } != nil
         kill(-pid, SIGKILL)  // also whatever the leader left behind in its group
         if !ended { _ = await waitForExit() }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceFunctions
 import SluiceSandbox
+import SluiceSupport
 import Synchronization
 
 /// Runs invocations of deployed functions: `python3` on warm pools, `exec` as one process per
@@ -194,20 +195,8 @@ public final class FunctionRunner: Sendable {
     /// Runs `work`, or kills the process group when `timeout_seconds` passes first.
     private func bounded(_ spec: FunctionSpec, process: FunctionProcess, _ work: @escaping @Sendable () async -> InvocationOutcome) async -> InvocationOutcome {
         let timeout = Duration.milliseconds(Int(spec.manifest.timeoutSeconds * 1000))
-        let result: InvocationOutcome? = await withTaskGroup(of: InvocationOutcome?.self) { group in
-            group.addTask { await work() }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            if first == nil {
-                // Timed out: kill the whole group, then let `work` see the process end.
-                await process.terminateGroup(grace: killGrace)
-            }
-            group.cancelAll()
-            return first
-        }
+        // Timed out: the whole group is killed, then `work` sees the process end.
+        let result = await withTimeout(timeout, onTimeout: { await process.terminateGroup(grace: self.killGrace) }, work)
         if let result { return result }
         var outcome = InvocationOutcome(status: .timeout, error: "timed out after \(spec.manifest.timeoutSeconds) s; process group killed")
         outcome.retryable = true

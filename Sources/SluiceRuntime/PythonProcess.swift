@@ -1,5 +1,6 @@
 import Foundation
 import SluiceFunctions
+import SluiceSupport
 import Synchronization
 
 /// A warm `python3` process of one function version: imports the handler once and serves invocations
@@ -27,13 +28,7 @@ final class PythonProcess: Sendable {
             [launcher.environment.python, "-I", "-B", runtime + "/" + bootstrap, code, spec.manifest.handler]
         }
         let python = PythonProcess(process: process)
-        let ready = await withTaskGroup(of: Reply?.self) { group in
-            group.addTask { await python.nextReply() }
-            group.addTask { try? await Task.sleep(for: timeout); return nil }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        let ready = await withTimeout(timeout) { await python.nextReply() } ?? nil
         guard case .frame(let body) = ready,
             let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], object["ready"] as? Bool == true
         else {

@@ -168,18 +168,10 @@ public final class Sandboxing: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try ProcessLaunch.run(process)
-        let done = Task.detached {
-            process.waitUntilExit()
-        }
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await done.value; return true }
-            group.addTask { try? await Task.sleep(for: Self.probeTimeout); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if !finished { process.terminate() }
-        await done.value
+        // Waited for off the cooperative pool; a probe still running at the timeout is terminated.
+        let finished = await withTimeout(Self.probeTimeout, onTimeout: { process.terminate() }) {
+            await BlockingCalls.run { process.waitUntilExit() }
+        } != nil
         _ = await command.cgroup?.waitUntilEmpty(timeout: .seconds(2))
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)

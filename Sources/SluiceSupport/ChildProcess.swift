@@ -1,5 +1,6 @@
 import CSluiceSys
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -39,6 +40,8 @@ public enum ChildProcess {
                     started.signal()
                     var status: Int32 = 0
                     while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                    // Exited: its code; killed: 128 + the signal, as shells report it.
+                    exits.ended(pid, status: status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
                 } catch {
                     box.set(.failure(error))
                     started.signal()
@@ -50,6 +53,14 @@ public enum ChildProcess {
             return try box.get()
         }
     }
+
+    /// Waits until a `.tiedToParent` child has ended; returns its exit code (128 + the signal when a
+    /// signal killed it).
+    public static func exitStatus(_ pid: pid_t) async -> Int32 {
+        await exits.wait(pid)
+    }
+
+    private static let exits = ExitBook()
 
     /// Whether a process with this pid exists (and is not a zombie).
     public static func isAlive(_ pid: pid_t) -> Bool {
@@ -133,5 +144,29 @@ public enum ChildProcess {
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
         return pid
+    }
+}
+
+/// Exit statuses of reaped children and the callers waiting for them.
+private final class ExitBook: Sendable {
+    private let state = Mutex<(statuses: [pid_t: Int32], waiters: [pid_t: [CheckedContinuation<Int32, Never>]])>(([:], [:]))
+
+    func ended(_ pid: pid_t, status: Int32) {
+        let waiters = state.withLock { state in
+            state.statuses[pid] = status
+            return state.waiters.removeValue(forKey: pid) ?? []
+        }
+        for waiter in waiters { waiter.resume(returning: status) }
+    }
+
+    func wait(_ pid: pid_t) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = state.withLock { state -> Int32? in
+                if let status = state.statuses[pid] { return status }
+                state.waiters[pid, default: []].append(continuation)
+                return nil
+            }
+            if let status { continuation.resume(returning: status) }
+        }
     }
 }

@@ -51,10 +51,10 @@ public enum CommandRunner {
         try ProcessLaunch.run(process)
         // Pipe reads and writes block: they run on Dispatch threads, never on the cooperative pool.
         let readers = [stdout, stderr].map { pipe in
-            Task { await offPool { pipe.fileHandleForReading.readDataToEndOfFile() } }
+            Task { await BlockingCalls.run { pipe.fileHandleForReading.readDataToEndOfFile() } }
         }
         let writer = Task {
-            await offPool {
+            await BlockingCalls.run {
                 if let input { try? stdin.fileHandleForWriting.write(contentsOf: input) }
                 try? stdin.fileHandleForWriting.close()
             }
@@ -77,12 +77,6 @@ public enum CommandRunner {
         let err = await readers[1].value
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         return CommandResult(status: status, stdout: out, stderr: err, seconds: seconds)
-    }
-
-    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: body()) }.start()
-        }
     }
 }
 
@@ -107,6 +101,14 @@ public final class BackgroundSluice: Sendable {
     public func stop() {
         kill(pid, SIGTERM)
         waitUntilGone()
+    }
+
+    /// SIGTERM; returns its exit status once it has ended and how long that took.
+    public func terminate() async -> (status: Int32, seconds: Double) {
+        let start = ContinuousClock.now
+        kill(pid, SIGTERM)
+        let status = await ChildProcess.exitStatus(pid)
+        return (status, (ContinuousClock.now - start) / .seconds(1))
     }
 
     /// The spawning thread reaps it; wait (up to 60 s, then SIGKILL) until it is gone.

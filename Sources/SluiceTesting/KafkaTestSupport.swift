@@ -5,18 +5,18 @@ import SluiceRecords
 /// Creates a topic with a unique name on the test broker and returns its name.
 public func makeTestTopic(_ prefix: String, partitions: Int, configs: [String: String] = [:]) async throws -> String {
     let name = uniqueName(prefix)
-    let admin = try KafkaAdmin.make(try await TestBroker.connection())
-    defer { Task { await admin.close() } }
-    let result = try await admin.createTopics([NewTopic(name: name, partitions: partitions, configs: configs)])
+    let result = try await KafkaAdmin.with(try await TestBroker.connection()) {
+        try await $0.createTopics([NewTopic(name: name, partitions: partitions, configs: configs)])
+    }
     guard result[name] == .created else { throw TestSetupError("topic \(name) was not created: \(String(describing: result[name]))") }
     return name
 }
 
 /// Creates topics with exactly these names (for names that must follow a pattern, like retry tiers).
 public func makeTopics(_ names: [String], partitions: Int) async throws {
-    let admin = try KafkaAdmin.make(try await TestBroker.connection())
-    defer { Task { await admin.close() } }
-    let result = try await admin.createTopics(names.map { NewTopic(name: $0, partitions: partitions) })
+    let result = try await KafkaAdmin.with(try await TestBroker.connection()) {
+        try await $0.createTopics(names.map { NewTopic(name: $0, partitions: partitions) })
+    }
     for name in names where result[name] != .created {
         throw TestSetupError("topic \(name) was not created: \(String(describing: result[name]))")
     }

@@ -136,21 +136,22 @@ public struct PipelineHarness: Sendable {
     public func readRecords(
         _ topic: String, function: String, timeout: Duration = .seconds(120), until done: @escaping @Sendable ([ConsumerRecord]) -> Bool
     ) async throws -> [ConsumerRecord] {
-        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
-        let admin = try KafkaAdmin.make(connection)
-        let partitions = try await admin.topic(topic)?.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning) } ?? []
-        await admin.close()
-        try consumer.assign(partitions)
-        defer { Task { await consumer.close() } }
+        let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 10)
+        let records = Mutex<[ConsumerRecord]>([])
         return try await withDeadline(timeout, "reading \(function)'s records on \(topic)") {
-            var records: [ConsumerRecord] = []
-            if done(records) { return records }
-            for await event in consumer.events {
-                guard case .record(let record) = event, record.header(SluiceHeader.function) == Array(function.utf8) else { continue }
-                records.append(record)
-                if done(records) { break }
+            if done([]) {
+                await follower.close()
+                return []
             }
-            return records
+            await follower.forEachRecord { record in
+                guard record.header(SluiceHeader.function, is: function) else { return }
+                let enough = records.withLock { records in
+                    records.append(record)
+                    return done(records)
+                }
+                if enough { follower.finish() }
+            }
+            return records.withLock { $0 }
         }
     }
 }

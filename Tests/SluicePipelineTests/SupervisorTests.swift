@@ -119,9 +119,8 @@ struct SupervisorTests {
             bestRate = max(bestRate, Double(count) / 3)
             windowStart.addTimeInterval(1)
         }
-        #expect(bestRate > aloneRate * 1.2, "with more workers \(bestRate)/s, alone \(aloneRate)/s")
-        // Figures for the record (not asserted: timing on a loaded machine). The event's timestamp has
-        // whole seconds.
+        // Figures for the record, not asserted: a speed-up is timing on a loaded machine, measured by
+        // `sluice bench scaling` instead. The event's timestamp has whole seconds.
         print(String(
             format: "supervisor: scale-up %.1f s after the backlog began (%.1f s after its last record), to %d workers; drain %.0f/s alone (%.1f s), best 3 s with more %.0f/s",
             upAt.timeIntervalSince(publishing), upAt.timeIntervalSince(published), up["instances_after"] as? Int ?? 0, aloneRate,
@@ -169,16 +168,21 @@ struct SupervisorRestartTests {
         // A platform file that does not exist: `sluice worker` exits 1 at once, naming it.
         configuration.workerArguments = ["--brokers", connection.brokerList, "--platform-config", "/nonexistent/platform.yaml"]
         configuration.policy.minWorkers = 1
-        let reports = Observed([String]())
-        configuration.report = { line in Task { await reports.update { $0.append(line) } } }
+        // Reports in the order the supervisor made them (a stream keeps it).
+        let (reports, report) = AsyncStream.makeStream(of: String.self)
+        configuration.report = { report.yield($0) }
         let supervisor = Supervisor(configuration: configuration)
         let running = Task { try await supervisor.run() }
         defer { running.cancel() }
-        try await withDeadline(.seconds(60), "three replacements") {
-            await reports.wait { $0.filter { $0.contains("exited") }.count >= 3 }
+        let lines = try await withDeadline(.seconds(60), "three replacements") {
+            var lines: [String] = []
+            for await line in reports {
+                lines.append(line)
+                if lines.filter({ $0.contains("exited") }).count >= 3 { break }
+            }
+            return lines
         }
         running.cancel()
-        let lines = await reports.state
         let pauses = lines.filter { $0.contains("exited") }.compactMap { $0.split(separator: " ").dropLast().last.map(String.init) }
         #expect(Array(pauses.prefix(3)) == ["2", "4", "8"], "\(lines)")
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(pool.replacingOccurrences(of: ":", with: "-"))-1.log")
