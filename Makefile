@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ROOT := $(abspath .)
 
-.PHONY: help deps build up down test bench clean
+.PHONY: help deps build lint up down test bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
@@ -22,15 +22,20 @@ down: ## Stop whatever `make up` left running.
 	@if [ -x bin/sluice ]; then bin/sluice down; \
 	else for f in .run/*.pid; do [ -f "$$f" ] && kill "$$(cat "$$f")" 2>/dev/null; rm -f "$$f"; done; echo "stopped"; fi
 
-test: build ## Build and run every test; the suite starts its own broker on a free port.
+lint: ## Formatting (swift format, .swift-format) and the module graph of docs/architecture.md.
+	swift format lint --strict --recursive --parallel Package.swift Sources Tests
+	python3 scripts/check-modules.py
+
+test: build lint ## Build and run every test; the suite starts its own broker on a free port.
 	swift build --build-tests
 	SLUICE_BIN=$(ROOT)/.build/debug/sluice swift test
 
 clean: ## Remove build output and fetched dependencies.
 	rm -rf .build bin .deps .run
 
-bench: deps ## Benchmarks (release build): pipeline and DLQ replay vs raw Kafka, sandbox vs bubblewrap, with ratios.
+bench: deps ## Benchmarks (release build): pipeline and DLQ replay vs raw Kafka, sandbox vs bubblewrap, scaling vs one worker.
 	swift build -c release
 	.build/release/sluice bench pipeline
 	.build/release/sluice bench replay
 	.build/release/sluice bench sandbox
+	.build/release/sluice bench scaling

@@ -36,7 +36,9 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
         .target(
             name: "SluiceKafka",
-            dependencies: ["CRdKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CRdKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings,
             linkerSettings: [
                 .unsafeFlags(["-L\(rdkafkaLibDir)", "-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])
@@ -46,7 +48,8 @@ let package = Package(
         .target(
             name: "SluiceSupport",
             dependencies: [
-                "CSluiceSys", "SluiceRecords", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                "CSluiceSys", "SluiceRecords", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
@@ -77,16 +80,19 @@ let package = Package(
         .target(
             name: "SluiceRuntime",
             dependencies: [
-                "CSluiceSys", "SluiceFunctions", "SluiceRecords", "SluiceSupport", "SluiceSandbox", .product(name: "Logging", package: "swift-log"),
+                "CSluiceSys", "SluiceFunctions", "SluiceRecords", "SluiceSupport", "SluiceSandbox",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluicePipeline",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceRuntime", "SluiceSupport",
+                "SluiceKafka", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceRuntime", "SluiceSandbox",
+                "SluiceSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -94,7 +100,8 @@ let package = Package(
         .target(
             name: "SluiceScaling",
             dependencies: [
-                "SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log"),
+                "SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceRecords", "SluiceSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
@@ -102,7 +109,8 @@ let package = Package(
         .target(
             name: "SluiceDashboard",
             dependencies: [
-                "SluiceKafka", "SluiceLag", "SluiceMetrics", "SluiceRecords", .product(name: "Hummingbird", package: "hummingbird"),
+                "SluiceKafka", "SluiceLag", "SluiceMetrics", "SluiceRecords",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -111,7 +119,8 @@ let package = Package(
         .target(
             name: "SluiceMetrics",
             dependencies: [
-                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -119,7 +128,9 @@ let package = Package(
         ),
         .target(
             name: "SluiceLag",
-            dependencies: ["SluiceKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceKafka", "SluiceRecords", "SluiceSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -133,9 +144,12 @@ let package = Package(
         .target(
             name: "SluiceBench",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRecords", "SluiceRegistry", "SluiceRuntime", "SluiceSupport",
-                "SluiceDeadLetters", "SluiceSandbox", "SluiceBroker", "SluiceTopics",
-                .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Logging", package: "swift-log"),
+                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRecords", "SluiceRegistry", "SluiceRuntime",
+                "SluiceSupport",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceBroker", "SluiceTopics", "SluiceScaling",
+                "SluiceAutoscaler",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -148,23 +162,26 @@ let package = Package(
             name: "SluicePlatform",
             dependencies: [
                 "SluiceBroker", "SluiceFunctions", "SluiceKafka", "SluiceRegistry", "SluiceSupport", "SluiceTopics",
-                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline", "SluiceRuntime", "SluiceBench",
+                "SluiceKafka", "SluiceTopics", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluicePipeline",
+                "SluiceRuntime", "SluiceBench",
                 "SluiceRecords", "SluiceRegistry", "SluicePlatform",
-                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard", "SluiceScaling", "SluiceAutoscaler",
+                "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard", "SluiceScaling",
+                "SluiceAutoscaler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: strictSettings),
+        .executableTarget(name: "sluice", dependencies: ["SluiceCLI", "SluiceSupport"], swiftSettings: strictSettings),
         // The sandbox launcher: a small single-threaded C program (docs/sandbox.md).
         .executableTarget(
             name: "sluice-sandbox",
@@ -177,32 +194,47 @@ let package = Package(
         .target(
             name: "SluiceTesting",
             dependencies: [
-                "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline", "SluiceRuntime", "SluiceSandbox",
-                "SluiceRecords", "SluiceRegistry", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline",
+                "SluiceRuntime", "SluiceSandbox",
+                "SluiceRecords", "SluiceRegistry", "CSluiceSys",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceRecords", "SluiceTesting"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceLagTests", dependencies: [
+            name: "SluiceKafkaTests", dependencies: ["SluiceKafka", "SluiceRecords", "SluiceTesting"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceLagTests",
+            dependencies: [
                 "SluiceLag", "SluiceKafka", "SluiceDashboard", "SluiceTesting", "SluiceBroker", "SluiceRecords",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings),
-        .testTarget(name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler", "SluiceRecords", "SluiceScaling"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceRecords", "SluiceTesting"], swiftSettings: strictSettings),
+            name: "SluiceAutoscalerTests", dependencies: ["SluiceAutoscaler", "SluiceRecords", "SluiceScaling"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceFunctionsTests",
+            dependencies: ["SluiceFunctions", "SluiceRecords", "SluiceSupport", "SluiceTesting"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "SluicePipelineTests",
             dependencies: [
-                "SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox", "SluiceScaling", "SluiceAutoscaler",
-                "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime",
+                "SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox",
+                "SluiceScaling", "SluiceAutoscaler",
+                "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime", "SluiceBroker",
+                "SluiceLag",
             ], swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceTesting"], swiftSettings: strictSettings),
+            name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceSupport", "SluiceTesting"],
+            swiftSettings: strictSettings),
         .testTarget(
-            name: "SluiceCLITests", dependencies: [
-                "SluiceCLI", "SluiceTesting", "SluicePipeline", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceKafka",
+            name: "SluiceCLITests",
+            dependencies: [
+                "SluiceCLI", "SluiceTesting", "SluicePipeline", "SluiceFunctions", "SluiceRecords", "SluiceRegistry",
+                "SluiceKafka",
+                "SluiceSupport", "SluiceBroker",
             ], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -19,7 +19,8 @@ public struct LoadSignal: Sendable, Hashable {
     public var consumeRate: Double
 
     public init(
-        time: Double, lagByPartition: [Int32: Int64], heldByRetry: Set<Int32> = [], arrivalRate: Double, inFlight: Int, consumeRate: Double = 0
+        time: Double, lagByPartition: [Int32: Int64], heldByRetry: Set<Int32> = [], arrivalRate: Double, inFlight: Int,
+        consumeRate: Double = 0
     ) {
         self.time = time
         self.lagByPartition = lagByPartition
@@ -115,7 +116,9 @@ public struct Autoscaler: Sendable {
         var reason = ""
         if wanted > workers {
             target = wanted
-            reason = signal.backlog > 0 ? "backlog_\(signal.backlog)_records" : "arrival_rate_\(Int(signal.arrivalRate))_per_s"
+            reason =
+                signal.backlog > 0
+                ? "backlog_\(signal.backlog)_records" : "arrival_rate_\(Int(signal.arrivalRate))_per_s"
         } else if !busy, workers > 0, let lastBusy, signal.time - lastBusy >= policy.idleSecondsBeforeZero {
             target = max(0, policy.minWorkers)
             reason = "idle_\(Int(signal.time - lastBusy))_s"
@@ -134,8 +137,10 @@ public struct Autoscaler: Sendable {
         sequence += 1
         let event = ScalingEvent(
             eventID: "scale_\(functionID)_\(Int(signal.time * 1000))_\(sequence)", functionID: functionID,
-            eventType: target > workers ? .scaleUp : target == 0 ? .scaleToZero : .scaleDown, reason: reason, instancesBefore: workers,
-            instancesAfter: target, timestamp: ISO8601DateFormatter().string(from: now), autoscalerVersion: Self.version,
+            eventType: target > workers ? .scaleUp : target == 0 ? .scaleToZero : .scaleDown, reason: reason,
+            instancesBefore: workers,
+            instancesAfter: target, timestamp: ISO8601DateFormatter().string(from: now),
+            autoscalerVersion: Self.version,
             warmProcesses: warmProcesses(signal, workers: target))
         workers = target
         lastChange = signal.time

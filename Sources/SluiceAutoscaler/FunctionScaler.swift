@@ -94,7 +94,9 @@ public struct FunctionScaler: Sendable {
         let queuedLately = lastQueued.map { signal.time - $0 < policy.scaleDownWindowSeconds } ?? false
         let newConcurrency = target == 0 || queuedLately ? nil : max(1, perWorker)
         guard target != instances || newConcurrency != concurrency else { return nil }
-        if target == instances { reason = newConcurrency == nil ? "records_queued" : "no_queue_for_\(Int(policy.scaleDownWindowSeconds))_s" }
+        if target == instances {
+            reason = newConcurrency == nil ? "records_queued" : "no_queue_for_\(Int(policy.scaleDownWindowSeconds))_s"
+        }
         sequence += 1
         let up = target > instances || (target == instances && newConcurrency == nil)
         var event = ScalingEvent(

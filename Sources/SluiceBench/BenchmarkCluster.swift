@@ -17,14 +17,18 @@ public struct BenchmarkCluster: Sendable {
         if let brokers {
             address = brokers
         } else {
-            let own = EmbeddedBroker(port: EmbeddedBroker.freePort(), runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
+            let own = EmbeddedBroker(
+                port: EmbeddedBroker.freePort(),
+                runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
             try await own.start(lifetime: .tiedToParent)
             broker = own
             address = own.address
         }
         let connection = KafkaConnection(brokerList: address, clientID: "sluice-bench", timeoutMs: 15_000)
         let catalog = try TopicCatalog.load(directory: ProjectPaths.discover().topics)
-        _ = try await KafkaAdmin.with(connection) { admin in try await TopicPlan.make(catalog: catalog, admin: admin).createMissing(admin: admin) }
+        _ = try await KafkaAdmin.with(connection) { admin in
+            try await TopicPlan.make(catalog: catalog, admin: admin).createMissing(admin: admin)
+        }
         return BenchmarkCluster(connection: connection, broker: broker)
     }
 

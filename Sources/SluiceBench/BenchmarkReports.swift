@@ -3,9 +3,12 @@ import Foundation
 extension PipelineBenchmark.Report {
     /// `sluice bench pipeline --json`.
     public var jsonObject: [String: Any] {
-        func percentiles(_ p: PipelineBenchmark.Percentiles) -> [String: Any] { ["p50": p.p50, "p95": p.p95, "p99": p.p99] }
+        func percentiles(_ p: PipelineBenchmark.Percentiles) -> [String: Any] {
+            ["p50": p.p50, "p95": p.p95, "p99": p.p99]
+        }
         return [
-            "raw_eps": rawEPS.rounded(), "pipeline_eps": pipelineEPS.rounded(), "ratio": (ratio * 1000).rounded() / 1000,
+            "raw_eps": rawEPS.rounded(), "pipeline_eps": pipelineEPS.rounded(),
+            "ratio": (ratio * 1000).rounded() / 1000,
             "latency_ms": percentiles(latencyMs), "raw_latency_ms": percentiles(rawLatencyMs),
         ]
     }
@@ -17,7 +20,9 @@ extension PipelineBenchmark.Report {
             String(format: "pipeline          %10.0f events/s   ratio %.3f", pipelineEPS, ratio),
             "latency at \(rate)/s       p50        p95        p99",
             String(format: "  pipeline     %8.2f ms %8.2f ms %8.2f ms", latencyMs.p50, latencyMs.p95, latencyMs.p99),
-            String(format: "  raw          %8.2f ms %8.2f ms %8.2f ms", rawLatencyMs.p50, rawLatencyMs.p95, rawLatencyMs.p99),
+            String(
+                format: "  raw          %8.2f ms %8.2f ms %8.2f ms", rawLatencyMs.p50, rawLatencyMs.p95,
+                rawLatencyMs.p99),
         ].joined(separator: "\n")
     }
 }
@@ -35,7 +40,10 @@ extension ReplayBenchmark.Report {
         [
             String(format: "raw produce   %10.0f records/s", rawRPS),
             String(format: "dlq replay    %10.0f records/s   ratio %.3f (target >= 0.5)", replayRPS, ratio),
-            String(format: "(reading the %d dead letters and the replay ledger took %.2f s, once per replay: in neither figure)", records, readSeconds),
+            String(
+                format:
+                    "(reading the %d dead letters and the replay ledger took %.2f s, once per replay: in neither figure)",
+                records, readSeconds),
         ].joined(separator: "\n")
     }
 }
@@ -44,22 +52,52 @@ extension SandboxBenchmark.Report {
     /// `sluice bench sandbox --json`.
     public var jsonObject: [String: Any] {
         func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
-        func object(_ p: SandboxBenchmark.Percentiles) -> [String: Any] { ["p50": rounded(p.p50), "p99": rounded(p.p99)] }
+        func object(_ p: SandboxBenchmark.Percentiles) -> [String: Any] {
+            ["p50": rounded(p.p50), "p99": rounded(p.p99)]
+        }
         return [
             "plain_ms": object(plain), "bwrap_ms": object(bwrap), "sluice_ms": object(sluice),
-            "sluice_without_cgroup_ms": object(sluiceWithoutCgroup), "python_warm_start_ms": object(pythonWarmStart), "ratio": rounded(ratio),
+            "sluice_without_cgroup_ms": object(sluiceWithoutCgroup), "python_warm_start_ms": object(pythonWarmStart),
+            "ratio": rounded(ratio),
         ]
     }
 
     public var text: String {
         var lines = ["                              p50         p99"]
         for (label, p) in [
-            ("plain fork+exec", plain), ("bwrap", bwrap), ("sluice sandbox", sluice), ("  the same, no cgroup", sluiceWithoutCgroup),
+            ("plain fork+exec", plain), ("bwrap", bwrap), ("sluice sandbox", sluice),
+            ("  the same, no cgroup", sluiceWithoutCgroup),
             ("python3 no-op, first reply", pythonWarmStart),
         ] {
-            lines.append(label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%8.2f ms %8.2f ms", p.p50, p.p99))
+            lines.append(
+                label.padding(toLength: 26, withPad: " ", startingAt: 0)
+                    + String(format: "%8.2f ms %8.2f ms", p.p50, p.p99))
         }
         lines.append(String(format: "ratio sluice/bwrap (p50)  %.2f   (target <= 1.0, goal <= 0.5)", ratio))
         return lines.joined(separator: "\n")
+    }
+}
+
+extension ScalingBenchmark.Report {
+    /// `sluice bench scaling --json`.
+    public var jsonObject: [String: Any] {
+        func rounded(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+        return [
+            "events": events, "alone_eps": rounded(aloneRate), "scaled_eps": rounded(scaledRate),
+            "ratio": rounded(ratio),
+            "workers": workers, "onset_to_decision_s": rounded(onsetToDecisionSeconds),
+            "onset_to_added_worker_result_s": rounded(onsetToAddedWorkerResultSeconds),
+        ]
+    }
+
+    public var text: String {
+        [
+            String(format: "one worker alone            %8.0f events/s", aloneRate),
+            String(format: "best 3 s with %d workers      %8.0f events/s   ratio %.2f", workers, scaledRate, ratio),
+            String(
+                format: "backlog onset → decision     %8.1f s (event timestamps have whole seconds)",
+                onsetToDecisionSeconds),
+            String(format: "backlog onset → first result of an added worker %.1f s", onsetToAddedWorkerResultSeconds),
+        ].joined(separator: "\n")
     }
 }

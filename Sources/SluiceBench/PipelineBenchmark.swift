@@ -56,8 +56,11 @@ public struct PipelineBenchmark: Sendable {
 
     public func run(progress: @Sendable (String) -> Void) async throws -> Report {
         let admin = try KafkaAdmin.make(connection)
-        let rawIn = "bench.\(tag).raw-in", rawOut = "bench.\(tag).raw-out", rawLatencyTopic = "bench.\(tag).raw-latency"
-        let trigger = "bench.\(tag).trigger", invocations = "bench.\(tag).invocations"
+        let rawIn = "bench.\(tag).raw-in"
+        let rawOut = "bench.\(tag).raw-out"
+        let rawLatencyTopic = "bench.\(tag).raw-latency"
+        let trigger = "bench.\(tag).trigger"
+        let invocations = "bench.\(tag).invocations"
         let topics = [rawIn, rawOut, rawLatencyTopic, trigger, invocations]
         _ = try await admin.createTopics(topics.map { NewTopic(name: $0, partitions: 6) })
         _ = try await admin.createTopics([NewTopic(name: warmupTopic, partitions: 1)])
@@ -120,7 +123,9 @@ public struct PipelineBenchmark: Sendable {
         try await FunctionDeployer.with(connection: connection) { try await $0.delete(name: function) }
         _ = try? await admin.deleteTopics(topics + [warmupTopic])
         await admin.close()
-        return Report(rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency), rawLatencyMs: Percentiles(rawLatency))
+        return Report(
+            rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency),
+            rawLatencyMs: Percentiles(rawLatency))
     }
 
     /// 100-byte records; the value starts with the send time (µs since the epoch) for latency.
@@ -143,7 +148,11 @@ public struct PipelineBenchmark: Sendable {
         deliveries.reserveCapacity(count)
         for index in 0..<count {
             if let rate { try await clock.sleep(until: start + .microseconds(index * 1_000_000 / rate)) }
-            deliveries.append(try await producer.enqueue(ProducerRecord(topic: topic, key: Array("k\(index % 1000)".utf8), value: Self.payload(sentMicros: Self.nowMicros))))
+            deliveries.append(
+                try await producer.enqueue(
+                    ProducerRecord(
+                        topic: topic, key: Array("k\(index % 1000)".utf8),
+                        value: Self.payload(sentMicros: Self.nowMicros))))
         }
         for delivery in deliveries { _ = try await delivery.position() }
         await producer.close()
@@ -161,7 +170,9 @@ public struct PipelineBenchmark: Sendable {
         for await event in consumer.events {
             guard case .record(let record) = event else { continue }
             if started == nil { started = .now }
-            deliveries.append(try await producer.enqueue(ProducerRecord(topic: output, key: record.key, value: record.value, headers: record.headers)))
+            deliveries.append(
+                try await producer.enqueue(
+                    ProducerRecord(topic: output, key: record.key, value: record.value, headers: record.headers)))
             if deliveries.count == options.events { break }
         }
         for delivery in deliveries { _ = try await delivery.position() }
@@ -203,70 +214,12 @@ public struct PipelineBenchmark: Sendable {
     }
 
     private func deployNoop(name: String, trigger: String) async throws -> FunctionSpec {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-\(name)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try "def main(event, context):\n    return event\n".write(to: folder.appendingPathComponent("noop.py"), atomically: true, encoding: .utf8)
-        var manifest = FunctionManifest(name: name, tenant: "bench", runtime: .python3, handler: "noop.main", codePath: folder.path)
-        manifest.maxConcurrency = options.workerConcurrency
-        manifest.minWarm = 2
-        manifest.ordering = .none
-        manifest.eventTriggers = [trigger]
-        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(manifest, force: true)
-        await producer.close()
-        await registry.close()
-        guard case .deployed(let spec) = outcome else { throw KafkaError(.configuration, "the benchmark function was not deployed") }
-        return spec
-    }
-}
-
-/// Follows `sluice.results` for one function; `collect` returns the end-to-end latencies (µs) of the
-/// next `count` results, from the send time carried in the echoed event.
-final class ResultReader: Sendable {
-    private let consumer: KafkaConsumer
-    private let function: [UInt8]
-
-    private init(consumer: KafkaConsumer, function: String) {
-        self.consumer = consumer
-        self.function = Array(function.utf8)
-    }
-
-    static func start(connection: KafkaConnection, function: String) async throws -> ResultReader {
-        let marks = try await KafkaAdmin.highWatermarks(topics: [PlatformTopics.standard.results], connection: connection)
-        var configuration = ConsumerConfiguration(connection: connection)
-        configuration.bufferCapacity = 100_000
-        let consumer = try KafkaConsumer.make(configuration)
-        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
-        return ResultReader(consumer: consumer, function: function)
-    }
-
-    func collect(_ count: Int, timeout: Duration) async throws -> Histogram<UInt64> {
-        let now = ContinuousClock.now
-        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000)
-        var seen = 0
-        var iterator = consumer.events.makeAsyncIterator()
-        while seen < count {
-            guard ContinuousClock.now - now < timeout else { throw KafkaError(.timedOut, "only \(seen) of \(count) results arrived within \(timeout)") }
-            guard let event = await iterator.next() else { break }
-            guard case .record(let record) = event, record.header(SluiceHeader.function) == function else { continue }
-            let received = PipelineBenchmark.nowMicros
-            if let value = record.value, let range = Self.outputTimestamp(value) {
-                _ = histogram.record(UInt64(max(0, received - range)))
-            }
-            seen += 1
+        try await BenchmarkFunction.deploy(
+            name: name, handler: "def main(event, context):\n    return event\n", connection: connection
+        ) { manifest in
+            manifest.maxConcurrency = options.workerConcurrency
+            manifest.minWarm = 2
+            manifest.eventTriggers = [trigger]
         }
-        return histogram
-    }
-
-    func close() async { await consumer.close() }
-
-    /// The `t` the no-op echoed back in its output (`"output":{"t":…,"pad":…}`).
-    static func outputTimestamp(_ value: [UInt8]) -> Int64? {
-        let needle = Array("\"t\":".utf8)
-        guard value.count > needle.count, let start = (0...(value.count - needle.count)).first(where: { value[$0..<($0 + needle.count)].elementsEqual(needle) })
-        else { return nil }
-        let digits = value[(start + needle.count)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-        return Int64(String(decoding: digits, as: UTF8.self))
     }
 }

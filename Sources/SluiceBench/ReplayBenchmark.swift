@@ -32,9 +32,13 @@ public struct ReplayBenchmark: Sendable {
 
     public func run(progress: @Sendable (String) -> Void) async throws -> Report {
         let admin = try KafkaAdmin.make(connection)
-        let dlq = "bench.\(tag).dlq", raw = "bench.\(tag).raw", invocations = "bench.\(tag).invocations", ledger = "bench.\(tag).replays"
+        let dlq = "bench.\(tag).dlq"
+        let raw = "bench.\(tag).raw"
+        let invocations = "bench.\(tag).invocations"
+        let ledger = "bench.\(tag).replays"
         _ = try await admin.createTopics([
-            NewTopic(name: dlq, partitions: 3), NewTopic(name: raw, partitions: 6), NewTopic(name: invocations, partitions: 6), NewTopic(name: ledger, partitions: 1),
+            NewTopic(name: dlq, partitions: 3), NewTopic(name: raw, partitions: 6),
+            NewTopic(name: invocations, partitions: 6), NewTopic(name: ledger, partitions: 1),
         ])
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
         _ = try await producer.send(ProducerRecord(topic: raw, value: Array("warm-up".utf8)))
@@ -44,10 +48,14 @@ public struct ReplayBenchmark: Sendable {
         let now = Timestamp.rfc3339()
         let originals = (0..<records).map { index in
             DeadLetter(
-                key: Array("key-\(index % 500)".utf8), value: Array("{\"order\":\(index),\"note\":\"\(String(repeating: "x", count: 160))\"}".utf8),
-                origin: Origin(topic: "orders", partition: Int32(index % 6), offset: Int64(index), timestampMs: 0), function: "bench-fn",
-                functionVersion: 1, invocationID: "inv_bench_\(index)", attempts: 4, errorClass: .error, error: "RuntimeError: boom",
-                stderrTail: "Traceback …", firstFailure: now, lastFailure: now, worker: "bench", reason: .attemptsExhausted, traceParent: .start())
+                key: Array("key-\(index % 500)".utf8),
+                value: Array("{\"order\":\(index),\"note\":\"\(String(repeating: "x", count: 160))\"}".utf8),
+                origin: Origin(topic: "orders", partition: Int32(index % 6), offset: Int64(index), timestampMs: 0),
+                function: "bench-fn",
+                functionVersion: 1, invocationID: "inv_bench_\(index)", attempts: 4, errorClass: .error,
+                error: "RuntimeError: boom",
+                stderrTail: "Traceback …", firstFailure: now, lastFailure: now, worker: "bench",
+                reason: .attemptsExhausted, traceParent: .start())
         }
         _ = try await produceAll(originals.map { $0.producerRecord(topic: dlq) }, producer: producer)
 
@@ -60,20 +68,28 @@ public struct ReplayBenchmark: Sendable {
         let (letters, _) = try await DeadLetterQuery().read(topic: dlq, connection: connection)
         let alreadyReplayed = try await replays
         let readSeconds = (ContinuousClock.now - readStart).inSeconds
-        guard letters.count == records else { throw KafkaError(.timedOut, "read \(letters.count) of \(records) dead letters back") }
+        guard letters.count == records else {
+            throw KafkaError(.timedOut, "read \(letters.count) of \(records) dead letters back")
+        }
 
         progress("raw produce of the same \(records) records…")
-        let rawRecords = letters.map { ProducerRecord(topic: raw, key: $0.key, value: $0.value, headers: $0.producerRecord(topic: raw).headers) }
+        let rawRecords = letters.map {
+            ProducerRecord(topic: raw, key: $0.key, value: $0.value, headers: $0.producerRecord(topic: raw).headers)
+        }
         let rawSeconds = try await produceAll(rawRecords, producer: producer)
 
         progress("replay of \(records) dead letters…")
         let report = try await replayer.replay(letters, ledger: alreadyReplayed, producer: producer)
-        guard report.replayed.count == records else { throw KafkaError(.timedOut, "replayed \(report.replayed.count) of \(records)") }
+        guard report.replayed.count == records else {
+            throw KafkaError(.timedOut, "replayed \(report.replayed.count) of \(records)")
+        }
 
         await producer.close()
         _ = try? await admin.deleteTopics([dlq, raw, invocations, ledger])
         await admin.close()
-        return Report(records: records, replayRPS: Double(records) / report.seconds, rawRPS: Double(records) / rawSeconds, readSeconds: readSeconds)
+        return Report(
+            records: records, replayRPS: Double(records) / report.seconds, rawRPS: Double(records) / rawSeconds,
+            readSeconds: readSeconds)
     }
 
     /// Enqueues every record, then waits for every acknowledgement; returns the seconds it took.

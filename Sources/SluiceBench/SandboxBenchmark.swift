@@ -16,7 +16,8 @@ public struct SandboxBenchmark: Sendable {
         init(_ samples: [Double]) {
             let sorted = samples.sorted()
             func at(_ fraction: Double) -> Double {
-                sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
+                sorted.isEmpty
+                    ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
             }
             p50 = at(0.5)
             p99 = at(0.99)
@@ -45,12 +46,15 @@ public struct SandboxBenchmark: Sendable {
 
     public func run(progress: @Sendable (String) -> Void) async throws -> Report {
         guard FileManager.default.isExecutableFile(atPath: bwrap) else {
-            throw SandboxUnavailable(missing: ["bubblewrap (\(bwrap)) is the baseline of this benchmark: apt-get install bubblewrap (`make deps` does)"])
+            throw SandboxUnavailable(missing: [
+                "bubblewrap (\(bwrap)) is the baseline of this benchmark: apt-get install bubblewrap (`make deps` does)"
+            ])
         }
         let sandboxing = try await Sandboxing.prepare()
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-code-\(getpid())")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        try "def main(event, context):\n    return None\n".write(to: empty.appendingPathComponent("noop.py"), atomically: true, encoding: .utf8)
+        try "def main(event, context):\n    return None\n".write(
+            to: empty.appendingPathComponent("noop.py"), atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: empty) }
 
         progress("(i) plain fork+exec of /bin/true, \(runs) runs…")
@@ -69,29 +73,37 @@ public struct SandboxBenchmark: Sendable {
         }
         progress("(iii-b) the same without the cgroup (bubblewrap has none), \(runs) runs…")
         let launcherOnly = try await Self.time(runs) {
-            let command = try sandboxing.command(policy: policy, code: empty.path, runtime: nil, program: ["/bin/true"], withCgroup: false)
+            let command = try sandboxing.command(
+                policy: policy, code: empty.path, runtime: nil, program: ["/bin/true"], withCgroup: false)
             try Self.spawnAndWait(command.executable, command.arguments)
         }
 
         progress("(iv) python3 no-op under the sandbox: spawn to first response, \(pythonRuns) runs…")
-        var manifest = FunctionManifest(name: "bench-noop", tenant: "bench", runtime: .python3, handler: "noop.main", codePath: empty.path)
+        var manifest = FunctionManifest(
+            name: "bench-noop", tenant: "bench", runtime: .python3, handler: "noop.main", codePath: empty.path)
         manifest.memoryMB = 128
-        let runner = FunctionRunner(launcher: ProcessLauncher(sandboxing: sandboxing), logger: Logger(label: "sluice.bench"))
+        let runner = FunctionRunner(
+            launcher: ProcessLauncher(sandboxing: sandboxing), logger: Logger(label: "sluice.bench"))
         var python: [Double] = []
         for run in 0..<pythonRuns {
             // A new version each run: a pool of its own, so every invocation starts a process.
             let spec = FunctionSpec(manifest: manifest, version: run + 1, codeHash: "bench")
             let start = ContinuousClock.now
-            let outcome = await runner.invoke(spec, InvocationInput(invocationID: "inv_bench_\(run)", event: nil, contextJSON: Array("{}".utf8)))
+            let outcome = await runner.invoke(
+                spec, InvocationInput(invocationID: "inv_bench_\(run)", event: nil, contextJSON: Array("{}".utf8)))
             python.append((ContinuousClock.now - start).inSeconds * 1000)
             guard outcome.status == .success, outcome.coldStart else {
-                throw SandboxUnavailable(missing: ["the python3 no-op failed under the sandbox: \(outcome.error ?? outcome.status.rawValue)"])
+                throw SandboxUnavailable(missing: [
+                    "the python3 no-op failed under the sandbox: \(outcome.error ?? outcome.status.rawValue)"
+                ])
             }
             await runner.maintain(ttl: .zero) { _ in nil }
         }
         await runner.shutdown()
         sandboxing.removeSpares()
-        return Report(plain: plain, bwrap: wrapped, sluice: sluice, sluiceWithoutCgroup: launcherOnly, pythonWarmStart: Percentiles(python))
+        return Report(
+            plain: plain, bwrap: wrapped, sluice: sluice, sluiceWithoutCgroup: launcherOnly,
+            pythonWarmStart: Percentiles(python))
     }
 
     /// Runs `body` `count` times on a thread of its own (it blocks in waitpid) and times each, in ms.
@@ -120,9 +132,12 @@ public struct SandboxBenchmark: Sendable {
         let null = open("/dev/null", O_RDWR)
         defer { close(null) }
         let pid = try ChildProcess.spawn(
-            executable, arguments, environment: ["PATH": "/usr/bin:/bin"], directory: "/", stdin: null, stdout: null, stderr: null, newSession: false)
+            executable, arguments, environment: ["PATH": "/usr/bin:/bin"], directory: "/", stdin: null, stdout: null,
+            stderr: null, newSession: false)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw SandboxUnavailable(missing: ["\(executable) exited with wait status \(status)"]) }
+        guard status == 0 else {
+            throw SandboxUnavailable(missing: ["\(executable) exited with wait status \(status)"])
+        }
     }
 }

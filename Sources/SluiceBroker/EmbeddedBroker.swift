@@ -3,7 +3,7 @@ import SluiceKafka
 import SluiceSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The embedded Kafka-protocol broker (Tansu): found, started, probed and stopped.
@@ -31,7 +31,8 @@ public struct EmbeddedBroker: Sendable {
 
     /// The Tansu binary: `SLUICE_TANSU`, else `.deps/bin/tansu` of the checkout.
     public func binary() throws -> String {
-        let candidate = ProcessInfo.processInfo.environment["SLUICE_TANSU"] ?? paths.deps.appendingPathComponent("bin/tansu").path
+        let candidate =
+            ProcessInfo.processInfo.environment["SLUICE_TANSU"] ?? paths.deps.appendingPathComponent("bin/tansu").path
         guard FileManager.default.isExecutableFile(atPath: candidate) else {
             throw Failure(description: "the embedded broker binary is missing at \(candidate): run `make deps` first")
         }
@@ -44,7 +45,8 @@ public struct EmbeddedBroker: Sendable {
 
     /// The pid recorded by `start`, if that process is still alive.
     public func runningPID() -> pid_t? {
-        guard let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        guard let text = try? String(contentsOf: pidFile, encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
             ChildProcess.isAlive(pid)
         else { return nil }
         return pid
@@ -53,7 +55,9 @@ public struct EmbeddedBroker: Sendable {
     /// Starts the broker in the background (its own session) and waits until it answers Kafka requests.
     /// - Returns: the pid, and whether it was already running.
     @discardableResult
-    public func start(lifetime: ChildProcess.Lifetime = .detached, readyTimeout: Duration = .seconds(15)) async throws -> (pid: pid_t, alreadyRunning: Bool) {
+    public func start(lifetime: ChildProcess.Lifetime = .detached, readyTimeout: Duration = .seconds(15)) async throws
+        -> (pid: pid_t, alreadyRunning: Bool)
+    {
         if let pid = runningPID() {
             return (pid, true)
         }
@@ -98,7 +102,9 @@ public struct EmbeddedBroker: Sendable {
         while clock.now < deadline {
             guard ChildProcess.isAlive(pid) else {
                 let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-                throw Failure(description: "the broker exited at start; its log (\(logFile.path)) ends with:\n\(log.suffix(2000))")
+                throw Failure(
+                    description: "the broker exited at start; its log (\(logFile.path)) ends with:\n\(log.suffix(2000))"
+                )
             }
             if Self.portIsOpen(port) { return }
             try await Task.sleep(for: .milliseconds(20))
@@ -116,7 +122,9 @@ public struct EmbeddedBroker: Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 
@@ -129,7 +137,9 @@ public struct EmbeddedBroker: Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {

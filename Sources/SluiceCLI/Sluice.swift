@@ -14,8 +14,10 @@ public struct Sluice: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            BrokerCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, DeployCommand.self, FunctionsCommand.self,
-            InvokeCommand.self, RouterCommand.self, WorkerCommand.self, DLQCommand.self, LagCommand.self, DashboardCommand.self, SupervisorCommand.self, BenchCommand.self,
+            BrokerCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, DeployCommand.self,
+            FunctionsCommand.self,
+            InvokeCommand.self, RouterCommand.self, WorkerCommand.self, DLQCommand.self, LagCommand.self,
+            DashboardCommand.self, SupervisorCommand.self, BenchCommand.self,
             UpCommand.self, DownCommand.self,
         ]
     )

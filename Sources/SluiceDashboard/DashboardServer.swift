@@ -16,7 +16,9 @@ public struct DashboardServer: Service, Sendable {
     let host: String
     let logger: Logger
 
-    public init(state: DashboardState, host: String = "127.0.0.1", port: Int, logger: Logger = Logger(label: "sluice.dashboard")) {
+    public init(
+        state: DashboardState, host: String = "127.0.0.1", port: Int, logger: Logger = Logger(label: "sluice.dashboard")
+    ) {
         self.state = state
         self.host = host
         self.port = port
@@ -29,7 +31,8 @@ public struct DashboardServer: Service, Sendable {
         let router = Router()
         router.get("/") { _, _ -> Response in
             Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         for api in DashboardState.API.allCases {
             router.get("/api/\(api.rawValue)") { _, _ in
@@ -43,8 +46,12 @@ public struct DashboardServer: Service, Sendable {
     }
 
     /// The HTTP application on `host:port`.
-    public static func buildApplication(state: DashboardState, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
-        Application(router: buildRouter(state: state), configuration: .init(address: .hostname(host, port: port)), logger: logger)
+    public static func buildApplication(state: DashboardState, host: String, port: Int, logger: Logger)
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: buildRouter(state: state), configuration: .init(address: .hostname(host, port: port)),
+            logger: logger)
     }
 
     /// Serves until a graceful shutdown or cancellation.

@@ -53,7 +53,9 @@ public actor DashboardState {
     /// The latest Scaling Events (the autoscaler's decisions), oldest first.
     private var decisions: [[String: Any]] = []
 
-    public init(connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.dashboard")) throws {
+    public init(
+        connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.dashboard")
+    ) throws {
         self.connection = connection
         self.options = options
         self.logger = logger
@@ -76,7 +78,8 @@ public actor DashboardState {
     private func sampleLag() async {
         let admin = try? KafkaAdmin.make(connection, logger: logger)
         do { try await roster.start(connection: connection, topic: options.scalingTopic, logger: logger) } catch {
-            logger.warning("partition owners unknown: cannot follow \(options.scalingTopic)", metadata: ["error": "\(error)"])
+            logger.warning(
+                "partition owners unknown: cannot follow \(options.scalingTopic)", metadata: ["error": "\(error)"])
         }
         while !Task.isCancelled {
             do {
@@ -84,11 +87,15 @@ public actor DashboardState {
                 let now = Date().timeIntervalSince1970
                 for group in sampled {
                     for partition in group.partitions {
-                        let dimensions = [("group", partition.group), ("topic", partition.topic), ("partition", String(partition.partition))]
+                        let dimensions = [
+                            ("group", partition.group), ("topic", partition.topic),
+                            ("partition", String(partition.partition)),
+                        ]
                         Gauge(label: "sluice_consumer_lag", dimensions: dimensions).record(partition.lag)
                         Gauge(label: "sluice_consumer_lag_seconds", dimensions: dimensions).record(partition.lagSeconds)
                         let key = "\(partition.group)|\(partition.topic)|\(partition.partition)"
-                        lagHistory[key, default: []].append(LagPoint(time: now, lag: partition.lag, lagSeconds: partition.lagSeconds))
+                        lagHistory[key, default: []].append(
+                            LagPoint(time: now, lag: partition.lag, lagSeconds: partition.lagSeconds))
                         lagHistory[key]?.removeAll { now - $0.time > options.lagHistorySeconds }
                     }
                 }
@@ -108,7 +115,8 @@ public actor DashboardState {
     /// Reads `topic` from its beginning and keeps following it.
     private func follow(_ topic: String, _ apply: @Sendable (ConsumerRecord) async -> Void) async {
         do {
-            let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
+            let follower = try await TopicFollower.open(
+                topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
             await follower.forEachRecord(apply)
         } catch {
             logger.warning("cannot follow \(topic)", metadata: ["error": "\(error)"])
@@ -116,7 +124,8 @@ public actor DashboardState {
     }
 
     private func applyLog(_ record: ConsumerRecord) {
-        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+        guard let value = record.value,
+            let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
             let function = object["function"] as? String
         else { return }
         let failed = (object["status"] as? String ?? "success") != "success"
@@ -124,19 +133,23 @@ public actor DashboardState {
         figures.invocationsTotal += 1
         if failed { figures.errorsTotal += 1 }
         let time = record.timestampMs > 0 ? Double(record.timestampMs) / 1000 : Date().timeIntervalSince1970
-        figures.recent.append((time, object["duration_ms"] as? Double ?? 0, object["cold_start"] as? Bool ?? false, failed))
+        figures.recent.append(
+            (time, object["duration_ms"] as? Double ?? 0, object["cold_start"] as? Bool ?? false, failed))
         if figures.recent.count > 50_000 { figures.recent.removeFirst(figures.recent.count - 50_000) }
         functions[function] = figures
     }
 
     private func applyDeadLetter(_ record: ConsumerRecord) {
         deadLetters.note(record)
-        for function in deadLetters.functions where functions[function] == nil { functions[function] = FunctionFigures(name: function) }
+        for function in deadLetters.functions where functions[function] == nil {
+            functions[function] = FunctionFigures(name: function)
+        }
     }
 
     /// Keeps the Scaling Events of `sluice.scaling` (its load samples reach the dashboard through the roster).
     private func applyScaling(_ record: ConsumerRecord) {
-        guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+        guard let value = record.value,
+            let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
             object["event_id"] != nil
         else { return }
         decisions.append(object)
@@ -178,7 +191,8 @@ public actor DashboardState {
                 }
             }
             return [
-                "group": group.group, "state": group.state, "members": group.members, "status": group.status, "lag": group.totalLag,
+                "group": group.group, "state": group.state, "members": group.members, "status": group.status,
+                "lag": group.totalLag,
                 "lag_seconds": (group.maxLagSeconds * 1000).rounded() / 1000, "partitions": group.partitions.count,
                 "history": series.keys.sorted().map { ["t": $0, "lag": series[$0]!.0, "lag_seconds": series[$0]!.1] },
             ]
@@ -216,18 +230,21 @@ public actor DashboardState {
             let recent = figures.recent.filter { now - $0.time <= options.functionWindow }
             let durations = recent.map(\.durationMs).sorted()
             func percentile(_ p: Double) -> Double {
-                durations.isEmpty ? 0 : (durations[min(durations.count - 1, Int(Double(durations.count) * p))] * 10).rounded() / 10
+                durations.isEmpty
+                    ? 0 : (durations[min(durations.count - 1, Int(Double(durations.count) * p))] * 10).rounded() / 10
             }
             let failed = recent.filter(\.failed).count
             let cold = recent.filter(\.cold).count
             return [
-                "function": figures.name, "invocations_total": figures.invocationsTotal, "errors_total": figures.errorsTotal,
+                "function": figures.name, "invocations_total": figures.invocationsTotal,
+                "errors_total": figures.errorsTotal,
                 "invocations_per_s": (Double(recent.count) / options.functionWindow * 100).rounded() / 100,
                 "error_rate": recent.isEmpty ? 0 : (Double(failed) / Double(recent.count) * 1000).rounded() / 1000,
                 "duration_ms": ["p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)],
                 "cold_start_rate": recent.isEmpty ? 0 : (Double(cold) / Double(recent.count) * 1000).rounded() / 1000,
                 "warm_processes": warm[figures.name] ?? 0, "dlq_depth": deadLetters.depth(figures.name),
-                "dlq_growth_per_min": deadLetters.growthPerMinute(figures.name, window: options.functionWindow, now: now),
+                "dlq_growth_per_min": deadLetters.growthPerMinute(
+                    figures.name, window: options.functionWindow, now: now),
                 "replay_command": "sluice dlq replay --function \(figures.name)",
             ]
         }

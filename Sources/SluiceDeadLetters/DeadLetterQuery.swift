@@ -32,7 +32,9 @@ public struct DeadLetterQuery: Sendable {
 
     /// The dead letters on `topic` that match, in the order they were dead-lettered (last failure, then
     /// position). Records without dead-letter headers are skipped and counted in `unreadable`.
-    public func read(topic: String = PlatformTopics.standard.deadLetters, connection: KafkaConnection) async throws -> (letters: [DeadLetter], unreadable: Int) {
+    public func read(topic: String = PlatformTopics.standard.deadLetters, connection: KafkaConnection) async throws -> (
+        letters: [DeadLetter], unreadable: Int
+    ) {
         let records = try await TopicSnapshot.read(topic, connection: connection)
         var letters: [DeadLetter] = []
         var unreadable = 0
@@ -45,7 +47,9 @@ public struct DeadLetterQuery: Sendable {
         }
         letters.sort { a, b in
             // RFC 3339 UTC times of one format order as text.
-            (a.lastFailure, a.position?.partition ?? 0, a.position?.offset ?? 0) < (b.lastFailure, b.position?.partition ?? 0, b.position?.offset ?? 0)
+            (a.lastFailure, a.position?.partition ?? 0, a.position?.offset ?? 0) < (
+                b.lastFailure, b.position?.partition ?? 0, b.position?.offset ?? 0
+            )
         }
         return (letters, unreadable)
     }
@@ -66,7 +70,11 @@ public struct DeadLetterSummary: Sendable {
         var rows: [String: Row] = [:]
         for letter in letters {
             let key = letter.function + "\u{0}" + letter.errorClass.rawValue
-            var row = rows[key] ?? Row(function: letter.function, errorClass: letter.errorClass, count: 0, oldest: letter.lastFailure, newest: letter.lastFailure)
+            var row =
+                rows[key]
+                ?? Row(
+                    function: letter.function, errorClass: letter.errorClass, count: 0, oldest: letter.lastFailure,
+                    newest: letter.lastFailure)
             row.count += 1
             // RFC 3339 UTC times of one format order as text.
             row.oldest = min(row.oldest, letter.lastFailure)

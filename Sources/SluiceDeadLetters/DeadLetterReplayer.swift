@@ -65,9 +65,11 @@ public struct DeadLetterReplayer: Sendable {
             }
             if let limit = options.limit, report.replayed.count >= limit { break }
             let function = options.toFunction ?? letter.function
-            let id = options.force
+            let id =
+                options.force
                 ? InvocationRequest.randomID()
-                : InvocationRequest.derivedID(topic: position.topic, partition: position.partition, offset: position.offset, function: function)
+                : InvocationRequest.derivedID(
+                    topic: position.topic, partition: position.partition, offset: position.offset, function: function)
             report.replayed.append(ReplayLedger.Entry(deadLetter: position, invocationID: id, function: function))
         }
         return report
@@ -81,7 +83,9 @@ public struct DeadLetterReplayer: Sendable {
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> Report {
         var report = plan(letters, ledger: ledger)
-        let byPosition = Dictionary(letters.compactMap { letter in letter.position.map { ($0, letter) } }, uniquingKeysWith: { first, _ in first })
+        let byPosition = Dictionary(
+            letters.compactMap { letter in letter.position.map { ($0, letter) } },
+            uniquingKeysWith: { first, _ in first })
         let producer = try given ?? KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
         let start = ContinuousClock.now
         let (acks, acksIn) = AsyncStream.makeStream(of: (PendingDelivery, ReplayLedger.Entry).self)
@@ -99,12 +103,16 @@ public struct DeadLetterReplayer: Sendable {
                 done += 1
                 progress(done, total)
                 if batch.count >= Self.ledgerBatch || ContinuousClock.now - lastRecorded >= .seconds(1) {
-                    ledgerDeliveries.append(try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, entries: batch)))
+                    ledgerDeliveries.append(
+                        try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, entries: batch)))
                     batch = []
                     lastRecorded = ContinuousClock.now
                 }
             }
-            if !batch.isEmpty { ledgerDeliveries.append(try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, entries: batch))) }
+            if !batch.isEmpty {
+                ledgerDeliveries.append(
+                    try await producer.enqueue(ReplayLedger.record(topic: options.ledgerTopic, entries: batch)))
+            }
             for delivery in ledgerDeliveries { _ = try await delivery.position() }
         }
         do {
@@ -114,10 +122,12 @@ public struct DeadLetterReplayer: Sendable {
                     try await Task.sleep(until: start + .seconds(Double(index) / rate))
                 }
                 var request = InvocationRequest(
-                    invocationID: item.invocationID, function: item.function, trigger: "replay", key: letter.key, value: letter.value,
+                    invocationID: item.invocationID, function: item.function, trigger: "replay", key: letter.key,
+                    value: letter.value,
                     traceParent: letter.traceParent?.child() ?? .start(), passthroughHeaders: letter.passthroughHeaders)
                 request.replayOf = item.deadLetter.description
-                acksIn.yield((try await producer.enqueue(request.producerRecord(topic: options.invocationsTopic)), item))
+                acksIn.yield(
+                    (try await producer.enqueue(request.producerRecord(topic: options.invocationsTopic)), item))
             }
             acksIn.finish()
             try await recorder.value

@@ -26,14 +26,19 @@ public struct ReplayLedger: Sendable {
 
     public init(replayed: [String: String] = [:]) { self.replayed = replayed }
 
-    public static func load(topic: String = ReplayLedger.topic, connection: KafkaConnection) async throws -> ReplayLedger {
+    public static func load(topic: String = ReplayLedger.topic, connection: KafkaConnection) async throws
+        -> ReplayLedger
+    {
         var replayed: [String: String] = [:]
         for record in try await TopicSnapshot.read(topic, connection: connection) {
-            guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+            guard let value = record.value,
+                let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
                 let entries = object["replays"] as? [[String: Any]]
             else { continue }
             for entry in entries {
-                if let position = entry["dead_letter"] as? String { replayed[position] = entry["invocation_id"] as? String ?? "" }
+                if let position = entry["dead_letter"] as? String {
+                    replayed[position] = entry["invocation_id"] as? String ?? ""
+                }
             }
         }
         return ReplayLedger(replayed: replayed)

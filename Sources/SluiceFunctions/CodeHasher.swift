@@ -7,7 +7,8 @@ import SluiceSupport
 public enum CodeHasher {
     public static func hash(folder: String) throws -> String {
         let root = URL(fileURLWithPath: folder).standardizedFileURL
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        else {
             throw CocoaError(.fileReadNoSuchFile)
         }
         var files: [String] = []

@@ -73,8 +73,10 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     }
 
     static let keys: Set<String> = [
-        "name", "tenant", "runtime", "handler", "code", "memory_mb", "cpu_millicores", "timeout_seconds", "max_concurrency",
-        "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry", "isolation", "network", "tmp_mb", "pids_max",
+        "name", "tenant", "runtime", "handler", "code", "memory_mb", "cpu_millicores", "timeout_seconds",
+        "max_concurrency",
+        "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry", "isolation", "network",
+        "tmp_mb", "pids_max",
         "open_files",
     ]
 
@@ -82,15 +84,23 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     /// - Throws: `ConfigurationError` naming file, line and field (missing field, wrong type, unknown
     ///   runtime, code folder or handler that does not exist…).
     public static func load(path: String, platform: PlatformConfiguration = .standard) throws -> FunctionManifest {
-        try parse(YAMLFile(path: path), manifestDirectory: URL(fileURLWithPath: path).deletingLastPathComponent(), platform: platform)
+        try parse(
+            YAMLFile(path: path), manifestDirectory: URL(fileURLWithPath: path).deletingLastPathComponent(),
+            platform: platform)
     }
 
-    public static func parse(_ file: YAMLFile, manifestDirectory: URL, platform: PlatformConfiguration = .standard) throws -> FunctionManifest {
+    public static func parse(_ file: YAMLFile, manifestDirectory: URL, platform: PlatformConfiguration = .standard)
+        throws -> FunctionManifest
+    {
         let fields = try file.root.mapping(allowed: keys)
         let nameValue = try fields.required("name")
         let name = try nameValue.string()
-        guard name.count <= 63, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }), name.first?.isLetter == true else {
-            throw nameValue.error("'\(name)' is not a valid function name: lowercase letters, digits and '-', starting with a letter, at most 63")
+        guard name.count <= 63, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }),
+            name.first?.isLetter == true
+        else {
+            throw nameValue.error(
+                "'\(name)' is not a valid function name: lowercase letters, digits and '-', starting with a letter, at most 63"
+            )
         }
         let tenantValue = try fields.required("tenant")
         let tenant = try tenantValue.string()
@@ -99,7 +109,9 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         }
         let runtimeValue = try fields.required("runtime")
         guard let runtime = Runtime(rawValue: try runtimeValue.string()) else {
-            throw runtimeValue.error("unknown runtime '\(try runtimeValue.scalar())'; known runtimes are \(Runtime.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw runtimeValue.error(
+                "unknown runtime '\(try runtimeValue.scalar())'; known runtimes are \(Runtime.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let codeValue = try fields.required("code")
         let code = URL(fileURLWithPath: try codeValue.string(), relativeTo: manifestDirectory).standardizedFileURL
@@ -112,7 +124,9 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         switch runtime {
         case .python3:
             let parts = handler.split(separator: ".")
-            guard parts.count >= 2 else { throw handlerValue.error("a python3 handler is module.function, got '\(handler)'") }
+            guard parts.count >= 2 else {
+                throw handlerValue.error("a python3 handler is module.function, got '\(handler)'")
+            }
             let module = parts.dropLast().joined(separator: "/")
             guard FileManager.default.fileExists(atPath: code.appendingPathComponent(module + ".py").path) else {
                 throw handlerValue.error("module \(parts.dropLast().joined(separator: ".")) not found in \(code.path)")
@@ -122,7 +136,8 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
                 FileManager.default.isExecutableFile(atPath: code.appendingPathComponent(handler).path)
             else { throw handlerValue.error("\(handler) is not an executable file inside \(code.path)") }
         }
-        var manifest = FunctionManifest(name: name, tenant: tenant, runtime: runtime, handler: handler, codePath: code.path)
+        var manifest = FunctionManifest(
+            name: name, tenant: tenant, runtime: runtime, handler: handler, codePath: code.path)
         manifest.memoryMB = try fields["memory_mb"]?.int(in: 16...65_536) ?? manifest.memoryMB
         manifest.cpuMillicores = try fields["cpu_millicores"]?.int(in: 10...64_000) ?? manifest.cpuMillicores
         if let timeout = fields["timeout_seconds"] {
@@ -149,7 +164,9 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         if let isolation = fields["isolation"] {
             manifest.isolation = try isolation.choice(Isolation.self)
             if manifest.isolation == .none, !platform.allowIsolationNone {
-                throw isolation.error("isolation: none runs the function without a sandbox; Config/platform.yaml must set sandbox.allow_isolation_none: true")
+                throw isolation.error(
+                    "isolation: none runs the function without a sandbox; Config/platform.yaml must set sandbox.allow_isolation_none: true"
+                )
             }
         }
         return manifest

@@ -46,7 +46,8 @@ public struct PlatformConfiguration: Sendable, Hashable {
         var configuration = PlatformConfiguration()
         if let retry = fields["retry"] { configuration.retry = try RetryPolicy.standard.applying(retry) }
         if let limits = try fields["limits"]?.mapping(allowed: limitKeys) {
-            configuration.maxEventBytes = try limits["max_event_bytes"]?.int(in: 1...(16 << 20)) ?? configuration.maxEventBytes
+            configuration.maxEventBytes =
+                try limits["max_event_bytes"]?.int(in: 1...(16 << 20)) ?? configuration.maxEventBytes
         }
         if let sandbox = try fields["sandbox"]?.mapping(allowed: sandboxKeys) {
             configuration.allowIsolationNone = try sandbox["allow_isolation_none"]?.bool() ?? false

@@ -65,7 +65,9 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         return .milliseconds(worstCaseSpanMs) + .seconds(attemptsLeft * timeoutSeconds + 60)
     }
 
-    static let keys: Set<String> = ["max_attempts", "backoff", "initial_ms", "multiplier", "max_ms", "jitter", "retry_on", "max_record_age_s"]
+    static let keys: Set<String> = [
+        "max_attempts", "backoff", "initial_ms", "multiplier", "max_ms", "jitter", "retry_on", "max_record_age_s",
+    ]
 
     /// This policy with the fields present in a `retry:` mapping replaced.
     /// - Throws: `ConfigurationError` naming file, line and field.
@@ -80,17 +82,26 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         policy.jitter = try fields["jitter"]?.choice(Jitter.self) ?? jitter
         if let retryOn = fields["retry_on"] {
             policy.retryOn = Set(try retryOn.list().map { try $0.choice(ErrorClass.self) })
-            if policy.retryOn.contains(.rejected) { throw retryOn.error("'rejected' records are bad input and are never retried") }
+            if policy.retryOn.contains(.rejected) {
+                throw retryOn.error("'rejected' records are bad input and are never retried")
+            }
         }
         policy.maxRecordAgeSeconds = try fields["max_record_age_s"]?.int(in: 1...31_536_000) ?? maxRecordAgeSeconds
         if policy.maxMs < policy.initialMs {
-            throw (fields["max_ms"] ?? value).error("max_ms (\(policy.maxMs)) is below initial_ms (\(policy.initialMs))")
+            throw (fields["max_ms"] ?? value).error(
+                "max_ms (\(policy.maxMs)) is below initial_ms (\(policy.initialMs))")
         }
         return policy
     }
 
     enum CodingKeys: String, CodingKey {
-        case maxAttempts = "max_attempts", backoff, initialMs = "initial_ms", multiplier, maxMs = "max_ms", jitter
-        case retryOn = "retry_on", maxRecordAgeSeconds = "max_record_age_s"
+        case maxAttempts = "max_attempts"
+        case backoff
+        case initialMs = "initial_ms"
+        case multiplier
+        case maxMs = "max_ms"
+        case jitter
+        case retryOn = "retry_on"
+        case maxRecordAgeSeconds = "max_record_age_s"
     }
 }

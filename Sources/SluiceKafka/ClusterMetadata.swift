@@ -74,7 +74,10 @@ enum MemberAssignment {
         func int32() -> Int? {
             guard index + 4 <= bytes.count else { return nil }
             defer { index += 4 }
-            return Int(Int32(bitPattern: UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])))
+            return Int(
+                Int32(
+                    bitPattern: UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2])
+                        << 8 | UInt32(bytes[index + 3])))
         }
         guard int16() != nil, let topics = int32(), topics >= 0 else { return [] }
         var result: [TopicPartition] = []

@@ -4,7 +4,8 @@ import SluiceRecords
 extension KafkaAdmin {
     /// Runs `body` with an admin client that is closed when it returns or throws.
     public static func with<T: Sendable>(
-        _ connection: KafkaConnection, logger: Logger = Logger(label: "sluice.kafka"), _ body: (KafkaAdmin) async throws -> T
+        _ connection: KafkaConnection, logger: Logger = Logger(label: "sluice.kafka"),
+        _ body: (KafkaAdmin) async throws -> T
     ) async throws -> T {
         let admin = try make(connection, logger: logger)
         do {

@@ -16,8 +16,12 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Creates an admin client; it connects on first use.
-    public static func make(_ connection: KafkaConnection, logger: Logger = Logger(label: "sluice.kafka")) throws -> KafkaAdmin {
-        let client = try RDKafkaClient.make(kind: .producer, properties: connection.baseProperties.merging(connection.properties) { $1 }, events: 0, logger: logger)
+    public static func make(_ connection: KafkaConnection, logger: Logger = Logger(label: "sluice.kafka")) throws
+        -> KafkaAdmin
+    {
+        let client = try RDKafkaClient.make(
+            kind: .producer, properties: connection.baseProperties.merging(connection.properties) { $1 }, events: 0,
+            logger: logger)
         return KafkaAdmin(client: client, connection: connection)
     }
 
@@ -72,7 +76,11 @@ public final class KafkaAdmin: Sendable {
             var created: [OpaquePointer?] = []
             defer { for topic in created { rd_kafka_NewTopic_destroy(topic) } }
             for topic in topics {
-                guard let newTopic = rd_kafka_NewTopic_new(topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errorBuffer, errorBuffer.count) else {
+                guard
+                    let newTopic = rd_kafka_NewTopic_new(
+                        topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errorBuffer,
+                        errorBuffer.count)
+                else {
                     throw KafkaError(.configuration, "topic \(topic.name): \(errorText(errorBuffer))")
                 }
                 created.append(newTopic)
@@ -80,7 +88,9 @@ public final class KafkaAdmin: Sendable {
                     rd_kafka_NewTopic_set_config(newTopic, key, value)
                 }
             }
-            created.withUnsafeMutableBufferPointer { rd_kafka_CreateTopics(handle, $0.baseAddress, $0.count, options, queue) }
+            created.withUnsafeMutableBufferPointer {
+                rd_kafka_CreateTopics(handle, $0.baseAddress, $0.count, options, queue)
+            }
         } result: { event in
             var count = 0
             let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
@@ -94,7 +104,9 @@ public final class KafkaAdmin: Sendable {
         return try await adminRequest(RD_KAFKA_ADMIN_OP_DELETETOPICS) { handle, options, queue in
             var topics: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
             defer { for topic in topics { rd_kafka_DeleteTopic_destroy(topic) } }
-            topics.withUnsafeMutableBufferPointer { rd_kafka_DeleteTopics(handle, $0.baseAddress, $0.count, options, queue) }
+            topics.withUnsafeMutableBufferPointer {
+                rd_kafka_DeleteTopics(handle, $0.baseAddress, $0.count, options, queue)
+            }
         } result: { event in
             var count = 0
             let results = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count)
@@ -107,14 +119,20 @@ public final class KafkaAdmin: Sendable {
         try await adminRequest(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS) { handle, options, queue in
             var resources: [OpaquePointer?] = [rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name)]
             defer { rd_kafka_ConfigResource_destroy(resources[0]) }
-            resources.withUnsafeMutableBufferPointer { rd_kafka_DescribeConfigs(handle, $0.baseAddress, $0.count, options, queue) }
+            resources.withUnsafeMutableBufferPointer {
+                rd_kafka_DescribeConfigs(handle, $0.baseAddress, $0.count, options, queue)
+            }
         } result: { event in
             var count = 0
-            guard let resources = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count),
+            guard
+                let resources = rd_kafka_DescribeConfigs_result_resources(
+                    rd_kafka_event_DescribeConfigs_result(event), &count),
                 count > 0, let resource = resources[0]
             else { return [:] }
             let err = rd_kafka_ConfigResource_error(resource)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot describe the configs of topic \(name)") }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError.rd(err, "cannot describe the configs of topic \(name)")
+            }
             var entryCount = 0
             guard let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) else { return [:] }
             var configs: [String: String] = [:]
@@ -132,7 +150,9 @@ public final class KafkaAdmin: Sendable {
         return try await BlockingCalls.run { [client] in
             var list: UnsafePointer<rd_kafka_group_list>?
             let err = client.withHandle { rd_kafka_list_groups($0, nil, &list, timeout) }
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError.rd(err, "cannot list consumer groups") }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+                throw KafkaError.rd(err, "cannot list consumer groups")
+            }
             defer { rd_kafka_group_list_destroy(list) }
             return (0..<Int(list.pointee.group_cnt)).map { index in
                 let group = list.pointee.groups[index]
@@ -160,8 +180,11 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// The offsets `group` committed for `partitions`, with their commit times where known.
-    public func groupOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
-        let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group), logger: client.logger)
+    public func groupOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition:
+        CommittedOffset]
+    {
+        let consumer = try KafkaConsumer.make(
+            ConsumerConfiguration(connection: connection, groupID: group), logger: client.logger)
         do {
             let offsets = try await consumer.committedWithTimes(partitions)
             await consumer.close()
@@ -212,14 +235,18 @@ public final class KafkaAdmin: Sendable {
                     throw KafkaError(.unreachable, client.unreachableMessage(waitedMs: Int(timeout)), retriable: true)
                 }
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw KafkaError(.librdkafka(err.rawValue), "admin request failed: \(String(cString: rd_kafka_event_error_string(event)))")
+                    throw KafkaError(
+                        .librdkafka(err.rawValue),
+                        "admin request failed: \(String(cString: rd_kafka_event_error_string(event)))")
                 }
                 return try result(event)
             }
         }
     }
 
-    private static func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, count: Int) -> [String: TopicCreation] {
+    private static func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, count: Int) -> [String:
+        TopicCreation]
+    {
         var outcome: [String: TopicCreation] = [:]
         for index in 0..<count {
             guard let result = results?[index] else { continue }
@@ -229,7 +256,9 @@ public final class KafkaAdmin: Sendable {
             case RD_KAFKA_RESP_ERR_NO_ERROR: outcome[name] = .created
             case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: outcome[name] = .alreadyExists
             default:
-                let text = rd_kafka_topic_result_error_string(result).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
+                let text =
+                    rd_kafka_topic_result_error_string(result).map { String(cString: $0) }
+                    ?? String(cString: rd_kafka_err2str(err))
                 outcome[name] = .failed(text)
             }
         }

@@ -8,7 +8,9 @@ public struct KafkaConnection: Sendable, Hashable {
     /// Extra librdkafka properties (CONFIGURATION.md names); they win over Sluice's defaults.
     public var properties: [String: String]
 
-    public init(brokers: [String], clientID: String = "sluice", timeoutMs: Int = 10_000, properties: [String: String] = [:]) {
+    public init(
+        brokers: [String], clientID: String = "sluice", timeoutMs: Int = 10_000, properties: [String: String] = [:]
+    ) {
         self.brokers = brokers
         self.clientID = clientID
         self.timeoutMs = timeoutMs

@@ -16,7 +16,10 @@ public final class KafkaConsumer: Sendable {
     private let poller: PollThread
     private let configuration: ConsumerConfiguration
 
-    private init(client: RDKafkaClient, buffer: ConsumerEventBuffer, control: PartitionControl, configuration: ConsumerConfiguration) {
+    private init(
+        client: RDKafkaClient, buffer: ConsumerEventBuffer, control: PartitionControl,
+        configuration: ConsumerConfiguration
+    ) {
         self.client = client
         self.buffer = buffer
         self.control = control
@@ -56,10 +59,14 @@ public final class KafkaConsumer: Sendable {
         guard configuration.groupID != nil else {
             throw KafkaError(.configuration, "subscribe needs a consumer group; use assign without one")
         }
-        let err = TopicPartitionList.with(topics.map { TopicPartitionOffset(TopicPartition($0, RD_KAFKA_PARTITION_UA), offset: 0) }) {
+        let err = TopicPartitionList.with(
+            topics.map { TopicPartitionOffset(TopicPartition($0, RD_KAFKA_PARTITION_UA), offset: 0) }
+        ) {
             list in client.withHandle { rd_kafka_subscribe($0, list) }
         }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot subscribe to \(topics.joined(separator: ","))") }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError.rd(err, "cannot subscribe to \(topics.joined(separator: ","))")
+        }
     }
 
     /// Reads exactly these partitions from these offsets (`TopicPartitionOffset.beginning`/`.end` allowed).
@@ -86,7 +93,9 @@ public final class KafkaConsumer: Sendable {
             for partition in partitions {
                 var low: Int64 = -1
                 var high: Int64 = -1
-                if rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 {
+                if rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
+                    == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0
+                {
                     ends[partition] = high
                 }
             }
@@ -138,8 +147,11 @@ public final class KafkaConsumer: Sendable {
                 let metadata = TopicPartitionList.metadata(list)
                 var result: [TopicPartition: CommittedOffset] = [:]
                 for entry in TopicPartitionList.read(list) {
-                    let time = metadata[entry.topicPartition].flatMap { $0.hasPrefix("t=") ? Int64($0.dropFirst(2)) : nil }
-                    result[entry.topicPartition] = CommittedOffset(offset: entry.offset >= 0 ? entry.offset : nil, committedAtMs: time)
+                    let time = metadata[entry.topicPartition].flatMap {
+                        $0.hasPrefix("t=") ? Int64($0.dropFirst(2)) : nil
+                    }
+                    result[entry.topicPartition] = CommittedOffset(
+                        offset: entry.offset >= 0 ? entry.offset : nil, committedAtMs: time)
                 }
                 return result
             }
@@ -217,9 +229,10 @@ public final class KafkaConsumer: Sendable {
         var value: UnsafeRawPointer?
         var size = 0
         while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            headers.append(KafkaHeader(
-                name: name.map { String(cString: $0) } ?? "",
-                value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            headers.append(
+                KafkaHeader(
+                    name: name.map { String(cString: $0) } ?? "",
+                    value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
             index += 1
         }
         return headers
@@ -240,10 +253,12 @@ public struct ConsumerEvents: AsyncSequence, Sendable {
 }
 
 /// librdkafka's rebalance callback, the one C callback kept: it (un)assigns and records what happened.
-private let rebalanceCallback: @convention(c) (
-    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
-) -> Void = { handle, err, partitions, opaque in
-    guard let handle, let opaque else { return }
-    let control = Unmanaged<PartitionControl>.fromOpaque(opaque).takeUnretainedValue()
-    control.rebalance(handle: handle, err: err, partitions: partitions)
-}
+private let rebalanceCallback:
+    @convention(c) (
+        OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        UnsafeMutableRawPointer?
+    ) -> Void = { handle, err, partitions, opaque in
+        guard let handle, let opaque else { return }
+        let control = Unmanaged<PartitionControl>.fromOpaque(opaque).takeUnretainedValue()
+        control.rebalance(handle: handle, err: err, partitions: partitions)
+    }

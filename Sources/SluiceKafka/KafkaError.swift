@@ -7,7 +7,9 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: Hashable, Sendable {
             case configuration, unreachable, unknownTopic, timedOut, queueFull, messageTooLarge
-            case topicAlreadyExists, closed, librdkafka(Int32), unsupportedLibrary, commitFailed
+            case topicAlreadyExists, closed
+            case librdkafka(Int32)
+            case unsupportedLibrary, commitFailed
         }
         fileprivate let value: Value
         public static let configuration = Code(value: .configuration)
@@ -75,7 +77,8 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         case RD_KAFKA_RESP_ERR__FATAL:
             return KafkaError(.librdkafka(err.rawValue), message, fatal: true, file: file, line: line)
         default:
-            let retriable = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION
+            let retriable =
+                err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION
                 || err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE
                 || err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE
                 || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS

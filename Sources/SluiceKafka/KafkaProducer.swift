@@ -107,14 +107,17 @@ public final class KafkaProducer: Sendable {
         return list
     }
 
-    private static func deliveryResults(_ event: OpaquePointer) -> [(id: Int, result: Result<RecordPosition, KafkaError>)] {
+    private static func deliveryResults(_ event: OpaquePointer) -> [(
+        id: Int, result: Result<RecordPosition, KafkaError>
+    )] {
         var results: [(id: Int, result: Result<RecordPosition, KafkaError>)] = []
         results.reserveCapacity(rd_kafka_event_message_count(event))
         while let message = rd_kafka_event_message_next(event) {
             let id = Int(bitPattern: message.pointee._private)
             let topic = String(cString: rd_kafka_topic_name(message.pointee.rkt))
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let position = RecordPosition(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)
+                let position = RecordPosition(
+                    topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)
                 results.append((id, .success(position)))
             } else {
                 results.append((id, .failure(KafkaError.rd(message.pointee.err, "delivery to \(topic) failed"))))

@@ -78,7 +78,9 @@ final class PartitionControl: Sendable {
             defer { seeks = [] }
             return seeks
         }
-        for (_, done) in pending { done.resume(throwing: KafkaError(.closed, "the consumer closed before the seek ran")) }
+        for (_, done) in pending {
+            done.resume(throwing: KafkaError(.closed, "the consumer closed before the seek ran"))
+        }
     }
 
     func userPause(_ partitions: Set<TopicPartition>, client: RDKafkaClient) throws {
@@ -96,7 +98,10 @@ final class PartitionControl: Sendable {
     }
 
     /// Called from librdkafka's rebalance callback on the poll thread.
-    func rebalance(handle: OpaquePointer, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+    func rebalance(
+        handle: OpaquePointer, err: rd_kafka_resp_err_t,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
         let changed = TopicPartitionList.read(partitions).map(\.topicPartition)
         let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         switch err {
@@ -134,7 +139,9 @@ final class PartitionControl: Sendable {
     }
 
     @discardableResult
-    private static func setPaused(_ pause: Bool, _ partitions: [TopicPartition], handle: OpaquePointer) -> rd_kafka_resp_err_t {
+    private static func setPaused(_ pause: Bool, _ partitions: [TopicPartition], handle: OpaquePointer)
+        -> rd_kafka_resp_err_t
+    {
         TopicPartitionList.with(partitions.map { TopicPartitionOffset($0, offset: 0) }) { list in
             pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
         }

@@ -18,7 +18,9 @@ public final class PendingDelivery: Sendable {
             let done: Result<RecordPosition, KafkaError>? = state.withLock { state in
                 switch state {
                 case .done(let result): return result
-                case .waiting: state = .waiting(continuation); return nil
+                case .waiting:
+                    state = .waiting(continuation)
+                    return nil
                 }
             }
             if let done { continuation.resume(with: done) }

@@ -61,7 +61,8 @@ final class RDKafkaClient: @unchecked Sendable {
             throw KafkaError(
                 .unsupportedLibrary,
                 "librdkafka \(String(cString: rd_kafka_version_str())) is loaded, but Sluice needs 2.1 or newer "
-                    + "(Debian's 2.0.2 cannot talk to the embedded broker). Run `make deps` and rebuild with `make build`.")
+                    + "(Debian's 2.0.2 cannot talk to the embedded broker). Run `make deps` and rebuild with `make build`."
+            )
         }
     }
 

@@ -27,7 +27,8 @@ public final class TopicFollower: Sendable {
     /// empty fetch costs it CPU, and every worker, dashboard and supervisor runs some).
     /// - Throws: `KafkaError` (`unknownTopic`, naming the topic and the command to run) when it does not exist.
     public static func open(
-        _ topic: String, from offset: Int64, connection: KafkaConnection, fetchWaitMaxMs: Int = 500, bufferCapacity: Int? = nil,
+        _ topic: String, from offset: Int64, connection: KafkaConnection, fetchWaitMaxMs: Int = 500,
+        bufferCapacity: Int? = nil,
         logger: Logger = Logger(label: "sluice.kafka")
     ) async throws -> TopicFollower {
         let admin = try KafkaAdmin.make(connection, logger: logger)
@@ -42,14 +43,16 @@ public final class TopicFollower: Sendable {
             throw error
         }
         guard let metadata else {
-            throw KafkaError(.unknownTopic, "topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
+            throw KafkaError(
+                .unknownTopic, "topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
         }
         var configuration = ConsumerConfiguration(connection: connection)
         configuration.fetchWaitMaxMs = fetchWaitMaxMs
         configuration.reportPartitionEOF = true
         if let bufferCapacity { configuration.bufferCapacity = bufferCapacity }
         let consumer = try KafkaConsumer.make(configuration, logger: logger)
-        try consumer.assign(metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: offset) })
+        try consumer.assign(
+            metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: offset) })
         return TopicFollower(topic: topic, consumer: consumer, endsAtOpen: ends)
     }
 
@@ -65,7 +68,9 @@ public final class TopicFollower: Sendable {
                 case .record(let record):
                     await body(record)
                     remaining.withLock { ends in
-                        if let end = ends[record.topicPartition], record.offset + 1 >= end { ends[record.topicPartition] = nil }
+                        if let end = ends[record.topicPartition], record.offset + 1 >= end {
+                            ends[record.topicPartition] = nil
+                        }
                     }
                 case .partitionEOF(let partition, let offset):
                     remaining.withLock { ends in
@@ -80,7 +85,8 @@ public final class TopicFollower: Sendable {
         }
         guard reached == true else {
             let behind = remaining.withLock { $0.count }
-            throw KafkaError(.timedOut, "reading \(topic) did not reach its end within \(timeout) (\(behind) partitions behind)")
+            throw KafkaError(
+                .timedOut, "reading \(topic) did not reach its end within \(timeout) (\(behind) partitions behind)")
         }
     }
 

@@ -6,10 +6,13 @@ import SluiceRecords
 enum TopicPartitionList {
     /// Makes a C list; the caller destroys it with `rd_kafka_topic_partition_list_destroy`.
     /// `metadata` is attached to every entry (committed with the offsets); the list owns a copy.
-    static func make(_ entries: [TopicPartitionOffset], metadata: String? = nil) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    static func make(_ entries: [TopicPartitionOffset], metadata: String? = nil) -> UnsafeMutablePointer<
+        rd_kafka_topic_partition_list_t
+    > {
         let list = rd_kafka_topic_partition_list_new(Int32(max(entries.count, 1)))!
         for entry in entries {
-            let element = rd_kafka_topic_partition_list_add(list, entry.topicPartition.topic, entry.topicPartition.partition)!
+            let element = rd_kafka_topic_partition_list_add(
+                list, entry.topicPartition.topic, entry.topicPartition.partition)!
             element.pointee.offset = entry.offset
             if let metadata {
                 let bytes = Array(metadata.utf8)
@@ -24,7 +27,8 @@ enum TopicPartitionList {
 
     /// Calls `body` with a temporary C list.
     static func with<R>(
-        _ entries: [TopicPartitionOffset], metadata: String? = nil, _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> R
+        _ entries: [TopicPartitionOffset], metadata: String? = nil,
+        _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> R
     ) rethrows -> R {
         let list = make(entries, metadata: metadata)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -35,7 +39,8 @@ enum TopicPartitionList {
         guard let list else { return [] }
         return (0..<Int(list.pointee.cnt)).map { index in
             let element = list.pointee.elems[index]
-            return TopicPartitionOffset(TopicPartition(String(cString: element.topic), element.partition), offset: element.offset)
+            return TopicPartitionOffset(
+                TopicPartition(String(cString: element.topic), element.partition), offset: element.offset)
         }
     }
 
@@ -52,7 +57,9 @@ enum TopicPartitionList {
     }
 
     /// The first per-partition error in a list, if any.
-    static func firstError(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> (TopicPartition, rd_kafka_resp_err_t)? {
+    static func firstError(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> (
+        TopicPartition, rd_kafka_resp_err_t
+    )? {
         for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
             if element.err != RD_KAFKA_RESP_ERR_NO_ERROR {

@@ -27,7 +27,8 @@ public struct TopicPublisher: Sendable {
     public func record(_ value: [UInt8]) -> ProducerRecord {
         let traced = headers.contains { $0.name == TraceParent.headerName }
         return ProducerRecord(
-            topic: topic, partition: partition, key: key, value: value, headers: traced ? headers : headers + [TraceParent.start().header])
+            topic: topic, partition: partition, key: key, value: value,
+            headers: traced ? headers : headers + [TraceParent.start().header])
     }
 
     /// Makes sure the topic exists: creates it (1 partition) when `create`, else throws a `KafkaError`
@@ -38,7 +39,8 @@ public struct TopicPublisher: Sendable {
             guard create else {
                 throw KafkaError(
                     .unknownTopic,
-                    "topic \(topic) does not exist on \(connection.brokerList). Define it in Topics/ and run `sluice topics apply`, or pass --create.")
+                    "topic \(topic) does not exist on \(connection.brokerList). Define it in Topics/ and run `sluice topics apply`, or pass --create."
+                )
             }
             _ = try await admin.createTopics([NewTopic(name: topic, partitions: 1)])
         }
@@ -46,7 +48,9 @@ public struct TopicPublisher: Sendable {
 
     /// Runs `body` with a producer that waits for acknowledgements at least the connection's timeout;
     /// closed when it returns or throws.
-    public static func withProducer<T: Sendable>(connection: KafkaConnection, _ body: (KafkaProducer) async throws -> T) async throws -> T {
+    public static func withProducer<T: Sendable>(connection: KafkaConnection, _ body: (KafkaProducer) async throws -> T)
+        async throws -> T
+    {
         var configuration = ProducerConfiguration(connection: connection)
         configuration.deliveryTimeoutMs = max(connection.timeoutMs, 1000)
         let producer = try KafkaProducer.make(configuration)

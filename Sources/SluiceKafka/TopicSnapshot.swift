@@ -8,7 +8,8 @@ public enum TopicSnapshot {
     /// - Throws: `KafkaError` for a missing topic (`unknownTopic`, naming it) or when the records do not
     ///   arrive within `timeout`.
     public static func read(
-        _ topic: String, connection: KafkaConnection, timeout: Duration = .seconds(60), logger: Logger = Logger(label: "sluice.kafka")
+        _ topic: String, connection: KafkaConnection, timeout: Duration = .seconds(60),
+        logger: Logger = Logger(label: "sluice.kafka")
     ) async throws -> [ConsumerRecord] {
         let follower = try await TopicFollower.open(
             topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 10, logger: logger)

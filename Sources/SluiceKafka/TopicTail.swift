@@ -24,7 +24,9 @@ public struct TopicTail: Sendable {
         try await KafkaAdmin.with(connection) { admin in
             guard let metadata = try await admin.topic(topic) else {
                 throw KafkaError(
-                    .unknownTopic, "topic \(topic) does not exist on \(connection.brokerList); `sluice topics list` shows the topics there are.")
+                    .unknownTopic,
+                    "topic \(topic) does not exist on \(connection.brokerList); `sluice topics list` shows the topics there are."
+                )
             }
             var configuration = ConsumerConfiguration(connection: connection, groupID: group)
             configuration.offsetReset = fromBeginning ? .earliest : .latest
@@ -33,10 +35,16 @@ public struct TopicTail: Sendable {
                 if group != nil {
                     try consumer.subscribe(topics: [topic])
                 } else if fromBeginning {
-                    try consumer.assign(metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning) })
+                    try consumer.assign(
+                        metadata.partitions.map {
+                            TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning)
+                        })
                 } else {
                     // Explicit end offsets: "latest" resolves through ListOffsets, which the embedded broker gets wrong.
-                    try consumer.assign(try await admin.highWatermarks(topics: [topic]).map { TopicPartitionOffset($0.key, offset: $0.value) })
+                    try consumer.assign(
+                        try await admin.highWatermarks(topics: [topic]).map {
+                            TopicPartitionOffset($0.key, offset: $0.value)
+                        })
                 }
                 try await consume(consumer, admin: admin, handle)
             } catch {
@@ -47,7 +55,9 @@ public struct TopicTail: Sendable {
         }
     }
 
-    private func consume(_ consumer: KafkaConsumer, admin: KafkaAdmin, _ handle: (ConsumerRecord) async throws -> Bool) async throws {
+    private func consume(_ consumer: KafkaConsumer, admin: KafkaAdmin, _ handle: (ConsumerRecord) async throws -> Bool)
+        async throws
+    {
         var handled = 0
         var next: [TopicPartition: Int64] = [:]
         func commit() async throws {
@@ -78,6 +88,7 @@ public struct TopicTail: Sendable {
         let fresh = partitions.filter { committed[$0] ?? nil == nil }
         guard !fresh.isEmpty else { return }
         let marks = try await admin.highWatermarks(topics: [topic])
-        try await consumer.seek(fresh.compactMap { partition in marks[partition].map { TopicPartitionOffset(partition, offset: $0) } })
+        try await consumer.seek(
+            fresh.compactMap { partition in marks[partition].map { TopicPartitionOffset(partition, offset: $0) } })
     }
 }

@@ -25,7 +25,9 @@ public struct DeadLetterDepth: Sendable {
     public func depth(_ function: String) -> Int { counts[function] ?? 0 }
 
     /// Dead letters per minute over the last `window` seconds.
-    public func growthPerMinute(_ function: String, window: Double = 60, now: Double = Date().timeIntervalSince1970) -> Double {
+    public func growthPerMinute(_ function: String, window: Double = 60, now: Double = Date().timeIntervalSince1970)
+        -> Double
+    {
         Double((recent[function] ?? []).filter { now - $0 <= window }.count) * 60 / window
     }
 }

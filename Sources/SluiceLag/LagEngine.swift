@@ -95,7 +95,9 @@ public actor LagEngine {
     /// Record timestamps already looked up: (partition, offset) → ms.
     private var timestamps: [TopicPartition: (offset: Int64, timestampMs: Int64)] = [:]
 
-    public init(connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.lag")) throws {
+    public init(connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.lag"))
+        throws
+    {
         self.connection = connection
         self.options = options
         self.logger = logger
@@ -108,12 +110,15 @@ public actor LagEngine {
         await admin.close()
     }
 
-    private func committed(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
+    private func committed(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition:
+        CommittedOffset]
+    {
         let reader: KafkaConsumer
         if let existing = offsetReaders[group] {
             reader = existing
         } else {
-            reader = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group), logger: logger)
+            reader = try KafkaConsumer.make(
+                ConsumerConfiguration(connection: connection, groupID: group), logger: logger)
             offsetReaders[group] = reader
         }
         return try await reader.committedWithTimes(partitions)
@@ -129,7 +134,9 @@ public actor LagEngine {
             let committed = try await committed(group: group.name, partitions: allPartitions)
             var owners: [TopicPartition: String] = await options.roster?.owners(group: group.name) ?? [:]
             for member in group.members {
-                for partition in member.assignment { owners[partition] = member.clientID.isEmpty ? member.memberID : member.clientID }
+                for partition in member.assignment {
+                    owners[partition] = member.clientID.isEmpty ? member.memberID : member.clientID
+                }
             }
             for (partition, offset) in committed where offset.offset != nil {
                 rows.append((Key(group: group.name, partition: partition), offset, owners[partition]))
@@ -164,15 +171,21 @@ public actor LagEngine {
                 let stamp = stamps[TopicPartitionOffset(key.partition, offset: position)]
                 let lagSeconds = position < end ? max(0, Double(wallNowMs - (stamp ?? wallNowMs)) / 1000) : 0
                 let (produceRate, consumeRate) = Self.rates(samples)
-                let status = Self.status(samples, nowMs: wallNowMs, stopAfterMs: Int64(options.stopAfter / .milliseconds(1)), hasMembers: !group.members.isEmpty)
-                partitions.append(PartitionLag(
-                    group: group.name, topic: key.partition.topic, partition: key.partition.partition, committed: position, end: end,
-                    lagSeconds: lagSeconds, produceRate: produceRate, consumeRate: consumeRate, status: status, owner: owner,
-                    committedAtMs: offset.committedAtMs))
+                let status = Self.status(
+                    samples, nowMs: wallNowMs, stopAfterMs: Int64(options.stopAfter / .milliseconds(1)),
+                    hasMembers: !group.members.isEmpty)
+                partitions.append(
+                    PartitionLag(
+                        group: group.name, topic: key.partition.topic, partition: key.partition.partition,
+                        committed: position, end: end,
+                        lagSeconds: lagSeconds, produceRate: produceRate, consumeRate: consumeRate, status: status,
+                        owner: owner,
+                        committedAtMs: offset.committedAtMs))
             }
             guard !partitions.isEmpty else { continue }
             partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-            result.append(GroupLag(group: group.name, state: group.state, members: group.members.count, partitions: partitions))
+            result.append(
+                GroupLag(group: group.name, state: group.state, members: group.members.count, partitions: partitions))
         }
         return result.sorted { $0.group < $1.group }
     }
@@ -186,7 +199,8 @@ public actor LagEngine {
 
     static func status(_ samples: [Sample], nowMs: Int64, stopAfterMs: Int64, hasMembers: Bool) -> LagStatus {
         Rules.status(
-            committed: samples.map(\.committed), ends: samples.map(\.end), commitTimesMs: samples.map(\.committedAtMs), nowMs: nowMs,
+            committed: samples.map(\.committed), ends: samples.map(\.end), commitTimesMs: samples.map(\.committedAtMs),
+            nowMs: nowMs,
             stopAfterMs: stopAfterMs, hasMembers: hasMembers)
     }
 
@@ -199,7 +213,8 @@ public actor LagEngine {
     /// - otherwise OK.
     public enum Rules {
         public static func status(
-            committed: [Int64], ends: [Int64], commitTimesMs: [Int64?], nowMs: Int64, stopAfterMs: Int64, hasMembers: Bool
+            committed: [Int64], ends: [Int64], commitTimesMs: [Int64?], nowMs: Int64, stopAfterMs: Int64,
+            hasMembers: Bool
         ) -> LagStatus {
             guard let last = committed.last, let end = ends.last else { return .ok }
             if zip(committed, committed.dropFirst()).contains(where: { $0 > $1 }) { return .rewind }
@@ -248,7 +263,9 @@ public actor LagEngine {
             let read = Mutex<[TopicPartition: Int64]>([:])
             _ = await withTimeout(.seconds(3), onTimeout: { consumer.finishEvents() }) {
                 for await event in consumer.events {
-                    guard case .record(let record) = event, let offset = starts[record.topicPartition], record.offset >= offset else { continue }
+                    guard case .record(let record) = event, let offset = starts[record.topicPartition],
+                        record.offset >= offset
+                    else { continue }
                     let done = read.withLock { read in
                         read[record.topicPartition] = read[record.topicPartition] ?? record.timestampMs
                         return read.count == starts.count

@@ -5,15 +5,23 @@ import SluiceSupport
 public enum LagTable {
     /// One row per partition of `groups` (those on `topic` when given).
     public static func partitions(_ groups: [GroupLag], topic: String?) -> String {
-        let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter { topic == nil || $0.1.topic == topic }
+        let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter {
+            topic == nil || $0.1.topic == topic
+        }
         guard !rows.isEmpty else { return "no consumer group has committed offsets\(topic.map { " on \($0)" } ?? "")" }
         return TextTable.render(
-            header: ["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "LAG TIME", "IN/S", "OUT/S", "STATUS", "OWNER"],
+            header: [
+                "GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "LAG TIME", "IN/S", "OUT/S", "STATUS",
+                "OWNER",
+            ],
             rows: rows.map { group, row in
                 [
-                    row.group, row.topic, String(row.partition), String(row.committed), String(row.end), String(row.lag),
-                    duration(row.lagSeconds), String(format: "%.1f", row.produceRate), String(format: "%.1f", row.consumeRate),
-                    row.status == .ok && group.status != "OK" ? "OK (group \(group.status))" : row.status.rawValue, row.owner ?? "-",
+                    row.group, row.topic, String(row.partition), String(row.committed), String(row.end),
+                    String(row.lag),
+                    duration(row.lagSeconds), String(format: "%.1f", row.produceRate),
+                    String(format: "%.1f", row.consumeRate),
+                    row.status == .ok && group.status != "OK" ? "OK (group \(group.status))" : row.status.rawValue,
+                    row.owner ?? "-",
                 ]
             })
     }

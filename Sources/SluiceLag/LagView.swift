@@ -14,7 +14,9 @@ public struct LagView: Sendable {
     /// - Parameters:
     ///   - groups: only these groups (nil: all).
     ///   - deadLetterTopic: count dead letters per function on it (nil: do not).
-    public static func open(connection: KafkaConnection, groups: Set<String>?, deadLetterTopic: String?) async throws -> LagView {
+    public static func open(connection: KafkaConnection, groups: Set<String>?, deadLetterTopic: String?) async throws
+        -> LagView
+    {
         var options = LagEngine.Options()
         options.groups = groups
         // Owners come from the workers' load samples (the broker does not report assignments).

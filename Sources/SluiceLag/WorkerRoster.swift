@@ -19,12 +19,16 @@ public actor WorkerRoster {
 
     /// Follows `topic` until `close()`, from its last `tail` records (the recent samples).
     public func start(
-        connection: KafkaConnection, topic: String = PlatformTopics.standard.scaling, tail: Int64 = 200, logger: Logger = Logger(label: "sluice.lag")
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.scaling, tail: Int64 = 200,
+        logger: Logger = Logger(label: "sluice.lag")
     ) async throws {
-        let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.tail(tail), connection: connection, logger: logger)
+        let follower = try await TopicFollower.open(
+            topic, from: TopicPartitionOffset.tail(tail), connection: connection, logger: logger)
         following = Task {
             await follower.forEachRecord { record in
-                if let value = record.value, let sample = LoadSample.decode(value) { await self.note(sample, atMs: record.timestampMs) }
+                if let value = record.value, let sample = LoadSample.decode(value) {
+                    await self.note(sample, atMs: record.timestampMs)
+                }
             }
         }
     }
@@ -44,7 +48,8 @@ public actor WorkerRoster {
     public func samples(group: String? = nil) -> [LoadSample] {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let freshMs = freshness / .milliseconds(1)
-        return latest.values.filter { Double(nowMs - $0.atMs) <= freshMs && (group == nil || $0.sample.group == group) }.map(\.sample)
+        return latest.values.filter { Double(nowMs - $0.atMs) <= freshMs && (group == nil || $0.sample.group == group) }
+            .map(\.sample)
             .sorted { $0.workerID < $1.workerID }
     }
 
@@ -52,7 +57,9 @@ public actor WorkerRoster {
     public func owners(group: String) -> [TopicPartition: String] {
         var owners: [TopicPartition: String] = [:]
         for sample in samples(group: group) {
-            for partition in sample.partitions { owners[TopicPartition(partition.topic, partition.partition)] = sample.workerID }
+            for partition in sample.partitions {
+                owners[TopicPartition(partition.topic, partition.partition)] = sample.workerID
+            }
         }
         return owners
     }

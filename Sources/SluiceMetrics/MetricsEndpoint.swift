@@ -42,6 +42,7 @@ public enum PlatformMetrics {
         _ = registry
         let router = Router()
         route(router)
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
     }
 }

@@ -4,7 +4,8 @@ import Synchronization
 /// Lets `stop()` end a component's consume loops — also when it is called before they started — and
 /// wakes whatever waits on the component (records held for a retry, keys waiting on one).
 final class ConsumerStopper: Sendable {
-    private let state = Mutex<(stopped: Bool, consumers: [KafkaConsumer], hooks: [@Sendable () -> Void])>((false, [], []))
+    private let state = Mutex<(stopped: Bool, consumers: [KafkaConsumer], hooks: [@Sendable () -> Void])>(
+        (false, [], []))
     private let waiters = Waiters<Int>()
 
     /// A consumer whose events a loop reads; ended at once if a stop was already requested.

@@ -29,7 +29,8 @@ final class GroupClients: Sendable {
     /// Runs `body` with the clients and their commit loop; when it returns (or throws), commits what
     /// finished and closes both clients.
     static func with(
-        connection: KafkaConnection, _ options: Options, logger: Logger, _ body: @Sendable (GroupClients) async throws -> Void
+        connection: KafkaConnection, _ options: Options, logger: Logger,
+        _ body: @Sendable (GroupClients) async throws -> Void
     ) async throws {
         let clients = try GroupClients(connection: connection, options: options, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -31,8 +31,10 @@ public struct Invoker: Sendable {
             error = object["error"] as? String ?? ""
             output = Array(
                 (try? JSONSerialization.data(
-                    withJSONObject: object["output"] ?? NSNull(), options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8))
-            retryLine = "attempt \(object["attempt"] as? Int ?? 0) failed (\(status)): \(error); retry at \(object["retry_at"] as? String ?? "?")"
+                    withJSONObject: object["output"] ?? NSNull(),
+                    options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8))
+            retryLine =
+                "attempt \(object["attempt"] as? Int ?? 0) failed (\(status)): \(error); retry at \(object["retry_at"] as? String ?? "?")"
         }
 
         public var succeeded: Bool { status == "success" }
@@ -41,7 +43,8 @@ public struct Invoker: Sendable {
     /// Returns the final result, or nil when none came within `wait`. `failedAttempt` gets the result
     /// of each attempt that will be retried.
     public func invoke(
-        _ function: String, event: [UInt8], key: [UInt8]?, wait: Duration, failedAttempt: @escaping @Sendable (Result) -> Void = { _ in }
+        _ function: String, event: [UInt8], key: [UInt8]?, wait: Duration,
+        failedAttempt: @escaping @Sendable (Result) -> Void = { _ in }
     ) async throws -> Result? {
         // Read results from their current end before publishing, so the result cannot be missed.
         let marks = try await KafkaAdmin.highWatermarks(topics: [topics.results], connection: connection)
@@ -49,7 +52,8 @@ public struct Invoker: Sendable {
         do {
             try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
             let id = InvocationRequest.randomID()
-            let request = InvocationRequest(invocationID: id, function: function, trigger: "invoke", key: key, value: event, traceParent: .start())
+            let request = InvocationRequest(
+                invocationID: id, function: function, trigger: "invoke", key: key, value: event, traceParent: .start())
             let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
             do {
                 _ = try await producer.send(request.producerRecord(topic: topics.invocations))

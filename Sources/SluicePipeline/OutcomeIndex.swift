@@ -27,7 +27,8 @@ public final class OutcomeIndex: Service, Sendable {
     }
 
     public static func start(
-        connection: KafkaConnection, topic: String = PlatformTopics.standard.results, windowPerPartition: Int64 = 100_000, logger: Logger
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.results,
+        windowPerPartition: Int64 = 100_000, logger: Logger
     ) async throws -> OutcomeIndex {
         let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: connection, logger: logger)
         var configuration = ConsumerConfiguration(connection: connection)
@@ -81,7 +82,9 @@ public final class OutcomeIndex: Service, Sendable {
 
     /// Waits until the invocation is final, `timeout` passes, or `giveUp()` holds (re-checked at
     /// `wakeWaiters()`). Returns whether it is final.
-    public func waitForFinal(_ invocationID: String, timeout: Duration, giveUp: @escaping @Sendable () -> Bool) async -> Bool {
+    public func waitForFinal(_ invocationID: String, timeout: Duration, giveUp: @escaping @Sendable () -> Bool) async
+        -> Bool
+    {
         _ = await finalWaiters.wait(invocationID, timeout: timeout) { self.isFinal(invocationID) || giveUp() }
         return isFinal(invocationID)
     }
@@ -95,6 +98,8 @@ public final class OutcomeIndex: Service, Sendable {
         let caughtUp = await progressWaiters.wait(0, timeout: timeout) {
             marks.allSatisfy { mark in mark.value == 0 || self.position.withLock({ $0[mark.key] ?? 0 }) >= mark.value }
         }
-        guard caughtUp else { throw KafkaError(.timedOut, "the results index did not catch up with \(topic) within \(timeout)") }
+        guard caughtUp else {
+            throw KafkaError(.timedOut, "the results index did not catch up with \(topic) within \(timeout)")
+        }
     }
 }

@@ -23,7 +23,10 @@ public enum ResultRecords {
         /// Where the dead letter went (dead-lettered invocations).
         public var deadLetter: RecordPosition?
 
-        public init(request: InvocationRequest, spec: FunctionSpec?, outcome: InvocationOutcome, workerID: String, start: Date, end: Date) {
+        public init(
+            request: InvocationRequest, spec: FunctionSpec?, outcome: InvocationOutcome, workerID: String, start: Date,
+            end: Date
+        ) {
             self.request = request
             self.spec = spec
             self.outcome = outcome
@@ -64,7 +67,9 @@ public enum ResultRecords {
         json.field("output", json: outcome.status == .success ? outcome.output : nil)
         json.field("error", outcome.error)
         if let traceback = outcome.traceback, !traceback.isEmpty { json.field("traceback", traceback) }
-        if outcome.status != .success, !outcome.stderrTail.isEmpty { json.field("stderr_tail", String(outcome.stderrTail.suffix(2048))) }
+        if outcome.status != .success, !outcome.stderrTail.isEmpty {
+            json.field("stderr_tail", String(outcome.stderrTail.suffix(2048)))
+        }
         json.field("duration_ms", outcome.durationMs)
         json.field("cold_start", outcome.coldStart)
         json.field("attempt", finished.request.attempt)

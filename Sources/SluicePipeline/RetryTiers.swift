@@ -32,13 +32,17 @@ public struct RetryTiers: Sendable, Hashable {
             delayMs(String(topic.dropFirst(prefix.count))).map { Tier(topic: topic, delayMs: $0) }
         }
         guard !tiers.isEmpty else {
-            throw KafkaError(.unknownTopic, "no retry tier topics named \(prefix)<delay> (e.g. \(prefix)1s) exist; run `sluice topics apply`")
+            throw KafkaError(
+                .unknownTopic,
+                "no retry tier topics named \(prefix)<delay> (e.g. \(prefix)1s) exist; run `sluice topics apply`")
         }
         return RetryTiers(tiers)
     }
 
     /// Lists the broker's topics and discovers the tiers among them.
-    public static func discover(prefix: String = PlatformTopics.standard.retryPrefix, connection: KafkaConnection) async throws -> RetryTiers {
+    public static func discover(prefix: String = PlatformTopics.standard.retryPrefix, connection: KafkaConnection)
+        async throws -> RetryTiers
+    {
         let topics = try await KafkaAdmin.with(connection) { try await $0.topics().map(\.name) }
         return try discover(prefix: prefix, topics: topics)
     }

@@ -31,7 +31,10 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
                 state.entries[state.next] = .created
                 return state.next
             }
-            _ = await withTimeout(deadline - ContinuousClock.now) { await self.suspend(key, token: token, ready: ready) }
+            // `suspend` ends only when resumed: at a signal, or by `release` when the time is up.
+            _ = await withTimeout(deadline - ContinuousClock.now, onTimeout: { self.release(token) }) {
+                await self.suspend(key, token: token, ready: ready)
+            }
             release(token)
         }
         return true

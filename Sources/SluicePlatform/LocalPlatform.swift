@@ -35,12 +35,16 @@ public struct LocalPlatform: Service, Sendable {
         defer { try? FileManager.default.removeItem(at: pidFile) }
         let broker = EmbeddedBroker(paths: paths, port: brokerPort)
         let (pid, already) = try await broker.start()
-        say(already ? "broker: already running at \(broker.address) (pid \(pid))" : "broker: started at \(broker.address) (pid \(pid), log \(broker.logFile.path))")
+        say(
+            already
+                ? "broker: already running at \(broker.address) (pid \(pid))"
+                : "broker: started at \(broker.address) (pid \(pid), log \(broker.logFile.path))")
         let connection = KafkaConnection(brokers: [broker.address], clientID: "sluice-up")
         try await applyTopics(connection)
         try await deployFunctions(connection)
         let children = try startComponents(brokers: broker.address)
-        say("""
+        say(
+            """
 
             Sluice is up on \(broker.address): the router, and a supervisor running 1 to \(Self.maxWorkers) workers by lag and load (logs in .run/).
             Dashboard: http://127.0.0.1:\(dashboardPort)/   Metrics (/metrics): router :9100, workers :9101 and up
@@ -69,7 +73,8 @@ public struct LocalPlatform: Service, Sendable {
     /// children, and the broker on `brokerPort`. Returns what it stopped, a line each.
     public func stopRunning() async -> [String] {
         var stopped: [String] = []
-        if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
             ChildProcess.isAlive(pid)
         {
             await ChildProcess.terminate(pid, graceSeconds: 10)
@@ -111,13 +116,16 @@ public struct LocalPlatform: Service, Sendable {
     private func startComponents(brokers: String) throws -> [(String, pid_t)] {
         var children: [(String, pid_t)] = []
         let supervisor = [
-            "supervisor", "--min-workers", "1", "--max-workers", String(Self.maxWorkers), "--idle-seconds", "300", "--metrics-port-base", "9101",
+            "supervisor", "--min-workers", "1", "--max-workers", String(Self.maxWorkers), "--idle-seconds", "300",
+            "--metrics-port-base", "9101",
         ]
         for (name, arguments) in [
-            ("router", ["router", "--metrics-port", "9100"]), ("supervisor", supervisor), ("dashboard", ["dashboard", "--port", String(dashboardPort)]),
+            ("router", ["router", "--metrics-port", "9100"]), ("supervisor", supervisor),
+            ("dashboard", ["dashboard", "--port", String(dashboardPort)]),
         ] {
             let log = paths.run.appendingPathComponent("\(name).log")
-            let pid = try ChildProcess.spawn(executable, arguments + ["--brokers", brokers], logFile: log, lifetime: .tiedToParent)
+            let pid = try ChildProcess.spawn(
+                executable, arguments + ["--brokers", brokers], logFile: log, lifetime: .tiedToParent)
             say("\(name): started (pid \(pid), log \(log.path))")
             children.append((name, pid))
         }

@@ -45,8 +45,10 @@ public struct DeadLetter: Sendable {
     public var passthroughHeaders: [KafkaHeader] = []
 
     public init(
-        key: [UInt8]?, value: [UInt8]?, origin: Origin?, function: String, functionVersion: Int, invocationID: String, attempts: Int,
-        errorClass: ErrorClass, error: String, stderrTail: String, firstFailure: String, lastFailure: String, worker: String, reason: Reason,
+        key: [UInt8]?, value: [UInt8]?, origin: Origin?, function: String, functionVersion: Int, invocationID: String,
+        attempts: Int,
+        errorClass: ErrorClass, error: String, stderrTail: String, firstFailure: String, lastFailure: String,
+        worker: String, reason: Reason,
         traceParent: TraceParent?
     ) {
         self.key = key
@@ -95,7 +97,8 @@ public struct DeadLetter: Sendable {
         self.init(
             key: record.key, value: record.value, origin: nil, function: function,
             functionVersion: text(Header.functionVersion).flatMap(Int.init) ?? 0, invocationID: id,
-            attempts: text(Header.attempts).flatMap(Int.init) ?? 0, errorClass: errorClass, error: text(SluiceHeader.error) ?? "",
+            attempts: text(Header.attempts).flatMap(Int.init) ?? 0, errorClass: errorClass,
+            error: text(SluiceHeader.error) ?? "",
             stderrTail: text(Header.stderrTail) ?? "", firstFailure: text(SluiceHeader.firstFailure) ?? "",
             lastFailure: text(SluiceHeader.lastFailure) ?? "", worker: text(Header.worker) ?? "",
             reason: text(Header.reason).flatMap(Reason.init(rawValue:)) ?? .attemptsExhausted,

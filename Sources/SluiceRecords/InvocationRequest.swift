@@ -25,8 +25,10 @@ public struct InvocationRequest: Sendable {
     public var replayOf: String?
 
     public init(
-        invocationID: String, function: String, attempt: Int = 1, trigger: String, triggerTopic: String? = nil, triggerPartition: Int32? = nil,
-        triggerOffset: Int64? = nil, key: [UInt8]?, value: [UInt8]?, traceParent: TraceParent, passthroughHeaders: [KafkaHeader] = []
+        invocationID: String, function: String, attempt: Int = 1, trigger: String, triggerTopic: String? = nil,
+        triggerPartition: Int32? = nil,
+        triggerOffset: Int64? = nil, key: [UInt8]?, value: [UInt8]?, traceParent: TraceParent,
+        passthroughHeaders: [KafkaHeader] = []
     ) {
         self.invocationID = invocationID
         self.function = function
@@ -69,35 +71,50 @@ public struct InvocationRequest: Sendable {
                 KafkaHeader(name: SluiceHeader.triggerOffset, string: String(triggerOffset)),
             ]
         }
-        if let triggerTimestampMs { headers.append(KafkaHeader(name: SluiceHeader.triggerTimestamp, string: String(triggerTimestampMs))) }
+        if let triggerTimestampMs {
+            headers.append(KafkaHeader(name: SluiceHeader.triggerTimestamp, string: String(triggerTimestampMs)))
+        }
         if let replayOf { headers.append(KafkaHeader(name: SluiceHeader.replayOf, string: replayOf)) }
         if let origin { headers += origin.headers }
         if let firstFailure { headers.append(KafkaHeader(name: SluiceHeader.firstFailure, string: firstFailure)) }
-        return ProducerRecord(topic: topic, key: key ?? Array(invocationID.utf8), value: value, headers: headers + passthroughHeaders)
+        return ProducerRecord(
+            topic: topic, key: key ?? Array(invocationID.utf8), value: value, headers: headers + passthroughHeaders)
     }
 
     /// Reads a request back; nil with a reason when Sluice's headers are missing or malformed.
     public static func decode(_ record: ConsumerRecord) -> Result<InvocationRequest, RequestDecodingError> {
         func text(_ name: String) -> String? { record.headerText(name) }
-        guard let id = text(SluiceHeader.invocationID), !id.isEmpty else { return .failure(.init("missing header \(SluiceHeader.invocationID)")) }
-        guard let function = text(SluiceHeader.function), !function.isEmpty else { return .failure(.init("missing header \(SluiceHeader.function)")) }
+        guard let id = text(SluiceHeader.invocationID), !id.isEmpty else {
+            return .failure(.init("missing header \(SluiceHeader.invocationID)"))
+        }
+        guard let function = text(SluiceHeader.function), !function.isEmpty else {
+            return .failure(.init("missing header \(SluiceHeader.function)"))
+        }
         let attempt = text(SluiceHeader.attempt).flatMap(Int.init) ?? 1
         let trace = text(TraceParent.headerName).flatMap(TraceParent.init(header:)) ?? TraceParent.start()
         let ownKey = record.key == Array(id.utf8)
         var request = InvocationRequest(
             invocationID: id, function: function, attempt: attempt, trigger: text(SluiceHeader.trigger) ?? "kafka",
-            triggerTopic: text(SluiceHeader.triggerTopic), triggerPartition: text(SluiceHeader.triggerPartition).flatMap(Int32.init),
-            triggerOffset: text(SluiceHeader.triggerOffset).flatMap(Int64.init), key: ownKey ? nil : record.key, value: record.value,
+            triggerTopic: text(SluiceHeader.triggerTopic),
+            triggerPartition: text(SluiceHeader.triggerPartition).flatMap(Int32.init),
+            triggerOffset: text(SluiceHeader.triggerOffset).flatMap(Int64.init), key: ownKey ? nil : record.key,
+            value: record.value,
             traceParent: trace, passthroughHeaders: passthrough(record.headers))
         request.triggerTimestampMs = text(SluiceHeader.triggerTimestamp).flatMap(Int64.init)
         request.firstFailure = text(SluiceHeader.firstFailure)
         request.replayOf = text(SluiceHeader.replayOf)
         if let origin = Origin(headersOf: record) {
             request.origin = origin
-        } else if let topic = request.triggerTopic, let partition = request.triggerPartition, let offset = request.triggerOffset {
-            request.origin = Origin(topic: topic, partition: partition, offset: offset, timestampMs: request.triggerTimestampMs ?? record.timestampMs)
+        } else if let topic = request.triggerTopic, let partition = request.triggerPartition,
+            let offset = request.triggerOffset
+        {
+            request.origin = Origin(
+                topic: topic, partition: partition, offset: offset,
+                timestampMs: request.triggerTimestampMs ?? record.timestampMs)
         } else {
-            request.origin = Origin(topic: record.topic, partition: record.partition, offset: record.offset, timestampMs: record.timestampMs)
+            request.origin = Origin(
+                topic: record.topic, partition: record.partition, offset: record.offset, timestampMs: record.timestampMs
+            )
         }
         return .success(request)
     }

@@ -107,7 +107,8 @@ extension RecordPosition {
     /// Parses `topic/partition@offset` (the topic may contain slashes); nil when malformed.
     public init?(parsing text: String) {
         guard let at = text.lastIndex(of: "@"), let slash = text[..<at].lastIndex(of: "/"),
-            let partition = Int32(text[text.index(after: slash)..<at]), let offset = Int64(text[text.index(after: at)...])
+            let partition = Int32(text[text.index(after: slash)..<at]),
+            let offset = Int64(text[text.index(after: at)...])
         else { return nil }
         self.init(topic: String(text[..<slash]), partition: partition, offset: offset)
     }

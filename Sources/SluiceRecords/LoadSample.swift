@@ -20,7 +20,10 @@ public struct LoadSample: Sendable, Hashable, Codable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case inFlight = "in_flight", invocations, durationMsSum = "duration_ms_sum", warmProcesses = "warm_processes"
+            case inFlight = "in_flight"
+            case invocations
+            case durationMsSum = "duration_ms_sum"
+            case warmProcesses = "warm_processes"
         }
     }
 
@@ -40,7 +43,10 @@ public struct LoadSample: Sendable, Hashable, Codable {
             self.heldByRetry = heldByRetry
         }
 
-        enum CodingKeys: String, CodingKey { case topic, partition, lag, heldByRetry = "held_by_retry" }
+        enum CodingKeys: String, CodingKey {
+            case topic, partition, lag
+            case heldByRetry = "held_by_retry"
+        }
     }
 
     public var type = "load_sample"
@@ -72,13 +78,20 @@ public struct LoadSample: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, workerID = "worker_id", group, timestamp, intervalSeconds = "interval_seconds", inFlight = "in_flight", queued
-        case warmProcesses = "warm_processes", functions, partitions
+        case type
+        case workerID = "worker_id"
+        case group, timestamp
+        case intervalSeconds = "interval_seconds"
+        case inFlight = "in_flight"
+        case queued
+        case warmProcesses = "warm_processes"
+        case functions, partitions
     }
 
     /// The sample in a record value, or nil for anything else on the topic (Scaling Events).
     public static func decode(_ value: [UInt8]) -> LoadSample? {
-        guard let sample = try? JSONDecoder().decode(LoadSample.self, from: Data(value)), sample.type == "load_sample" else { return nil }
+        guard let sample = try? JSONDecoder().decode(LoadSample.self, from: Data(value)), sample.type == "load_sample"
+        else { return nil }
         return sample
     }
 

@@ -2,7 +2,11 @@ import Foundation
 
 /// The seed's Scaling Event: one autoscaler decision, kept on `sluice.scaling` for audit.
 public struct ScalingEvent: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Codable { case scaleUp = "scale_up", scaleDown = "scale_down", scaleToZero = "scale_to_zero" }
+    public enum Kind: String, Sendable, Codable {
+        case scaleUp = "scale_up"
+        case scaleDown = "scale_down"
+        case scaleToZero = "scale_to_zero"
+    }
     public var eventID: String
     public var functionID: String
     public var eventType: Kind
@@ -21,7 +25,8 @@ public struct ScalingEvent: Sendable, Hashable, Codable {
     public var workerGroup: String? = nil
 
     public init(
-        eventID: String, functionID: String, eventType: Kind, reason: String, instancesBefore: Int, instancesAfter: Int, timestamp: String,
+        eventID: String, functionID: String, eventType: Kind, reason: String, instancesBefore: Int, instancesAfter: Int,
+        timestamp: String,
         autoscalerVersion: String, warmProcesses: Int, concurrency: Int? = nil, workerGroup: String? = nil
     ) {
         self.eventID = eventID
@@ -38,9 +43,16 @@ public struct ScalingEvent: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id", functionID = "function_id", eventType = "event_type", reason
-        case instancesBefore = "instances_before", instancesAfter = "instances_after", timestamp
-        case autoscalerVersion = "autoscaler_version", warmProcesses = "warm_processes", concurrency
+        case eventID = "event_id"
+        case functionID = "function_id"
+        case eventType = "event_type"
+        case reason
+        case instancesBefore = "instances_before"
+        case instancesAfter = "instances_after"
+        case timestamp
+        case autoscalerVersion = "autoscaler_version"
+        case warmProcesses = "warm_processes"
+        case concurrency
         case workerGroup = "worker_group"
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// RFC 3339 UTC timestamps with milliseconds (`2026-11-27T17:05:39.111Z`), formatted with gmtime_r:
@@ -35,7 +35,8 @@ public enum Timestamp {
     /// (that long before `now`).
     public static func parseUserTime(_ text: String, now: Date = Date()) -> Date? {
         if let date = parse(text) { return date }
-        for (suffix, seconds) in [("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)] where text.hasSuffix(suffix) {
+        for (suffix, seconds) in [("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)] where text.hasSuffix(suffix)
+        {
             guard let amount = Double(text.dropLast()), amount >= 0 else { return nil }
             return now.addingTimeInterval(-amount * seconds)
         }

@@ -18,7 +18,8 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
             parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
             parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" })
         else { return nil }
-        self.init(traceID: String(parts[1]).lowercased(), parentID: String(parts[2]).lowercased(), flags: String(parts[3]))
+        self.init(
+            traceID: String(parts[1]).lowercased(), parentID: String(parts[2]).lowercased(), flags: String(parts[3]))
     }
 
     init(traceID: String, parentID: String, flags: String) {

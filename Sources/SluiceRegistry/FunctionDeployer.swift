@@ -26,7 +26,8 @@ public struct FunctionDeployer: Sendable {
         let current = registry.function(named: manifest.name)
         let candidate = FunctionSpec(manifest: manifest, version: (current?.version ?? 0) + 1, codeHash: hash)
         if let current, !force, current.sameDeployment(as: candidate) { return .unchanged(current) }
-        _ = try await producer.send(ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try candidate.encoded()))
+        _ = try await producer.send(
+            ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try candidate.encoded()))
         return .deployed(candidate)
     }
 
@@ -39,7 +40,8 @@ public struct FunctionDeployer: Sendable {
 extension FunctionDeployer {
     /// Runs `body` with a deployer on the current registry; its clients are closed when it returns.
     public static func with<T: Sendable>(
-        connection: KafkaConnection, topic: String = PlatformTopics.standard.functions, _ body: (FunctionDeployer) async throws -> T
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.functions,
+        _ body: (FunctionDeployer) async throws -> T
     ) async throws -> T {
         let registry = try await FunctionRegistry.load(connection: connection, topic: topic)
         let producer: KafkaProducer
@@ -66,8 +68,10 @@ extension FunctionDeployer.Outcome {
     /// `{name, version, code_hash, status}` (`deployed` or `unchanged`), as `sluice deploy --json` prints it.
     public var jsonObject: [String: any Sendable] {
         switch self {
-        case .deployed(let spec): ["name": spec.name, "version": spec.version, "code_hash": spec.codeHash, "status": "deployed"]
-        case .unchanged(let spec): ["name": spec.name, "version": spec.version, "code_hash": spec.codeHash, "status": "unchanged"]
+        case .deployed(let spec):
+            ["name": spec.name, "version": spec.version, "code_hash": spec.codeHash, "status": "deployed"]
+        case .unchanged(let spec):
+            ["name": spec.name, "version": spec.version, "code_hash": spec.codeHash, "status": "unchanged"]
         }
     }
 }

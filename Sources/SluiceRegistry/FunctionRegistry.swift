@@ -30,15 +30,19 @@ public final class FunctionRegistry: Service, Sendable {
     /// - Throws: `KafkaError` (unreachable broker, missing topic — run `sluice topics apply`, or a read
     ///   that does not reach the end within `timeout`).
     public static func load(
-        connection: KafkaConnection, topic: String = PlatformTopics.standard.functions, timeout: Duration = .seconds(60),
+        connection: KafkaConnection, topic: String = PlatformTopics.standard.functions,
+        timeout: Duration = .seconds(60),
         logger: Logger = Logger(label: "sluice.registry")
     ) async throws -> FunctionRegistry {
         let follower: TopicFollower
         do {
             follower = try await TopicFollower.open(
-                topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 100, logger: logger)
+                topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 100, logger: logger
+            )
         } catch let error as KafkaError where error.code == .unknownTopic {
-            throw KafkaError(.unknownTopic, "the registry topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
+            throw KafkaError(
+                .unknownTopic,
+                "the registry topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
         }
         let registry = FunctionRegistry(topic: topic, follower: follower, logger: logger)
         do {
@@ -70,7 +74,8 @@ public final class FunctionRegistry: Service, Sendable {
                 spec = try FunctionSpec.decode(value)
             } catch {
                 logger.warning(
-                    "skipping an unreadable registry record", metadata: ["function": "\(key)", "offset": "\(record.offset)", "error": "\(error)"])
+                    "skipping an unreadable registry record",
+                    metadata: ["function": "\(key)", "offset": "\(record.offset)", "error": "\(error)"])
                 return
             }
         }

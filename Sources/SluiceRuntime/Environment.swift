@@ -10,7 +10,9 @@ public struct Environment: Sendable {
     public var pythonBootstrap: String
 
     public init(paths: ProjectPaths = .discover()) {
-        python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/local/bin/python3"
+        python =
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+            ? "/usr/bin/python3" : "/usr/local/bin/python3"
         pythonBootstrap = paths.root.appendingPathComponent("runtime/python/sluice_bootstrap.py").path
     }
 

@@ -5,7 +5,7 @@ import SluiceSupport
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a function process ended.
@@ -49,10 +49,14 @@ final class FunctionProcess: Sendable {
 
     /// Starts `executable` in `directory` with exactly `environment`.
     static func start(
-        _ executable: String, _ arguments: [String], environment: [String: String], directory: String, cgroup: Cgroup? = nil
+        _ executable: String, _ arguments: [String], environment: [String: String], directory: String,
+        cgroup: Cgroup? = nil
     ) throws -> FunctionProcess {
-        var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
-        guard sluice_pipe_cloexec(&input) == 0, sluice_pipe_cloexec(&output) == 0, sluice_pipe_cloexec(&errors) == 0 else {
+        var input: [Int32] = [0, 0]
+        var output: [Int32] = [0, 0]
+        var errors: [Int32] = [0, 0]
+        guard sluice_pipe_cloexec(&input) == 0, sluice_pipe_cloexec(&output) == 0, sluice_pipe_cloexec(&errors) == 0
+        else {
             throw ChildProcess.SpawnError(description: "cannot create pipes: \(String(cString: strerror(errno)))")
         }
         let pid: pid_t
@@ -65,7 +69,9 @@ final class FunctionProcess: Sendable {
             cgroup?.release()
             throw error
         }
-        close(input[0]); close(output[1]); close(errors[1])
+        close(input[0])
+        close(output[1])
+        close(errors[1])
         signal(SIGPIPE, SIG_IGN)
         let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: StreamBuffer(), cgroup: cgroup)
         process.stdout.startReading(output[0], name: "sluice-fn-\(pid)-out")
@@ -74,7 +80,9 @@ final class FunctionProcess: Sendable {
             var status: Int32 = 0
             var usage = rusage()
             while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
-            var cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+            var cpu =
+                Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(
+                    usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
             var peak = Double(usage.ru_maxrss) / 1024
             if let cgroup {
                 // The launcher ends after its namespace's init, whose end kills the rest: the cgroup
@@ -145,7 +153,9 @@ final class FunctionProcess: Sendable {
             return
         }
         kill(-pid, SIGTERM)
-        let ended = await withTimeout(grace) { _ = await self.waitForExit() } != nil
+        // `waitForExit` ends only with the process: past the grace, SIGKILL ends both.
+        let ended =
+            await withTimeout(grace, onTimeout: { kill(-self.pid, SIGKILL) }) { _ = await self.waitForExit() } != nil
         kill(-pid, SIGKILL)  // also whatever the leader left behind in its group
         if !ended { _ = await waitForExit() }
     }
@@ -164,7 +174,9 @@ final class FunctionProcess: Sendable {
     func peakMemoryMB() -> Double {
         if let usage = finalUsage.withLock({ $0 }) { return usage.peakMB }
         if let cgroup { return Double(cgroup.peakMemoryBytes) / 1_048_576 }
-        guard let status = SmallFile.read("/proc/\(pid)/status"), let field = status.range(of: "VmHWM:") else { return 0 }
+        guard let status = SmallFile.read("/proc/\(pid)/status"), let field = status.range(of: "VmHWM:") else {
+            return 0
+        }
         let digits = status[field.upperBound...].drop { $0 == " " || $0 == "\t" }.prefix { $0.isNumber }
         return (Double(digits) ?? 0) / 1024
     }

@@ -16,7 +16,9 @@ public final class FunctionRunner: Sendable {
     /// Time a timed-out process gets between SIGTERM and SIGKILL.
     public let killGrace: Duration
 
-    public init(launcher: ProcessLauncher, killGrace: Duration = .seconds(1), logger: Logger = Logger(label: "sluice.runtime")) {
+    public init(
+        launcher: ProcessLauncher, killGrace: Duration = .seconds(1), logger: Logger = Logger(label: "sluice.runtime")
+    ) {
         self.launcher = launcher
         self.killGrace = killGrace
         self.logger = logger
@@ -144,13 +146,16 @@ public final class FunctionRunner: Sendable {
             outcome.cpuMsUsed = max(0, process.cpuTimeMs() - cpuMs)
             outcome.memoryUsedMB = max(0, process.peakMemoryMB() - Double(memoryBytes) / 1_048_576)
             if process.oomKills > oomKills {
-                outcome = InvocationOutcome(status: .oom, error: "killed for going over memory_mb (\(spec.manifest.memoryMB) MB)")
+                outcome = InvocationOutcome(
+                    status: .oom, error: "killed for going over memory_mb (\(spec.manifest.memoryMB) MB)")
                 outcome.cpuMsUsed = max(0, process.cpuTimeMs() - cpuMs)
                 outcome.memoryUsedMB = Double(spec.manifest.memoryMB)
             } else if process.exitStatus == .signaled(SIGSYS) {
-                outcome = InvocationOutcome(status: .sandbox, error: "killed by the sandbox for a forbidden system call (SIGSYS)")
+                outcome = InvocationOutcome(
+                    status: .sandbox, error: "killed by the sandbox for a forbidden system call (SIGSYS)")
             } else if outcome.status != .success, let cgroup = process.cgroup, cgroup.pidsLimitHits > pidsLimitHits {
-                outcome.error = (outcome.error ?? "") + " (the sandbox's pids_max of \(spec.manifest.pidsMax) was reached)"
+                outcome.error =
+                    (outcome.error ?? "") + " (the sandbox's pids_max of \(spec.manifest.pidsMax) was reached)"
             }
         }
     }
@@ -172,7 +177,8 @@ public final class FunctionRunner: Sendable {
             let output = await process.stdout.wait { bytes, eof in eof ? bytes : nil }
             let exit = await process.waitForExit()
             if exit == .exited(Self.nonRetryableExitCode) {
-                var outcome = InvocationOutcome(status: .error, error: "\(spec.manifest.handler) \(exit.description) (not retryable)")
+                var outcome = InvocationOutcome(
+                    status: .error, error: "\(spec.manifest.handler) \(exit.description) (not retryable)")
                 outcome.retryable = false
                 return outcome
             }
@@ -188,17 +194,23 @@ public final class FunctionRunner: Sendable {
         // A process started for this invocation, in a new cgroup: everything it used is the invocation's.
         Usage.zero.apply(to: &outcome, process: process, spec: spec)
         outcome.stderrTail = process.stderrTail
-        if outcome.status == .crash || outcome.status == .error, outcome.error != nil, !outcome.stderrTail.isEmpty { outcome.error! += ": " + outcome.stderrTail.suffix(500) }
+        if outcome.status == .crash || outcome.status == .error, outcome.error != nil, !outcome.stderrTail.isEmpty {
+            outcome.error! += ": " + outcome.stderrTail.suffix(500)
+        }
         return outcome
     }
 
     /// Runs `work`, or kills the process group when `timeout_seconds` passes first.
-    private func bounded(_ spec: FunctionSpec, process: FunctionProcess, _ work: @escaping @Sendable () async -> InvocationOutcome) async -> InvocationOutcome {
+    private func bounded(
+        _ spec: FunctionSpec, process: FunctionProcess, _ work: @escaping @Sendable () async -> InvocationOutcome
+    ) async -> InvocationOutcome {
         let timeout = Duration.milliseconds(Int(spec.manifest.timeoutSeconds * 1000))
         // Timed out: the whole group is killed, then `work` sees the process end.
-        let result = await withTimeout(timeout, onTimeout: { await process.terminateGroup(grace: self.killGrace) }, work)
+        let result = await withTimeout(
+            timeout, onTimeout: { await process.terminateGroup(grace: self.killGrace) }, work)
         if let result { return result }
-        var outcome = InvocationOutcome(status: .timeout, error: "timed out after \(spec.manifest.timeoutSeconds) s; process group killed")
+        var outcome = InvocationOutcome(
+            status: .timeout, error: "timed out after \(spec.manifest.timeoutSeconds) s; process group killed")
         outcome.retryable = true
         return outcome
     }
@@ -211,8 +223,13 @@ public final class FunctionRunner: Sendable {
     static func jsonOutput(_ bytes: [UInt8]) -> [UInt8] {
         var trimmed = bytes
         while let last = trimmed.last, last == 0x0A || last == 0x0D || last == 0x20 { trimmed.removeLast() }
-        if !trimmed.isEmpty, (try? JSONSerialization.jsonObject(with: Data(trimmed), options: [.fragmentsAllowed])) != nil { return trimmed }
+        if !trimmed.isEmpty,
+            (try? JSONSerialization.jsonObject(with: Data(trimmed), options: [.fragmentsAllowed])) != nil
+        {
+            return trimmed
+        }
         let text = String(decoding: trimmed, as: UTF8.self)
-        return Array((try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data("null".utf8))
+        return Array(
+            (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data("null".utf8))
     }
 }

@@ -58,7 +58,8 @@ public struct InvocationOutcome: Sendable {
 enum Frame {
     static func encode(_ body: [UInt8]) -> [UInt8] {
         let length = UInt32(body.count)
-        return [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)] + body
+        return [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
+            + body
     }
 
     /// Takes one complete frame off the front of `bytes`, if there is one.
@@ -74,7 +75,11 @@ enum Frame {
     /// The request frame body for one invocation.
     static func request(_ input: InvocationInput) -> [UInt8] {
         var body = Array("{\"invocation_id\":\"\(input.invocationID)\",\"event_b64\":".utf8)
-        if let event = input.event { body += Array("\"\(Data(event).base64EncodedString())\"".utf8) } else { body += Array("null".utf8) }
+        if let event = input.event {
+            body += Array("\"\(Data(event).base64EncodedString())\"".utf8)
+        } else {
+            body += Array("null".utf8)
+        }
         body += Array(",\"context\":".utf8) + input.contextJSON + [UInt8(ascii: "}")]
         return body
     }

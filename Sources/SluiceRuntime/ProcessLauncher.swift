@@ -12,7 +12,10 @@ public struct ProcessLauncher: Sendable {
     public let uid: UInt32
     public let gid: UInt32
 
-    public init(environment: Environment = Environment(), sandboxing: Sandboxing?, allowIsolationNone: Bool = false, uid: UInt32 = 65534, gid: UInt32 = 65534) {
+    public init(
+        environment: Environment = Environment(), sandboxing: Sandboxing?, allowIsolationNone: Bool = false,
+        uid: UInt32 = 65534, gid: UInt32 = 65534
+    ) {
         self.environment = environment
         self.sandboxing = sandboxing
         self.allowIsolationNone = allowIsolationNone
@@ -22,7 +25,9 @@ public struct ProcessLauncher: Sendable {
 
     /// The sandbox policy of a function.
     public func policy(for manifest: FunctionManifest) -> SandboxPolicy {
-        var policy = SandboxPolicy(limits: ResourceLimits(memoryMB: manifest.memoryMB, cpuMillicores: manifest.cpuMillicores, pidsMax: manifest.pidsMax))
+        var policy = SandboxPolicy(
+            limits: ResourceLimits(
+                memoryMB: manifest.memoryMB, cpuMillicores: manifest.cpuMillicores, pidsMax: manifest.pidsMax))
         policy.hostNetwork = manifest.network == .host
         policy.tmpMB = manifest.tmpMB
         policy.openFiles = manifest.openFiles
@@ -34,24 +39,31 @@ public struct ProcessLauncher: Sendable {
 
     /// Starts `program(code folder, runtime folder)` — the folders as the process sees them: `/code` and
     /// `/runtime` inside a sandbox, the real paths otherwise.
-    func start(_ spec: FunctionSpec, program: (_ code: String, _ runtime: String) -> [String]) throws -> FunctionProcess {
+    func start(_ spec: FunctionSpec, program: (_ code: String, _ runtime: String) -> [String]) throws -> FunctionProcess
+    {
         let manifest = spec.manifest
         let variables = environment.variables(for: spec)
         let runtimeFolder = URL(fileURLWithPath: environment.pythonBootstrap).deletingLastPathComponent().path
         switch manifest.isolation {
         case .none:
             guard allowIsolationNone else {
-                throw SandboxRefusal(message: "\(spec.name) asks for isolation: none, which this platform does not allow (sandbox.allow_isolation_none)")
+                throw SandboxRefusal(
+                    message:
+                        "\(spec.name) asks for isolation: none, which this platform does not allow (sandbox.allow_isolation_none)"
+                )
             }
             let command = program(manifest.codePath, runtimeFolder)
-            return try FunctionProcess.start(command[0], Array(command.dropFirst()), environment: variables, directory: manifest.codePath)
+            return try FunctionProcess.start(
+                command[0], Array(command.dropFirst()), environment: variables, directory: manifest.codePath)
         case .sandbox:
             guard let sandboxing else {
                 throw SandboxRefusal(message: "this worker has no sandbox, so it cannot run \(spec.name)")
             }
             let command = try sandboxing.command(
-                policy: policy(for: manifest), code: manifest.codePath, runtime: runtimeFolder, program: program("/code", "/runtime"))
-            return try FunctionProcess.start(command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup)
+                policy: policy(for: manifest), code: manifest.codePath, runtime: runtimeFolder,
+                program: program("/code", "/runtime"))
+            return try FunctionProcess.start(
+                command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup)
         }
     }
 }

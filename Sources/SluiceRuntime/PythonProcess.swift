@@ -28,13 +28,19 @@ final class PythonProcess: Sendable {
             [launcher.environment.python, "-I", "-B", runtime + "/" + bootstrap, code, spec.manifest.handler]
         }
         let python = PythonProcess(process: process)
-        let ready = await withTimeout(timeout) { await python.nextReply() } ?? nil
+        // A reply ends only with output or the end of it: a process not ready in time is ended.
+        let ready = await withTimeout(timeout, onTimeout: { await process.terminateGroup(grace: .milliseconds(100)) }) {
+            await python.nextReply()
+        }
         guard case .frame(let body) = ready,
-            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], object["ready"] as? Bool == true
+            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            object["ready"] as? Bool == true
         else {
             await process.terminateGroup(grace: .milliseconds(100))
             var reason = "the python3 runtime did not start"
-            if case .frame(let body) = ready, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+            if case .frame(let body) = ready,
+                let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+            {
                 reason = "importing \(spec.manifest.handler) failed: \(object["error"] as? String ?? "?")"
             } else if ready == nil {
                 reason += " within \(timeout)"
@@ -66,8 +72,12 @@ final class PythonProcess: Sendable {
         if body.count > Self.successPrefix.count + 1, body.starts(with: Self.successPrefix) {
             return InvocationOutcome(status: .success, output: Array(body[Self.successPrefix.count..<(body.count - 1)]))
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return crashed() }
-        var outcome = InvocationOutcome(status: .error, error: object["error"] as? String ?? "unknown error", traceback: object["traceback"] as? String)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            return crashed()
+        }
+        var outcome = InvocationOutcome(
+            status: .error, error: object["error"] as? String ?? "unknown error",
+            traceback: object["traceback"] as? String)
         outcome.retryable = object["retryable"] as? Bool ?? true
         return outcome
     }

@@ -3,7 +3,7 @@ import SluiceSupport
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The policy of one sandbox (from the function's manifest and the platform configuration).
@@ -51,13 +51,19 @@ public final class Sandboxing: Sendable {
     /// - Parameter allowWithoutCgroups: run sandboxes without resource limits when the host has no usable
     ///   cgroups (`sandbox.allow_without_cgroups`); otherwise that is an error.
     /// - Throws: `SandboxUnavailable` naming each missing feature.
-    public static func prepare(allowWithoutCgroups: Bool = false, runDirectory: URL = ProjectPaths.discover().run) async throws -> Sandboxing {
+    public static func prepare(allowWithoutCgroups: Bool = false, runDirectory: URL = ProjectPaths.discover().run)
+        async throws -> Sandboxing
+    {
         let launcher = launcherPath()
         guard FileManager.default.isExecutableFile(atPath: launcher) else {
-            throw SandboxUnavailable(missing: ["the sandbox launcher \(launcher) is missing; build it with `swift build`"])
+            throw SandboxUnavailable(missing: [
+                "the sandbox launcher \(launcher) is missing; build it with `swift build`"
+            ])
         }
         guard geteuid() == 0 else {
-            throw SandboxUnavailable(missing: ["sandboxes need root (namespaces, mounts, cgroups); this process runs as uid \(geteuid())"])
+            throw SandboxUnavailable(missing: [
+                "sandboxes need root (namespaces, mounts, cgroups); this process runs as uid \(geteuid())"
+            ])
         }
         let root = runDirectory.appendingPathComponent("sandbox-root").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -77,8 +83,10 @@ public final class Sandboxing: Sendable {
     /// `$SLUICE_SANDBOX_LAUNCHER`.
     static func launcherPath() -> String {
         if let path = ProcessInfo.processInfo.environment["SLUICE_SANDBOX_LAUNCHER"], !path.isEmpty { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("sluice-sandbox").path
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("sluice-sandbox")
+            .path
     }
 
     /// A sandboxed command: the launcher's arguments, and the cgroup it joins (to be given to the process).
@@ -91,14 +99,17 @@ public final class Sandboxing: Sendable {
     /// Prepares one sandbox: creates its cgroup with the limits and returns the launcher command that
     /// runs `program` (paths as seen inside: the code at `/code`, `runtime` at `/runtime`).
     /// (`withCgroup: false` leaves out the cgroup: for measurements only.)
-    public func command(policy: SandboxPolicy, code: String, runtime: String?, program: [String], withCgroup: Bool = true) throws -> Command {
+    public func command(
+        policy: SandboxPolicy, code: String, runtime: String?, program: [String], withCgroup: Bool = true
+    ) throws -> Command {
         var arguments = ["--root", rootDirectory, "--code", code]
         if let runtime { arguments += ["--runtime", runtime] }
         let cgroup = withCgroup ? try takeCgroup(policy.limits) : nil
         for file in cgroup?.procsFiles ?? [] { arguments += ["--cgroup-procs", file] }
         for file in Self.readOnlyFiles(hostNetwork: policy.hostNetwork) { arguments += ["--ro-file", file] }
         arguments += [
-            "--tmp-mb", String(policy.tmpMB), "--net", policy.hostNetwork ? "host" : "none", "--nofile", String(policy.openFiles),
+            "--tmp-mb", String(policy.tmpMB), "--net", policy.hostNetwork ? "host" : "none", "--nofile",
+            String(policy.openFiles),
             "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid), "--",
         ]
         return Command(executable: launcher, arguments: arguments + program, cgroup: cgroup)
@@ -112,7 +123,8 @@ public final class Sandboxing: Sendable {
     }
 
     private func makeCgroup(_ cgroups: CgroupHost, _ limits: ResourceLimits) throws -> Cgroup {
-        let cgroup = try cgroups.create(name: "\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)", limits: limits)
+        let cgroup = try cgroups.create(
+            name: "\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)", limits: limits)
         cgroup.recycler.withLock { $0 = { [weak self] ended in self?.replace(ended) ?? ended.destroy() } }
         return cgroup
     }
@@ -125,7 +137,8 @@ public final class Sandboxing: Sendable {
             // Normally empty already; a sandbox killed a moment ago may take a few milliseconds.
             for _ in 0..<2000 where !cgroup.processes.isEmpty { usleep(1000) }
             cgroup.destroy()
-            guard let cgroups, !closed.load(ordering: .relaxed), spare.withLock({ $0[cgroup.limits, default: []].count }) < Self.sparePerLimits,
+            guard let cgroups, !closed.load(ordering: .relaxed),
+                spare.withLock({ $0[cgroup.limits, default: []].count }) < Self.sparePerLimits,
                 let made = try? makeCgroup(cgroups, cgroup.limits)
             else { return }
             spare.withLock { $0[cgroup.limits, default: []].append(made) }
@@ -147,7 +160,8 @@ public final class Sandboxing: Sendable {
     /// Host files a sandbox sees (read-only): the loader cache and time zone; for `network: host` also
     /// what name resolution and TLS need.
     static func readOnlyFiles(hostNetwork: Bool) -> [String] {
-        ["/etc/ld.so.cache", "/etc/localtime"] + (hostNetwork ? ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl"] : [])
+        ["/etc/ld.so.cache", "/etc/localtime"]
+            + (hostNetwork ? ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl"] : [])
     }
 
     /// Runs `/bin/true` under the full policy and expects exit 0 within 10 s.
@@ -159,29 +173,37 @@ public final class Sandboxing: Sendable {
         policy.tmpMB = 1
         let command = try self.command(policy: policy, code: "/usr/bin", runtime: nil, program: ["/bin/true"])
         defer { command.cgroup?.release() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        // Waited for off the cooperative pool; a probe still running at the timeout is terminated.
-        let finished = await withTimeout(Self.probeTimeout, onTimeout: { process.terminate() }) {
-            await BlockingCalls.run { process.waitUntilExit() }
-        } != nil
+        // Its standard error goes to a file read once it ended; launched with posix_spawn (Foundation's
+        // Process.run is not safe while other threads open and close descriptors).
+        let errorsFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sluice-probe-\(getpid())-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: errorsFile) }
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let errors = open(errorsFile.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer {
+            close(null)
+            close(errors)
+        }
+        let pid = try ChildProcess.spawn(
+            command.executable, command.arguments, environment: ["PATH": "/usr/bin:/bin"], directory: nil, stdin: null,
+            stdout: null,
+            stderr: errors, newSession: false)
+        // A probe still running at the timeout is killed; the wait then reaps it.
+        let status = await withTimeout(Self.probeTimeout, onTimeout: { kill(pid, SIGKILL) }) {
+            await DedicatedThread.run { ChildProcess.waitForExit(pid) }
+        }
         _ = await command.cgroup?.waitUntilEmpty(timeout: .seconds(2))
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard finished else {
+        let message = ((try? String(contentsOf: errorsFile, encoding: .utf8)) ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        guard let status else {
             throw SandboxUnavailable(missing: [
                 "the sandbox launcher's probe (/bin/true in a sandbox) did not finish within \(Self.probeTimeout); is the machine overloaded?"
             ])
         }
-        guard process.terminationStatus == 0 else {
-            throw SandboxUnavailable(missing: ["the sandbox launcher failed on this host: \(message.isEmpty ? "exit \(process.terminationStatus)" : message)"])
+        guard status == 0 else {
+            throw SandboxUnavailable(missing: [
+                "the sandbox launcher failed on this host: \(message.isEmpty ? "exit \(status)" : message)"
+            ])
         }
     }
 }

@@ -11,7 +11,8 @@ extension LoadSignal {
         let partitions = group.partitions.filter { $0.topic == topic }
         let held = Set(samples.flatMap(\.partitions).filter { $0.topic == topic && $0.heldByRetry }.map(\.partition))
         self.init(
-            time: time, lagByPartition: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, $0.lag) }), heldByRetry: held,
+            time: time, lagByPartition: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, $0.lag) }),
+            heldByRetry: held,
             arrivalRate: partitions.reduce(0) { $0 + $1.produceRate }, inFlight: samples.reduce(0) { $0 + $1.inFlight },
             consumeRate: partitions.reduce(0) { $0 + $1.consumeRate })
     }
@@ -29,7 +30,8 @@ struct FunctionScalers {
     /// The decisions of this second, from the samples of the workers alive now.
     mutating func observe(_ samples: [LoadSample], time: Double, workers: Int) -> [ScalingEvent] {
         let queued = samples.reduce(0) { $0 + $1.queued }
-        var loads: [String: (invocationsPerSecond: Double, durationMsSum: Double, invocations: Int, inFlight: Int)] = [:]
+        var loads: [String: (invocationsPerSecond: Double, durationMsSum: Double, invocations: Int, inFlight: Int)] =
+            [:]
         for sample in samples {
             for (function, load) in sample.functions {
                 var total = loads[function] ?? (0, 0, 0, 0)
@@ -46,7 +48,8 @@ struct FunctionScalers {
             if load.invocations > 0 { meanDurations[function] = load.durationMsSum / Double(load.invocations) }
             var scaler = scalers[function] ?? FunctionScaler(functionID: function, policy: policy)
             let signal = FunctionSignal(
-                time: time, invocationsPerSecond: load.invocationsPerSecond, meanDurationMs: meanDurations[function] ?? 0,
+                time: time, invocationsPerSecond: load.invocationsPerSecond,
+                meanDurationMs: meanDurations[function] ?? 0,
                 inFlight: load.inFlight, queued: queued)
             if let event = scaler.observe(signal, workers: workers) { events.append(event) }
             scalers[function] = scaler
@@ -65,14 +68,21 @@ struct ScalingEventPublisher: Sendable {
         var event = event
         event.workerGroup = configuration.workerGroup
         let value = (try? JSONEncoder().encode(event)).map { Array($0) }
-        _ = try? await producer.send(ProducerRecord(topic: configuration.topics.scaling, key: Array(event.functionID.utf8), value: value))
-        let what = event.functionID == configuration.poolID ? " workers" : " warm processes (\(event.warmProcesses) per worker)"
+        _ = try? await producer.send(
+            ProducerRecord(topic: configuration.topics.scaling, key: Array(event.functionID.utf8), value: value))
+        let what =
+            event.functionID == configuration.poolID
+            ? " workers" : " warm processes (\(event.warmProcesses) per worker)"
         configuration.report?(
             "\(event.timestamp) \(event.functionID): \(event.eventType.rawValue) \(event.instancesBefore) -> \(event.instancesAfter)"
                 + what + ", \(event.reason)")
-        logger.info("scaling", metadata: [
-            "function_id": "\(event.functionID)", "event": "\(event.eventType.rawValue)", "from": "\(event.instancesBefore)",
-            "to": "\(event.instancesAfter)", "warm_processes": "\(event.warmProcesses)", "reason": "\(event.reason)",
-        ])
+        logger.info(
+            "scaling",
+            metadata: [
+                "function_id": "\(event.functionID)", "event": "\(event.eventType.rawValue)",
+                "from": "\(event.instancesBefore)",
+                "to": "\(event.instancesAfter)", "warm_processes": "\(event.warmProcesses)",
+                "reason": "\(event.reason)",
+            ])
     }
 }

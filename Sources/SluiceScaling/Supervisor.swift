@@ -60,12 +60,14 @@ public final class Supervisor: Service, Sendable {
     /// Runs until a graceful shutdown or cancellation; stops its workers on the way out.
     public func run() async throws {
         let roster = WorkerRoster()
-        try await roster.start(connection: configuration.connection, topic: configuration.topics.scaling, logger: logger)
+        try await roster.start(
+            connection: configuration.connection, topic: configuration.topics.scaling, logger: logger)
         var lagOptions = LagEngine.Options()
         lagOptions.groups = [configuration.workerGroup]
         lagOptions.roster = roster
         let engine = try LagEngine(connection: configuration.connection, options: lagOptions, logger: logger)
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: configuration.connection), logger: logger)
+        let producer = try KafkaProducer.make(
+            ProducerConfiguration(connection: configuration.connection), logger: logger)
         let decisions = ScalingEventPublisher(configuration: configuration, producer: producer, logger: logger)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { terminations in
@@ -83,7 +85,8 @@ public final class Supervisor: Service, Sendable {
         engine: LagEngine, roster: WorkerRoster, decisions: ScalingEventPublisher, terminations: inout TaskGroup<Void>
     ) async {
         var machine = SupervisorStateMachine(poolID: configuration.poolID, initialWorkers: configuration.initialWorkers)
-        var scaler = Autoscaler(functionID: configuration.poolID, policy: configuration.policy, workers: configuration.initialWorkers)
+        var scaler = Autoscaler(
+            functionID: configuration.poolID, policy: configuration.policy, workers: configuration.initialWorkers)
         var functions = FunctionScalers(policy: configuration.functionPolicy)
         let start = ContinuousClock.now
         func now() -> Double { (ContinuousClock.now - start) / .seconds(1) }
@@ -93,21 +96,29 @@ public final class Supervisor: Service, Sendable {
             let exited = Set(machine.workers.filter { $0.pid != 0 && !ChildProcess.isAlive($0.pid) }.map(\.pid))
             carryOut(machine.exited(exited, now: now()), on: &machine, terminations: &terminations)
             carryOut(machine.tick(now: now()), on: &machine, terminations: &terminations)
-            guard let group = try? await engine.sample().first(where: { $0.group == configuration.workerGroup }) else { continue }
+            guard let group = try? await engine.sample().first(where: { $0.group == configuration.workerGroup }) else {
+                continue
+            }
             let samples = await roster.samples(group: configuration.workerGroup)
-            let signal = LoadSignal(group: group, samples: samples, topic: configuration.topics.invocations, time: now())
+            let signal = LoadSignal(
+                group: group, samples: samples, topic: configuration.topics.invocations, time: now())
             if let event = scaler.observe(signal) {
                 await decisions.publish(event)
                 carryOut(machine.decide(event.instancesAfter, now: now()), on: &machine, terminations: &terminations)
             }
-            for event in functions.observe(samples, time: now(), workers: max(scaler.workers, 1)) { await decisions.publish(event) }
+            for event in functions.observe(samples, time: now(), workers: max(scaler.workers, 1)) {
+                await decisions.publish(event)
+            }
         }
         // Stopped: the workers finish what they run and commit before the termination group ends.
         carryOut(machine.stopAll(), on: &machine, terminations: &terminations)
     }
 
     /// Spawns and terminates workers; terminations run in `terminations` (SIGTERM, then SIGKILL after the grace).
-    private func carryOut(_ actions: [SupervisorStateMachine.Action], on machine: inout SupervisorStateMachine, terminations: inout TaskGroup<Void>) {
+    private func carryOut(
+        _ actions: [SupervisorStateMachine.Action], on machine: inout SupervisorStateMachine,
+        terminations: inout TaskGroup<Void>
+    ) {
         for action in actions {
             switch action {
             case .spawn(let id, let slot):
@@ -115,7 +126,8 @@ public final class Supervisor: Service, Sendable {
                 let metrics = configuration.metricsPortBase.map { ["--metrics-port", String($0 + slot)] } ?? []
                 do {
                     let pid = try ChildProcess.spawn(
-                        configuration.executable, ["worker", "--id", id] + metrics + configuration.workerArguments, logFile: log,
+                        configuration.executable, ["worker", "--id", id] + metrics + configuration.workerArguments,
+                        logFile: log,
                         lifetime: .tiedToParent)
                     machine.spawned(id: id, pid: pid)
                     logger.info("worker started", metadata: ["worker": "\(id)", "pid": "\(pid)"])

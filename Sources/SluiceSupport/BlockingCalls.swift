@@ -1,8 +1,9 @@
 import Dispatch
 import Synchronization
 
-/// Runs blocking calls (librdkafka's flush, commit, committed and admin requests; waiting for a process)
-/// off Swift's cooperative pool and resumes the caller when they return.
+/// Runs short blocking calls (librdkafka's flush, commit, committed and admin requests) off Swift's
+/// cooperative pool and resumes the caller when they return. Calls that block for long (a pipe read to its
+/// end, waiting for a process) take a `DedicatedThread` instead.
 ///
 /// Serial queues are used on purpose: libdispatch backs them with "overcommit" threads, created as
 /// needed, while a concurrent queue is capped at one thread per core — there, a few blocking commits

@@ -38,8 +38,14 @@ public final class ByteLineReader: @unchecked Sendable {
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while true {
                     let count = read(fd, &buffer, buffer.count)
-                    if count >= 0 { continuation.resume(returning: Array(buffer[..<count])); return }
-                    if errno != EINTR { continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)); return }
+                    if count >= 0 {
+                        continuation.resume(returning: Array(buffer[..<count]))
+                        return
+                    }
+                    if errno != EINTR {
+                        continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+                        return
+                    }
                 }
             }
         }

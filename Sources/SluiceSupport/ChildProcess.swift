@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts and stops helper processes (the embedded broker) with `posix_spawn`.
@@ -22,7 +22,9 @@ public enum ChildProcess {
     }
 
     /// Starts `executable` with `arguments`, stdin from /dev/null and stdout+stderr appended to `logFile`.
-    public static func spawn(_ executable: String, _ arguments: [String], logFile: URL, lifetime: Lifetime) throws -> pid_t {
+    public static func spawn(_ executable: String, _ arguments: [String], logFile: URL, lifetime: Lifetime) throws
+        -> pid_t
+    {
         switch lifetime {
         case .detached:
             return try posixSpawn(executable, arguments, logFile: logFile.path, newSession: true)
@@ -38,10 +40,7 @@ public enum ChildProcess {
                         logFile: logFile.path, newSession: false)
                     box.set(.success(pid))
                     started.signal()
-                    var status: Int32 = 0
-                    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-                    // Exited: its code; killed: 128 + the signal, as shells report it.
-                    exits.ended(pid, status: status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+                    exits.ended(pid, status: waitForExit(pid))
                 } catch {
                     box.set(.failure(error))
                     started.signal()
@@ -52,6 +51,16 @@ public enum ChildProcess {
             started.wait()
             return try box.get()
         }
+    }
+
+    /// Blocks until the child `pid` (started with `spawn`) ends and reaps it: its exit code, 128 + the
+    /// signal that ended it, or -1 when it is not a child of this process. Call on a `DedicatedThread`.
+    public static func waitForExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            if errno != EINTR { return -1 }
+        }
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Waits until a `.tiedToParent` child has ended; returns its exit code (128 + the signal when a
@@ -91,13 +100,19 @@ public enum ChildProcess {
         func get() throws -> pid_t { try lock.withLock { try result.get() } }
     }
 
-    private static func posixSpawn(_ executable: String, _ arguments: [String], logFile: String, newSession: Bool) throws -> pid_t {
+    private static func posixSpawn(_ executable: String, _ arguments: [String], logFile: String, newSession: Bool)
+        throws -> pid_t
+    {
         let log = open(logFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard log >= 0 else { throw SpawnError(description: "cannot open \(logFile): \(String(cString: strerror(errno)))") }
+        guard log >= 0 else {
+            throw SpawnError(description: "cannot open \(logFile): \(String(cString: strerror(errno)))")
+        }
         defer { close(log) }
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(null) }
-        return try spawn(executable, arguments, environment: nil, directory: nil, stdin: null, stdout: log, stderr: log, newSession: newSession)
+        return try spawn(
+            executable, arguments, environment: nil, directory: nil, stdin: null, stdout: log, stderr: log,
+            newSession: newSession)
     }
 
     /// `posix_spawn` with the given descriptors as 0, 1 and 2, every other descriptor closed, default
@@ -149,7 +164,8 @@ public enum ChildProcess {
 
 /// Exit statuses of reaped children and the callers waiting for them.
 private final class ExitBook: Sendable {
-    private let state = Mutex<(statuses: [pid_t: Int32], waiters: [pid_t: [CheckedContinuation<Int32, Never>]])>(([:], [:]))
+    private let state = Mutex<(statuses: [pid_t: Int32], waiters: [pid_t: [CheckedContinuation<Int32, Never>]])>(
+        ([:], [:]))
 
     func ended(_ pid: pid_t, status: Int32) {
         let waiters = state.withLock { state in

@@ -16,7 +16,9 @@ public struct JSONLogHandler: LogHandler {
 
     /// Installs the handler for the process; the level comes from `SLUICE_LOG_LEVEL` when set.
     public static func bootstrap(defaultLevel: Logger.Level) {
-        let level = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+        let level =
+            ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            ?? defaultLevel
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
     }
 
@@ -33,7 +35,10 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = "\(value)"
         }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            var data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         data.append(0x0A)
         FileHandle.standardError.write(data)
     }

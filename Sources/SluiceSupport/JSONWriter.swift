@@ -49,11 +49,15 @@ public struct JSONWriter: Sendable {
     /// A number with at most `decimals` decimals (finite; non-finite numbers are written as 0).
     public mutating func field(_ key: String, _ value: Double, decimals: Int = 3) {
         self.key(key)
-        guard value.isFinite else { bytes.append(UInt8(ascii: "0")); return }
+        guard value.isFinite else {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let rounded = (value * scale).rounded() / scale
-        bytes += Array((rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)).utf8)
+        bytes += Array(
+            (rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)).utf8)
     }
 
     public mutating func field(_ key: String, _ value: Bool) {

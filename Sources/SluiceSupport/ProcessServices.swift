@@ -8,10 +8,13 @@ import ServiceLifecycle
 public enum ProcessServices {
     /// Runs `services` until they end or the process is told to stop.
     /// - Throws: the first error a service threw.
-    public static func run(_ services: [any Service], gracePeriod: Duration = .seconds(30), logger: Logger) async throws {
+    public static func run(_ services: [any Service], gracePeriod: Duration = .seconds(30), logger: Logger) async throws
+    {
         var configuration = ServiceGroupConfiguration(
             services: services.map {
-                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                .init(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
             },
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         configuration.maximumGracefulShutdownDuration = gracePeriod

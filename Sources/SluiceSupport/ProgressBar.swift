@@ -36,6 +36,7 @@ public final class ProgressBar: Sendable {
         guard terminal else { return "\(label) \(figures)\n" }
         let width = 30
         let filled = total == 0 ? width : width * done / total
-        return "\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + figures
+        return "\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            + "] " + figures
     }
 }

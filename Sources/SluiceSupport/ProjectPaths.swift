@@ -16,7 +16,9 @@ public struct ProjectPaths: Sendable {
             return ProjectPaths(root: URL(fileURLWithPath: home))
         }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        for start in [executable.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
+        for start in [
+            executable.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+        ] {
             var folder = start
             while folder.path != "/" {
                 if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path),

@@ -19,7 +19,9 @@ public enum RecordJSON {
         }
         out += Array("],".utf8)
         appendBytes(record.key, field: "key", embedJSON: false, to: &out)
-        out += Array(",\"offset\":\(record.offset),\"partition\":\(record.partition),\"timestamp\":\(record.timestampMs),\"topic\":".utf8)
+        out += Array(
+            ",\"offset\":\(record.offset),\"partition\":\(record.partition),\"timestamp\":\(record.timestampMs),\"topic\":"
+                .utf8)
         JSONWriter.appendString(Array(record.topic.utf8), to: &out)
         out.append(UInt8(ascii: ","))
         appendBytes(record.value, field: "value", embedJSON: true, to: &out)
@@ -54,8 +56,10 @@ public enum RecordJSON {
 
     private static func isSingleLineJSON(_ bytes: [UInt8]) -> Bool {
         guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 }),
-            first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || first == UInt8(ascii: "\"") || first == UInt8(ascii: "-")
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) || first == UInt8(ascii: "t") || first == UInt8(ascii: "f")
+            first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || first == UInt8(ascii: "\"")
+                || first == UInt8(ascii: "-")
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) || first == UInt8(ascii: "t")
+                || first == UInt8(ascii: "f")
                 || first == UInt8(ascii: "n"),
             !bytes.contains(0x0A), !bytes.contains(0x0D)
         else { return false }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Files of a few kilobytes read with plain syscalls (per-invocation /proc reads are on the hot path).

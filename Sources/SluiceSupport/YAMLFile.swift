@@ -13,7 +13,8 @@ public struct YAMLFile: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigurationError(file: shown, line: 0, field: "", message: "cannot read the file: \(error.localizedDescription)")
+            throw ConfigurationError(
+                file: shown, line: 0, field: "", message: "cannot read the file: \(error.localizedDescription)")
         }
         try self.init(text: text, displayPath: shown)
     }
@@ -28,7 +29,9 @@ public struct YAMLFile: Sendable {
         } catch let error as ConfigurationError {
             throw error
         } catch let error as YamlError {
-            throw ConfigurationError(file: displayPath, line: Self.line(of: error), field: "", message: "invalid YAML: \(Self.summary(of: error))")
+            throw ConfigurationError(
+                file: displayPath, line: Self.line(of: error), field: "",
+                message: "invalid YAML: \(Self.summary(of: error))")
         } catch {
             throw ConfigurationError(file: displayPath, line: 0, field: "", message: "invalid YAML: \(error)")
         }
@@ -45,7 +48,8 @@ public struct YAMLFile: Sendable {
 
     private static func summary(of error: YamlError) -> String {
         switch error {
-        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+            .composer(let context, let problem, _, _):
             return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
         default:
             return "\(error)"
@@ -118,7 +122,9 @@ public struct YAMLValue: @unchecked Sendable {
     }
 
     public func string() throws -> String {
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else { throw error("expected a non-empty string") }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            throw error("expected a non-empty string")
+        }
         return scalar.string
     }
 
@@ -126,7 +132,9 @@ public struct YAMLValue: @unchecked Sendable {
         guard case .scalar(let scalar) = node, let value = Int(scalar.string) else {
             throw error("expected a whole number, got '\((try? scalar()) ?? "a non-scalar")'")
         }
-        guard range.contains(value) else { throw error("\(value) is out of range \(range.lowerBound)…\(range.upperBound)") }
+        guard range.contains(value) else {
+            throw error("\(value) is out of range \(range.lowerBound)…\(range.upperBound)")
+        }
         return value
     }
 
@@ -138,7 +146,9 @@ public struct YAMLValue: @unchecked Sendable {
         guard case .scalar(let scalar) = node, let value = Double(scalar.string), value.isFinite else {
             throw error("expected a number, got '\((try? scalar()) ?? "a non-scalar")'")
         }
-        guard range.contains(value) else { throw error("\(value) is out of range \(range.lowerBound)…\(range.upperBound)") }
+        guard range.contains(value) else {
+            throw error("\(value) is out of range \(range.lowerBound)…\(range.upperBound)")
+        }
         return value
     }
 
@@ -151,7 +161,8 @@ public struct YAMLValue: @unchecked Sendable {
     }
 
     /// One of an enumeration's raw values.
-    public func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type) throws -> Choice where Choice.RawValue == String {
+    public func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type) throws -> Choice
+    where Choice.RawValue == String {
         let text = try string()
         guard let value = Choice(rawValue: text) else {
             throw error("'\(text)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -173,7 +184,8 @@ public struct YAMLMapping: Sendable {
     public func required(_ key: String) throws -> YAMLValue {
         guard let value = self[key] else {
             let field = owner.field.isEmpty ? key : "\(owner.field).\(key)"
-            throw ConfigurationError(file: owner.file, line: owner.line, field: field, message: "is required but missing")
+            throw ConfigurationError(
+                file: owner.file, line: owner.line, field: field, message: "is required but missing")
         }
         return value
     }

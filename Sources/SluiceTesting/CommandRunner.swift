@@ -1,3 +1,4 @@
+import CSluiceSys
 import Foundation
 import SluiceSupport
 
@@ -16,7 +17,9 @@ public enum CommandRunner {
     /// The checkout this test binary was built from.
     public static let packageRoot: URL = {
         var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        while url.path != "/"
+            && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path)
+        {
             url.deleteLastPathComponent()
         }
         return url
@@ -24,7 +27,8 @@ public enum CommandRunner {
 
     /// `SLUICE_BIN`, else `.build/debug/sluice` of the checkout.
     public static var sluiceBinary: String {
-        ProcessInfo.processInfo.environment["SLUICE_BIN"] ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
+        ProcessInfo.processInfo.environment["SLUICE_BIN"]
+            ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
     }
 
     /// Runs `sluice arguments…` with `input` on standard input; kills it when `timeout` passes.
@@ -34,49 +38,71 @@ public enum CommandRunner {
         try await run(sluiceBinary, arguments, input: input, environment: environment, timeout: timeout)
     }
 
+    /// Runs `executable` with its own pipes (`posix_spawn`: Foundation's `Process.run` crashed here while
+    /// other threads opened and closed descriptors); kills it when `timeout` passes (SIGTERM, then SIGKILL
+    /// 5 s later: a process stuck in a crash handler must fail the test, not hang it).
     public static func run(
-        _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)
+        _ executable: String, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:],
+        timeout: Duration = .seconds(60)
     ) async throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
+        let (stdinRead, stdinWrite) = try pipe()
+        let (stdoutRead, stdoutWrite) = try pipe()
+        let (stderrRead, stderrWrite) = try pipe()
         let started = ContinuousClock.now
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        try ProcessLaunch.run(process)
-        // Pipe reads and writes block: they run on Dispatch threads, never on the cooperative pool.
-        let readers = [stdout, stderr].map { pipe in
-            Task { await BlockingCalls.run { pipe.fileHandleForReading.readDataToEndOfFile() } }
+        let pid: pid_t
+        do {
+            pid = try ChildProcess.spawn(
+                executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                directory: nil, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite, newSession: false)
+        } catch {
+            for fd in [stdinRead, stdinWrite, stdoutRead, stdoutWrite, stderrRead, stderrWrite] { close(fd) }
+            throw error
         }
-        let writer = Task {
-            await BlockingCalls.run {
-                if let input { try? stdin.fileHandleForWriting.write(contentsOf: input) }
-                try? stdin.fileHandleForWriting.close()
+        for fd in [stdinRead, stdoutWrite, stderrWrite] { close(fd) }
+        async let out = DedicatedThread.run { readAll(stdoutRead) }
+        async let err = DedicatedThread.run { readAll(stderrRead) }
+        async let written: Void = DedicatedThread.run {
+            if let input { _ = input.withUnsafeBytes { write(stdinWrite, $0.baseAddress, $0.count) } }
+            close(stdinWrite)
+        }
+        let status = await withTimeout(
+            timeout,
+            onTimeout: {
+                kill(pid, SIGTERM)
+                try? await Task.sleep(for: .seconds(5))
+                kill(pid, SIGKILL)
+            }
+        ) { await DedicatedThread.run { ChildProcess.waitForExit(pid) } }
+        // Timed out: the wait above reaped it after the kill; -1 says it did not exit on its own.
+        let final = status ?? -1
+        _ = await written
+        let (stdout, stderr) = await (out, err)
+        return CommandResult(
+            status: final, stdout: stdout, stderr: stderr, seconds: (ContinuousClock.now - started) / .seconds(1))
+    }
+
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard sluice_pipe_cloexec(&fds) == 0 else { throw TestSetupError("pipe: \(String(cString: strerror(errno)))") }
+        return (fds[0], fds[1])
+    }
+
+    /// Reads `fd` to its end and closes it.
+    private static func readAll(_ fd: Int32) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count > 0 {
+                data.append(contentsOf: buffer[0..<count])
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
             }
         }
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            process.terminate()
-            // A process stuck in a crash handler ignores SIGTERM: the test must fail, not hang.
-            try await Task.sleep(for: .seconds(5))
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        var status: Int32 = -1
-        for await code in exited.stream {
-            status = code
-            break
-        }
-        watchdog.cancel()
-        await writer.value
-        let out = await readers[0].value
-        let err = await readers[1].value
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        return CommandResult(status: status, stdout: out, stderr: err, seconds: seconds)
+        close(fd)
+        return data
     }
 }
 

@@ -8,7 +8,9 @@ public func makeTestTopic(_ prefix: String, partitions: Int, configs: [String: S
     let result = try await KafkaAdmin.with(try await TestBroker.connection()) {
         try await $0.createTopics([NewTopic(name: name, partitions: partitions, configs: configs)])
     }
-    guard result[name] == .created else { throw TestSetupError("topic \(name) was not created: \(String(describing: result[name]))") }
+    guard result[name] == .created else {
+        throw TestSetupError("topic \(name) was not created: \(String(describing: result[name]))")
+    }
     return name
 }
 
@@ -24,7 +26,8 @@ public func makeTopics(_ names: [String], partitions: Int) async throws {
 
 /// Reads events until `count` records arrived; other events go to `onEvent`.
 public func readRecords(
-    _ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), onEvent: @escaping @Sendable (ConsumerEvent) -> Void = { _ in }
+    _ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60),
+    onEvent: @escaping @Sendable (ConsumerEvent) -> Void = { _ in }
 ) async throws -> [ConsumerRecord] {
     try await withDeadline(timeout, "reading \(count) records") {
         var records: [ConsumerRecord] = []
@@ -49,7 +52,8 @@ public struct TestSetupError: Error, CustomStringConvertible {
 /// Lets tests wait for a condition over shared state without sleeping: every change re-checks waiters.
 public actor Observed<State: Sendable> {
     public private(set) var state: State
-    private var waiters: [(id: UUID, predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+    private var waiters:
+        [(id: UUID, predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
     public init(_ state: State) {
         self.state = state
@@ -59,7 +63,8 @@ public actor Observed<State: Sendable> {
     public func update<R: Sendable>(_ change: @Sendable (inout State) -> R) -> R {
         let result = change(&state)
         let current = state
-        var still: [(id: UUID, predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+        var still: [(id: UUID, predicate: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] =
+            []
         for waiter in waiters {
             if waiter.predicate(current) { waiter.continuation.resume() } else { still.append(waiter) }
         }

@@ -31,7 +31,10 @@ public struct PipelineHarness: Sendable {
 
     /// Options that point `sluice worker` at this test's topics.
     public var workerArguments: [String] {
-        ["--brokers", connection.brokerList, "--invocations-topic", invocationsTopic, "--retry-prefix", retryPrefix, "--dlq-topic", deadLetterTopic]
+        [
+            "--brokers", connection.brokerList, "--invocations-topic", invocationsTopic, "--retry-prefix", retryPrefix,
+            "--dlq-topic", deadLetterTopic,
+        ]
     }
 
     /// Writes `files` into a fresh code folder and a manifest (YAML body without `code:`) next to it;
@@ -43,7 +46,9 @@ public struct PipelineHarness: Sendable {
         for (name, content) in files {
             let path = code.appendingPathComponent(name)
             try content.write(to: path, atomically: true, encoding: .utf8)
-            if name.hasSuffix(".sh") { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path.path) }
+            if name.hasSuffix(".sh") {
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path.path)
+            }
         }
         let manifest = folder.appendingPathComponent("manifest.yaml")
         try (manifestBody + "\ncode: code\n").write(to: manifest, atomically: true, encoding: .utf8)
@@ -55,7 +60,8 @@ public struct PipelineHarness: Sendable {
     public func deploy(_ manifestPath: String) async throws -> FunctionSpec {
         let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(try FunctionManifest.load(path: manifestPath), force: true)
+        let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(
+            try FunctionManifest.load(path: manifestPath), force: true)
         await producer.close()
         await registry.close()
         guard case .deployed(let spec) = outcome else { throw TestSetupError("not deployed") }
@@ -80,15 +86,19 @@ public struct PipelineHarness: Sendable {
     /// Starts an in-process worker on this test's topics (built as `sluice worker` builds it); stop it
     /// with `stop()`, a graceful shutdown.
     public func startWorker(
-        registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker", platform: PlatformConfiguration = .standard
+        registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker",
+        platform: PlatformConfiguration = .standard
     ) async throws -> RunningService {
         var configuration = Worker.Configuration(connection: connection, workerID: id)
         configuration.topics = topics
-        configuration.retryTiers = try RetryTiers.discover(prefix: retryPrefix, topics: [retryPrefix + "1s", retryPrefix + "10s"])
+        configuration.retryTiers = try RetryTiers.discover(
+            prefix: retryPrefix, topics: [retryPrefix + "1s", retryPrefix + "10s"])
         configuration.platform = platform
         configuration.groupID = "workers-\(invocationsTopic)"
         configuration.concurrency = concurrency
-        let worker = try await Worker.build(configuration: configuration, registry: registry, launcher: try await TestSandbox.launcher(), logger: logger)
+        let worker = try await Worker.build(
+            configuration: configuration, registry: registry, launcher: try await TestSandbox.launcher(), logger: logger
+        )
         return RunningService.start([worker], logger: logger)
     }
 
@@ -99,18 +109,23 @@ public struct PipelineHarness: Sendable {
         configuration.topics = topics
         configuration.functions = functions
         configuration.groupID = "router-\(invocationsTopic)"
-        return RunningService.start([Router(configuration: configuration, registry: registry, logger: logger)], logger: logger)
+        return RunningService.start(
+            [Router(configuration: configuration, registry: registry, logger: logger)], logger: logger)
     }
 
     /// Publishes invocation requests straight to this test's invocations topic.
-    public func publishRequests(function: String, count: Int, key: (Int) -> String?, value: (Int) -> String) async throws -> [String] {
+    public func publishRequests(function: String, count: Int, key: (Int) -> String?, value: (Int) -> String)
+        async throws -> [String]
+    {
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
         var ids: [String] = []
         var deliveries: [PendingDelivery] = []
         for index in 0..<count {
             let id = InvocationRequest.randomID()
             ids.append(id)
-            let request = InvocationRequest(invocationID: id, function: function, trigger: "invoke", key: key(index).map { Array($0.utf8) }, value: Array(value(index).utf8), traceParent: .start())
+            let request = InvocationRequest(
+                invocationID: id, function: function, trigger: "invoke", key: key(index).map { Array($0.utf8) },
+                value: Array(value(index).utf8), traceParent: .start())
             deliveries.append(try await producer.enqueue(request.producerRecord(topic: invocationsTopic)))
         }
         for delivery in deliveries { _ = try await delivery.position() }
@@ -121,7 +136,8 @@ public struct PipelineHarness: Sendable {
     /// Reads `topic` (results or invocation log) from the beginning until `done` says the records of
     /// `function` seen so far are enough; returns them as JSON objects.
     public func readJSON(
-        _ topic: String, function: String, timeout: Duration = .seconds(120), until done: @escaping @Sendable ([[String: any Sendable]]) -> Bool
+        _ topic: String, function: String, timeout: Duration = .seconds(120),
+        until done: @escaping @Sendable ([[String: any Sendable]]) -> Bool
     ) async throws -> [[String: any Sendable]] {
         let box = JSONAccumulator()
         _ = try await readRecords(topic, function: function, timeout: timeout) { records in
@@ -134,9 +150,11 @@ public struct PipelineHarness: Sendable {
     /// Reads `topic` from the beginning until `done` says the records of `function` (by the
     /// `sluice-function` header) seen so far are enough.
     public func readRecords(
-        _ topic: String, function: String, timeout: Duration = .seconds(120), until done: @escaping @Sendable ([ConsumerRecord]) -> Bool
+        _ topic: String, function: String, timeout: Duration = .seconds(120),
+        until done: @escaping @Sendable ([ConsumerRecord]) -> Bool
     ) async throws -> [ConsumerRecord] {
-        let follower = try await TopicFollower.open(topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 10)
+        let follower = try await TopicFollower.open(
+            topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 10)
         let records = Mutex<[ConsumerRecord]>([])
         return try await withDeadline(timeout, "reading \(function)'s records on \(topic)") {
             if done([]) {
@@ -163,7 +181,9 @@ final class JSONAccumulator: Sendable {
     func add(_ records: [ConsumerRecord]) {
         state.withLock { state in
             for record in records.dropFirst(state.parsed) {
-                if let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
+                if let value = record.value,
+                    let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any]
+                {
                     state.objects.append(object.mapValues { Sendables.wrap($0) })
                 }
             }
@@ -181,7 +201,8 @@ public enum Sendables {
         case let text as String: return text
         case let number as NSNumber:
             // JSON true/false come back as NSNumbers of type "c".
-            return String(cString: number.objCType) == "c" ? number.boolValue as any Sendable : number.doubleValue as any Sendable
+            return String(cString: number.objCType) == "c"
+                ? number.boolValue as any Sendable : number.doubleValue as any Sendable
         case let array as [Any]: return array.map(wrap)
         case let object as [String: Any]: return object.mapValues(wrap)
         default: return String(describing: value)
@@ -198,7 +219,9 @@ public struct RunningService: Sendable {
     static func start(_ services: [any Service], logger: Logger) -> RunningService {
         let configuration = ServiceGroupConfiguration(
             services: services.map {
-                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                .init(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
             }, logger: logger)
         let group = ServiceGroup(configuration: configuration)
         return RunningService(group: group, task: Task { try? await group.run() })

@@ -5,7 +5,7 @@ import SluiceSupport
 import SluiceTopics
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The test harness's broker: one embedded broker per test process, on a free loopback port (never 9092),
@@ -40,7 +40,8 @@ public enum TestBroker {
                 return external
             }
             let port = EmbeddedBroker.freePort()
-            let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-test-broker-\(getpid())")
+            let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "sluice-test-broker-\(getpid())")
             let broker = EmbeddedBroker(port: port, runDirectory: runDirectory)
             let (pid, _) = try await broker.start(lifetime: .tiedToParent)
             Cleanup.register(pid: pid)

@@ -21,7 +21,8 @@ public enum TestSandbox {
         func get() async throws -> Sandboxing {
             if let preparing { return try await preparing.value }
             let task = Task {
-                try await Sandboxing.prepare(runDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-tests"))
+                try await Sandboxing.prepare(
+                    runDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-tests"))
             }
             preparing = task
             return try await task.value

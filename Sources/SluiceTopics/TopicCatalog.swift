@@ -22,7 +22,9 @@ public struct TopicCatalog: Sendable {
             files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         } catch {
-            throw ConfigurationError(file: directory.path, line: 0, field: "", message: "cannot read the topics folder: \(error.localizedDescription)")
+            throw ConfigurationError(
+                file: directory.path, line: 0, field: "",
+                message: "cannot read the topics folder: \(error.localizedDescription)")
         }
         var topics: [TopicDefinition] = []
         for file in files {
@@ -30,7 +32,9 @@ public struct TopicCatalog: Sendable {
             for topic in try parse(YAMLFile(path: directory.appendingPathComponent(file).path, displayPath: shown)) {
                 if let earlier = topics.first(where: { $0.name == topic.name }) {
                     let line = Int(topic.source.split(separator: ":").last ?? "") ?? 0
-                    throw ConfigurationError(file: shown, line: line, field: "name", message: "topic \(topic.name) is already defined at \(earlier.source)")
+                    throw ConfigurationError(
+                        file: shown, line: line, field: "name",
+                        message: "topic \(topic.name) is already defined at \(earlier.source)")
                 }
                 topics.append(topic)
             }

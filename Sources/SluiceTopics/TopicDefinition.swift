@@ -12,7 +12,10 @@ public struct TopicDefinition: Sendable, Hashable {
     /// `file:line` of the definition.
     public var source: String
 
-    public init(name: String, partitions: Int, replication: Int = 1, configs: [String: String] = [:], description: String = "", source: String = "") {
+    public init(
+        name: String, partitions: Int, replication: Int = 1, configs: [String: String] = [:], description: String = "",
+        source: String = ""
+    ) {
         self.name = name
         self.partitions = partitions
         self.replication = replication

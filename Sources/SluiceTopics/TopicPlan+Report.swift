@@ -25,7 +25,12 @@ extension TopicPlan {
         public var jsonObject: [String: any Sendable] {
             [
                 "dry_run": dryRun, "create": plan.toCreate.map(\.name),
-                "drift": plan.drift.map { ["topic": $0.topic, "field": $0.field, "defined": $0.defined, "actual": $0.actual, "source": $0.source] },
+                "drift": plan.drift.map {
+                    [
+                        "topic": $0.topic, "field": $0.field, "defined": $0.defined, "actual": $0.actual,
+                        "source": $0.source,
+                    ]
+                },
                 "matching": plan.matching.map(\.name), "failed": failures,
             ]
         }
@@ -42,7 +47,9 @@ extension TopicPlan {
             if plan.isNoOp {
                 lines.append("nothing to do: all \(plan.matching.count) topics match the definitions")
             } else if !plan.drift.isEmpty {
-                lines.append("Sluice never alters or deletes topics: resolve drift by changing the definition or the topic by hand.")
+                lines.append(
+                    "Sluice never alters or deletes topics: resolve drift by changing the definition or the topic by hand."
+                )
             }
             return lines.joined(separator: "\n")
         }
@@ -53,11 +60,16 @@ extension TopicCatalog {
     /// `sluice topics list`: the cluster's topics and whether this catalog defines them.
     public func listing(_ topics: [TopicMetadata]) -> (json: [[String: any Sendable]], text: String) {
         let json: [[String: any Sendable]] = topics.map {
-            ["name": $0.name, "partitions": $0.partitionCount, "replication": $0.replicationFactor, "defined": self[$0.name] != nil]
+            [
+                "name": $0.name, "partitions": $0.partitionCount, "replication": $0.replicationFactor,
+                "defined": self[$0.name] != nil,
+            ]
         }
         let text = TextTable.render(
             header: ["TOPIC", "PARTITIONS", "REPLICATION", "DEFINED"],
-            rows: topics.map { [$0.name, String($0.partitionCount), String($0.replicationFactor), self[$0.name] != nil ? "yes" : "no"] })
+            rows: topics.map {
+                [$0.name, String($0.partitionCount), String($0.replicationFactor), self[$0.name] != nil ? "yes" : "no"]
+            })
         return (json, text)
     }
 }

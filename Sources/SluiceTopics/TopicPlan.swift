@@ -31,7 +31,10 @@ public struct TopicPlan: Sendable {
             }
             var drift: [Drift] = []
             func note(_ field: String, _ defined: String, _ actual: String) {
-                drift.append(Drift(topic: definition.name, field: field, defined: defined, actual: actual, source: definition.source))
+                drift.append(
+                    Drift(
+                        topic: definition.name, field: field, defined: defined, actual: actual,
+                        source: definition.source))
             }
             if topic.partitionCount != definition.partitions {
                 note("partitions", "\(definition.partitions)", "\(topic.partitionCount)")

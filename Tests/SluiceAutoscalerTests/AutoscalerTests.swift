@@ -55,14 +55,17 @@ struct AutoscalerTests {
     func poisonLag() {
         var scaler = Autoscaler(functionID: "fn_poison", workers: 1)
         let decisions = run(&scaler, from: 0, to: 120) { t in
-            LoadSignal(time: Double(t), lagByPartition: [3: Int64(50 + t * 10)], heldByRetry: [3], arrivalRate: 100, inFlight: 1)
+            LoadSignal(
+                time: Double(t), lagByPartition: [3: Int64(50 + t * 10)], heldByRetry: [3], arrivalRate: 100,
+                inFlight: 1)
         }
         #expect(decisions.isEmpty, "\(decisions.map(\.1.reason))")
         // Without the mark the same lag is backlog, and it scales up.
         var unmarked = Autoscaler(functionID: "fn_poison", workers: 1)
-        #expect(!run(&unmarked, from: 0, to: 120) { t in
-            LoadSignal(time: Double(t), lagByPartition: [3: Int64(5000 + t * 100)], arrivalRate: 100, inFlight: 1)
-        }.isEmpty)
+        #expect(
+            !run(&unmarked, from: 0, to: 120) { t in
+                LoadSignal(time: Double(t), lagByPartition: [3: Int64(5000 + t * 100)], arrivalRate: 100, inFlight: 1)
+            }.isEmpty)
     }
 
     @Test("Scaling events encode in the seed's schema")
@@ -71,7 +74,10 @@ struct AutoscalerTests {
         let decision = scaler.observe(LoadSignal(time: 0, lagByPartition: [0: 50_000], arrivalRate: 0, inFlight: 0))
         let event = try #require(decision)
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(event)) as? [String: Any])
-        for key in ["event_id", "function_id", "event_type", "reason", "instances_before", "instances_after", "timestamp", "autoscaler_version"] {
+        for key in [
+            "event_id", "function_id", "event_type", "reason", "instances_before", "instances_after", "timestamp",
+            "autoscaler_version",
+        ] {
             #expect(object[key] != nil, "missing \(key)")
         }
         #expect(object["event_type"] as? String == "scale_up")
@@ -80,12 +86,15 @@ struct AutoscalerTests {
 
 @Suite("Per-function warm processes and concurrency on recorded signals (pure logic)")
 struct FunctionScalerTests {
-    func run(_ scaler: inout FunctionScaler, from: Int, to: Int, workers: Int = 2, _ signal: (Int) -> FunctionSignal) -> [(Int, ScalingEvent)] {
+    func run(_ scaler: inout FunctionScaler, from: Int, to: Int, workers: Int = 2, _ signal: (Int) -> FunctionSignal)
+        -> [(Int, ScalingEvent)]
+    {
         (from..<to).compactMap { second in scaler.observe(signal(second), workers: workers).map { (second, $0) } }
     }
 
     func load(_ t: Int, rate: Double, durationMs: Double = 100, inFlight: Int = 0, queued: Int = 0) -> FunctionSignal {
-        FunctionSignal(time: Double(t), invocationsPerSecond: rate, meanDurationMs: durationMs, inFlight: inFlight, queued: queued)
+        FunctionSignal(
+            time: Double(t), invocationsPerSecond: rate, meanDurationMs: durationMs, inFlight: inFlight, queued: queued)
     }
 
     @Test("Rising load sizes the warm pool by Little's law plus a reserve per worker, on the first signal")
@@ -134,10 +143,12 @@ struct MeasuredThroughputTests {
     func slowWorkers() {
         var scaler = Autoscaler(functionID: "fn_slow", workers: 1)
         // 3300 records waiting, one worker finishing 90/s: the policy's 1000/s would keep one worker.
-        let first = scaler.observe(LoadSignal(time: 0, lagByPartition: [0: 3300], arrivalRate: 0, inFlight: 16, consumeRate: 90))
+        let first = scaler.observe(
+            LoadSignal(time: 0, lagByPartition: [0: 3300], arrivalRate: 0, inFlight: 16, consumeRate: 90))
         #expect(first?.instancesAfter == 4, "330/s wanted at 90/s a worker")
         // Right after the change, the new workers are still joining: their low rate is not taken as capacity.
-        let joining = scaler.observe(LoadSignal(time: 2, lagByPartition: [0: 3200], arrivalRate: 0, inFlight: 16, consumeRate: 20))
+        let joining = scaler.observe(
+            LoadSignal(time: 2, lagByPartition: [0: 3200], arrivalRate: 0, inFlight: 16, consumeRate: 20))
         #expect(joining == nil)
         #expect(scaler.measuredThroughput == 90)
     }

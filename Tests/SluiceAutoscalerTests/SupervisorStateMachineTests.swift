@@ -23,7 +23,8 @@ struct SupervisorStateMachineTests {
         let up = machine.decide(3, now: 1)
         #expect(up == [.spawn(id: "pool-p-3", slot: 2)])
         spawn(up, on: &machine, pids: &pids)
-        #expect(machine.decide(1, now: 2) == [.terminate(id: "pool-p-3", pid: 103), .terminate(id: "pool-p-2", pid: 102)])
+        #expect(
+            machine.decide(1, now: 2) == [.terminate(id: "pool-p-3", pid: 103), .terminate(id: "pool-p-2", pid: 102)])
         // The freed slots are taken again first.
         #expect(machine.decide(2, now: 3) == [.spawn(id: "pool-p-4", slot: 1)])
         #expect(machine.tick(now: 4) == [])

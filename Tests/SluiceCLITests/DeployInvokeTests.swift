@@ -11,7 +11,8 @@ struct DeployInvokeTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("bad"))
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let name = uniqueName("never")
-        try "name: \(name)\ntenant: acme\nruntime: cobol\nhandler: x\ncode: .\n".write(to: folder.appendingPathComponent("f.yaml"), atomically: true, encoding: .utf8)
+        try "name: \(name)\ntenant: acme\nruntime: cobol\nhandler: x\ncode: .\n".write(
+            to: folder.appendingPathComponent("f.yaml"), atomically: true, encoding: .utf8)
         let result = try await CommandRunner.sluice(["deploy", folder.path, "--brokers", brokers])
         #expect(result.status != 0)
         #expect(result.errors.contains("f.yaml:3: field 'runtime': unknown runtime 'cobol'"))
@@ -26,7 +27,9 @@ struct DeployInvokeTests {
         let admin = try KafkaAdmin.make(connection)
         let before = try await admin.highWatermarks(topics: ["sluice.invocations"])
         let name = uniqueName("ghost")
-        let result = try await CommandRunner.sluice(["invoke", name, "--data", "{}", "--brokers", connection.brokerList])
+        let result = try await CommandRunner.sluice([
+            "invoke", name, "--data", "{}", "--brokers", connection.brokerList,
+        ])
         let after = try await admin.highWatermarks(topics: ["sluice.invocations"])
         await admin.close()
         #expect(result.status != 0)
@@ -38,17 +41,21 @@ struct DeployInvokeTests {
     func deployVersions() async throws {
         let brokers = try await TestBroker.address()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("deploy"))
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
-        try "def main(e, c):\n    return 1\n".write(to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        try "def main(e, c):\n    return 1\n".write(
+            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
         let name = uniqueName("fn")
         let manifest = folder.appendingPathComponent("fn.yaml")
-        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(to: manifest, atomically: true, encoding: .utf8)
+        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
+            to: manifest, atomically: true, encoding: .utf8)
 
         let first = try await CommandRunner.sluice(["deploy", manifest.path, "--brokers", brokers])
         #expect(first.output.contains("deployed \(name) version 1"), "\(first.errors)")
         let again = try await CommandRunner.sluice(["deploy", manifest.path, "--brokers", brokers])
         #expect(again.output.contains("unchanged \(name) version 1"))
-        try "def main(e, c):\n    return 2\n".write(to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+        try "def main(e, c):\n    return 2\n".write(
+            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
         let changed = try await CommandRunner.sluice(["deploy", manifest.path, "--json", "--brokers", brokers])
         let report = try #require(try JSONSerialization.jsonObject(with: changed.stdout) as? [[String: Any]])
         #expect(report.first?["version"] as? Int == 2)

@@ -33,7 +33,8 @@ struct PublishTailTests {
         #expect(lines[500].utf8.count > 200_000)
         let input = Data(lines.joined(separator: "\n").utf8) + Data("\n".utf8)
 
-        let published = try await CommandRunner.sluice(["publish", topic, "--lines", "--brokers", brokers], input: input)
+        let published = try await CommandRunner.sluice(
+            ["publish", topic, "--lines", "--brokers", brokers], input: input)
         #expect(published.status == 0, "\(published.errors)")
         let positions = published.output.split(separator: "\n")
         #expect(positions.count == 1000)
@@ -41,7 +42,9 @@ struct PublishTailTests {
         #expect(positions.last == "\(topic)/0@999")
         #expect(published.errors.contains("published 1000 records"))
 
-        let tailed = try await CommandRunner.sluice(["tail", topic, "--from-beginning", "--limit", "1000", "--json", "--brokers", brokers])
+        let tailed = try await CommandRunner.sluice([
+            "tail", topic, "--from-beginning", "--limit", "1000", "--json", "--brokers", brokers,
+        ])
         #expect(tailed.status == 0, "\(tailed.errors)")
         let objects = tailed.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         try #require(objects.count == 1000)
@@ -57,7 +60,10 @@ struct PublishTailTests {
     func tailJSONShapes() async throws {
         let topic = try await makeTestTopic("cli-shapes", partitions: 1)
         let brokers = try await TestBroker.address()
-        let json = try await CommandRunner.sluice(["publish", topic, "--data", "{\"id\": 7}", "--key", "k", "--header", "trace=t-1", "--json", "--brokers", brokers])
+        let json = try await CommandRunner.sluice([
+            "publish", topic, "--data", "{\"id\": 7}", "--key", "k", "--header", "trace=t-1", "--json", "--brokers",
+            brokers,
+        ])
         #expect(json.status == 0, "\(json.errors)")
         #expect(json.output.contains("\"offset\":0"))
         let binaryFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("bin"))
@@ -65,22 +71,31 @@ struct PublishTailTests {
         let binary = try await CommandRunner.sluice(["publish", topic, "--file", binaryFile.path, "--brokers", brokers])
         #expect(binary.status == 0, "\(binary.errors)")
 
-        let tailed = try await CommandRunner.sluice(["tail", topic, "--from-beginning", "--limit", "2", "--json", "--brokers", brokers])
-        let objects = try tailed.output.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let tailed = try await CommandRunner.sluice([
+            "tail", topic, "--from-beginning", "--limit", "2", "--json", "--brokers", brokers,
+        ])
+        let objects = try tailed.output.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         try #require(objects.count == 2)
         #expect((objects[0]["value"] as? [String: Any])?["id"] as? Int == 7)
         #expect(objects[0]["key"] as? String == "k")
         #expect((objects[0]["headers"] as? [[String: Any]])?.first?["value"] as? String == "t-1")
         #expect(objects[1]["value_base64"] as? String == Data([0xFF, 0x00, 0xC3]).base64EncodedString())
         // A record published without a traceparent starts a trace of its own.
-        let started = (objects[1]["headers"] as? [[String: Any]])?.first { $0["name"] as? String == "traceparent" }?["value"] as? String
-        #expect(started.flatMap(TraceParent.init(header:)) != nil, "no valid traceparent: \(String(describing: started))")
+        let started =
+            (objects[1]["headers"] as? [[String: Any]])?.first { $0["name"] as? String == "traceparent" }?["value"]
+            as? String
+        #expect(
+            started.flatMap(TraceParent.init(header:)) != nil, "no valid traceparent: \(String(describing: started))")
     }
 
     @Test("An unreachable broker fails within the timeout and names the address")
     func unreachableBroker() async throws {
         let address = "127.0.0.1:\(EmbeddedBroker.freePort())"
-        let result = try await CommandRunner.sluice(["publish", "anything", "--data", "x", "--brokers", address, "--timeout", "2"])
+        let result = try await CommandRunner.sluice([
+            "publish", "anything", "--data", "x", "--brokers", address, "--timeout", "2",
+        ])
         #expect(result.status != 0)
         #expect(result.errors.contains(address))
         #expect(result.errors.contains("cannot reach"))

@@ -14,8 +14,10 @@ struct TopicsApplyTests {
     @Test("apply creates, a second apply is a no-op, changed partitions are drift with exit 1")
     func applyTwiceThenDrift() async throws {
         let brokers = try await TestBroker.address()
-        let a = uniqueName("apply-a"), b = uniqueName("apply-b")
-        let folder = try writeTopics("""
+        let a = uniqueName("apply-a")
+        let b = uniqueName("apply-b")
+        let folder = try writeTopics(
+            """
             topics:
               - name: \(a)
                 partitions: 3
@@ -24,16 +26,22 @@ struct TopicsApplyTests {
               - name: \(b)
                 partitions: 2
             """)
-        let dry = try await CommandRunner.sluice(["topics", "apply", "--dry-run", "--topics-dir", folder.path, "--brokers", brokers])
+        let dry = try await CommandRunner.sluice([
+            "topics", "apply", "--dry-run", "--topics-dir", folder.path, "--brokers", brokers,
+        ])
         #expect(dry.status == 0)
         #expect(dry.output.contains("would create \(a)"))
 
-        let first = try await CommandRunner.sluice(["topics", "apply", "--topics-dir", folder.path, "--brokers", brokers])
+        let first = try await CommandRunner.sluice([
+            "topics", "apply", "--topics-dir", folder.path, "--brokers", brokers,
+        ])
         #expect(first.status == 0, "\(first.errors)")
         #expect(first.output.contains("created \(a) (3 partitions, cleanup.policy=compact)"))
         #expect(first.output.contains("created \(b) (2 partitions)"))
 
-        let second = try await CommandRunner.sluice(["topics", "apply", "--json", "--topics-dir", folder.path, "--brokers", brokers])
+        let second = try await CommandRunner.sluice([
+            "topics", "apply", "--json", "--topics-dir", folder.path, "--brokers", brokers,
+        ])
         #expect(second.status == 0, "\(second.errors)")
         let report = try #require(try JSONSerialization.jsonObject(with: second.stdout) as? [String: Any])
         #expect((report["create"] as? [String])?.isEmpty == true)
@@ -42,15 +50,17 @@ struct TopicsApplyTests {
 
         _ = try writeTopics("")  // a fresh folder keeps the first one untouched
         try """
-            topics:
-              - name: \(a)
-                partitions: 5
-                configs:
-                  cleanup.policy: compact
-              - name: \(b)
-                partitions: 2
-            """.write(to: folder.appendingPathComponent("test.yaml"), atomically: true, encoding: .utf8)
-        let drift = try await CommandRunner.sluice(["topics", "apply", "--topics-dir", folder.path, "--brokers", brokers])
+        topics:
+          - name: \(a)
+            partitions: 5
+            configs:
+              cleanup.policy: compact
+          - name: \(b)
+            partitions: 2
+        """.write(to: folder.appendingPathComponent("test.yaml"), atomically: true, encoding: .utf8)
+        let drift = try await CommandRunner.sluice([
+            "topics", "apply", "--topics-dir", folder.path, "--brokers", brokers,
+        ])
         #expect(drift.status == 1)
         #expect(drift.output.contains("drift \(a): partitions is 5 in"))
         #expect(drift.output.contains("but 3 on the cluster"))
@@ -66,6 +76,8 @@ struct TopicsApplyTests {
         #expect(result.errors.contains("invalid YAML"))
         let unknown = try writeTopics("topics:\n  - name: x\n    partitons: 3\n")
         let second = try await CommandRunner.sluice(["topics", "apply", "--topics-dir", unknown.path])
-        #expect(second.errors.contains("\(unknown.lastPathComponent)/test.yaml:3: field 'topics[0].partitons': unknown key"))
+        #expect(
+            second.errors.contains("\(unknown.lastPathComponent)/test.yaml:3: field 'topics[0].partitons': unknown key")
+        )
     }
 }

@@ -8,8 +8,10 @@ import Testing
 struct FunctionManifestTests {
     let folder: URL = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("manifests"))
-        try? FileManager.default.createDirectory(at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
-        try? "def main(e, c):\n    return e\n".write(to: folder.appendingPathComponent("code/handler.py"), atomically: true, encoding: .utf8)
+        try? FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        try? "def main(e, c):\n    return e\n".write(
+            to: folder.appendingPathComponent("code/handler.py"), atomically: true, encoding: .utf8)
         return folder
     }()
 
@@ -30,7 +32,8 @@ struct FunctionManifestTests {
 
     @Test("A valid manifest loads with defaults and an absolute code path")
     func valid() throws {
-        let manifest = try load("name: ok\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\nevent_triggers: [a, b]\n")
+        let manifest = try load(
+            "name: ok\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\nevent_triggers: [a, b]\n")
         #expect(manifest.codePath == folder.appendingPathComponent("code").standardizedFileURL.path)
         #expect(manifest.ordering == .key)
         #expect(manifest.eventTriggers == ["a", "b"])
@@ -77,7 +80,9 @@ struct FunctionManifestTests {
         permissive.allowIsolationNone = true
         let path = folder.appendingPathComponent("\(uniqueName("m")).yaml")
         try (base + "isolation: none\n").write(to: path, atomically: true, encoding: .utf8)
-        #expect(try FunctionManifest.load(path: path.path, platform: permissive).isolation == FunctionManifest.Isolation.none)
+        #expect(
+            try FunctionManifest.load(path: path.path, platform: permissive).isolation
+                == FunctionManifest.Isolation.none)
     }
 
     @Test("The example manifests in Config/functions load")

@@ -47,17 +47,24 @@ struct RetryPolicyTests {
         let base = try policy("max_attempts: 7\nretry_on: [timeout]")
         let merged = try policy("initial_ms: 50", base: base)
         #expect(merged.maxAttempts == 7 && merged.retryOn == [.timeout] && merged.initialMs == 50)
-        #expect(failure("max_attempts: 0")?.description == "Config/platform.yaml:1: field 'max_attempts': 0 is out of range 1…100")
-        #expect(failure("backoff: quadratic")?.description.contains("field 'backoff': 'quadratic' is not one of exponential, linear, fixed") == true)
+        #expect(
+            failure("max_attempts: 0")?.description
+                == "Config/platform.yaml:1: field 'max_attempts': 0 is out of range 1…100")
+        #expect(
+            failure("backoff: quadratic")?.description.contains(
+                "field 'backoff': 'quadratic' is not one of exponential, linear, fixed") == true)
         #expect(failure("retry_on: [timeout, flaky]")?.description.contains("field 'retry_on[1]'") == true)
         #expect(failure("retry_on: [rejected]")?.description.contains("never retried") == true)
-        #expect(failure("initial_ms: 500\nmax_ms: 100")?.description.contains("max_ms (100) is below initial_ms (500)") == true)
+        #expect(
+            failure("initial_ms: 500\nmax_ms: 100")?.description.contains("max_ms (100) is below initial_ms (500)")
+                == true)
         #expect(failure("max_attempt: 3")?.description.contains("unknown key") == true)
     }
 
     @Test("Config/platform.yaml of the repository loads and matches the documented defaults")
     func projectPlatformFile() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let platform = try PlatformConfiguration.load(path: root.appendingPathComponent("Config/platform.yaml").path)
         #expect(platform.retry == RetryPolicy.standard)
         #expect(platform.maxEventBytes == 262_144)

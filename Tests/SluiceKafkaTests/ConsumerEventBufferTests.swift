@@ -1,11 +1,14 @@
 import SluiceRecords
 import Testing
+
 @testable import SluiceKafka
 
 @Suite("Consumer buffer bounds (pure logic)")
 struct ConsumerEventBufferTests {
     func record(_ offset: Int64, partition: Int32 = 0) -> ConsumerEvent {
-        .record(ConsumerRecord(topic: "t", partition: partition, offset: offset, timestampMs: 0, key: nil, value: [], headers: []))
+        .record(
+            ConsumerRecord(
+                topic: "t", partition: partition, offset: offset, timestampMs: 0, key: nil, value: [], headers: []))
     }
 
     @Test("Full at capacity, room again only below half, events in order")

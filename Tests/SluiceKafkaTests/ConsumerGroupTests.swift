@@ -22,52 +22,55 @@ struct ConsumerGroupTests {
         let recordCount = 2000
 
         try await withDeadline(.seconds(120), "group consumption") {
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for member in 0..<2 {
-                tasks.addTask {
-                    let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group))
-                    try consumer.subscribe(topics: [topic])
-                    var next: [TopicPartition: Int64] = [:]
-                    for await event in consumer.events {
-                        switch event {
-                        case .assigned(let partitions):
-                            await state.update { $0.assignments[member] = Set(partitions) }
-                        case .revoked:
-                            await state.update { $0.assignments[member] = [] }
-                        case .record(let record):
-                            next[record.topicPartition] = record.offset + 1
-                            let total = await state.update { state in
-                                state.seen[record.topicPartition, default: []].append(record.offset)
-                                state.total += 1
-                                return state.total
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for member in 0..<2 {
+                    tasks.addTask {
+                        let consumer = try KafkaConsumer.make(
+                            ConsumerConfiguration(connection: connection, groupID: group))
+                        try consumer.subscribe(topics: [topic])
+                        var next: [TopicPartition: Int64] = [:]
+                        for await event in consumer.events {
+                            switch event {
+                            case .assigned(let partitions):
+                                await state.update { $0.assignments[member] = Set(partitions) }
+                            case .revoked:
+                                await state.update { $0.assignments[member] = [] }
+                            case .record(let record):
+                                next[record.topicPartition] = record.offset + 1
+                                let total = await state.update { state in
+                                    state.seen[record.topicPartition, default: []].append(record.offset)
+                                    state.total += 1
+                                    return state.total
+                                }
+                                if total == recordCount { break }
+                            default: break
                             }
-                            if total == recordCount { break }
-                        default: break
+                            if await state.state.total == recordCount { break }
                         }
-                        if await state.state.total == recordCount { break }
-                    }
-                    try await consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) })
-                    await state.update { $0.assignments[member] = $0.assignments[member] ?? [] }
-                    await consumer.close()
-                }
-            }
-            tasks.addTask {
-                // Produce only once the group is stable, so no rebalance redelivers uncommitted records.
-                try await withDeadline(.seconds(60), "both members assigned") {
-                    await state.wait { state in
-                        let a = state.assignments[0] ?? [], b = state.assignments[1] ?? []
-                        return !a.isEmpty && !b.isEmpty && a.isDisjoint(with: b) && a.union(b) == allPartitions
+                        try await consumer.commit(next.map { TopicPartitionOffset($0.key, offset: $0.value) })
+                        await state.update { $0.assignments[member] = $0.assignments[member] ?? [] }
+                        await consumer.close()
                     }
                 }
-                let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-                for index in 0..<recordCount {
-                    _ = try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(index % 4), value: Array("\(index)".utf8)))
+                tasks.addTask {
+                    // Produce only once the group is stable, so no rebalance redelivers uncommitted records.
+                    try await withDeadline(.seconds(60), "both members assigned") {
+                        await state.wait { state in
+                            let a = state.assignments[0] ?? []
+                            let b = state.assignments[1] ?? []
+                            return !a.isEmpty && !b.isEmpty && a.isDisjoint(with: b) && a.union(b) == allPartitions
+                        }
+                    }
+                    let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+                    for index in 0..<recordCount {
+                        _ = try await producer.enqueue(
+                            ProducerRecord(topic: topic, partition: Int32(index % 4), value: Array("\(index)".utf8)))
+                    }
+                    try await producer.flush()
+                    await producer.close()
                 }
-                try await producer.flush()
-                await producer.close()
+                try await tasks.waitForAll()
             }
-            try await tasks.waitForAll()
-        }
         }
 
         let final = await state.state
@@ -83,7 +86,9 @@ struct ConsumerGroupTests {
         #expect(groups.contains { $0.name == group }, "the group is not listed")
         for partition in allPartitions {
             #expect(marks[partition] == Int64(recordCount / 4))
-            #expect(committed[partition] == .some(marks[partition]), "\(partition) committed \(String(describing: committed[partition]))")
+            #expect(
+                committed[partition] == .some(marks[partition]),
+                "\(partition) committed \(String(describing: committed[partition]))")
         }
     }
 
@@ -93,7 +98,10 @@ struct ConsumerGroupTests {
         let group = uniqueName("paused")
         let connection = try await TestBroker.connection()
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        for index in 0..<400 { _ = try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(index % 4), value: Array("\(index)".utf8))) }
+        for index in 0..<400 {
+            _ = try await producer.enqueue(
+                ProducerRecord(topic: topic, partition: Int32(index % 4), value: Array("\(index)".utf8)))
+        }
         try await producer.flush()
         await producer.close()
 
@@ -113,7 +121,9 @@ struct ConsumerGroupTests {
                 for consumer in [first, second] {
                     tasks.addTask {
                         for await event in consumer.events {
-                            if case .record(let record) = event { await seen.update { _ = $0.insert("\(record.partition)@\(record.offset)") } }
+                            if case .record(let record) = event {
+                                await seen.update { _ = $0.insert("\(record.partition)@\(record.offset)") }
+                            }
                             if await seen.state.count == 400 { break }
                         }
                     }
@@ -134,7 +144,9 @@ struct ConsumerGroupTests {
         let group = uniqueName("resume")
         let connection = try await TestBroker.connection()
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        for index in 0..<100 { _ = try await producer.enqueue(ProducerRecord(topic: topic, value: Array("\(index)".utf8))) }
+        for index in 0..<100 {
+            _ = try await producer.enqueue(ProducerRecord(topic: topic, value: Array("\(index)".utf8)))
+        }
         try await producer.flush()
         await producer.close()
 

@@ -15,7 +15,10 @@ struct ProducerConsumerTests {
         for index in 0..<10_000 {
             let record = ProducerRecord(
                 topic: topic, key: Array("key-\(index % 97)".utf8), value: Array("value-\(index)".utf8),
-                headers: [KafkaHeader(name: "bin", value: [0, 255, UInt8(index % 256), 10]), KafkaHeader(name: "n", string: "\(index)")])
+                headers: [
+                    KafkaHeader(name: "bin", value: [0, 255, UInt8(index % 256), 10]),
+                    KafkaHeader(name: "n", string: "\(index)"),
+                ])
             deliveries.append((index, try await producer.enqueue(record)))
         }
         var positions: [Int: RecordPosition] = [:]
@@ -23,12 +26,15 @@ struct ProducerConsumerTests {
         await producer.close()
 
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
-        try consumer.assign((0..<6).map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
+        try consumer.assign(
+            (0..<6).map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
         let records = try await readRecords(consumer, count: 10_000)
         await consumer.close()
 
         var byPosition: [RecordPosition: ConsumerRecord] = [:]
-        for record in records { byPosition[RecordPosition(topic: topic, partition: record.partition, offset: record.offset)] = record }
+        for record in records {
+            byPosition[RecordPosition(topic: topic, partition: record.partition, offset: record.offset)] = record
+        }
         #expect(byPosition.count == 10_000)
         for (index, position) in positions {
             let record = try #require(byPosition[position], "record \(index) is not at \(position)")
@@ -41,7 +47,9 @@ struct ProducerConsumerTests {
         var partitionOfKey: [String: Int32] = [:]
         for record in records {
             let index = Int(String(decoding: record.header("n") ?? [], as: UTF8.self))!
-            #expect(index > lastIndex[record.partition, default: -1], "partition \(record.partition) out of order at \(index)")
+            #expect(
+                index > lastIndex[record.partition, default: -1],
+                "partition \(record.partition) out of order at \(index)")
             lastIndex[record.partition] = index
             let key = String(decoding: record.key ?? [], as: UTF8.self)
             #expect(partitionOfKey[key, default: record.partition] == record.partition)
@@ -74,14 +82,17 @@ struct ProducerConsumerTests {
         let producer = try KafkaProducer.make(configuration)
         var deliveries: [PendingDelivery] = []
         for index in 0..<3000 {
-            deliveries.append(try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(index % 3), value: [UInt8(index % 200)])))
+            deliveries.append(
+                try await producer.enqueue(
+                    ProducerRecord(topic: topic, partition: Int32(index % 3), value: [UInt8(index % 200)])))
         }
         for delivery in deliveries { _ = try await delivery.position() }
         await producer.close()
         let admin = try KafkaAdmin.make(connection)
         let marks = try await admin.highWatermarks(topics: [topic])
         await admin.close()
-        #expect(marks == [TopicPartition(topic, 0): 1000, TopicPartition(topic, 1): 1000, TopicPartition(topic, 2): 1000])
+        #expect(
+            marks == [TopicPartition(topic, 0): 1000, TopicPartition(topic, 1): 1000, TopicPartition(topic, 2): 1000])
     }
 
     @Test("Seek moves the read position; pause stops a partition until resume")
@@ -89,7 +100,10 @@ struct ProducerConsumerTests {
         let topic = try await makeTestTopic("seek", partitions: 2)
         let connection = try await TestBroker.connection()
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        for index in 0..<20 { _ = try await producer.send(ProducerRecord(topic: topic, partition: Int32(index % 2), value: [UInt8(index)])) }
+        for index in 0..<20 {
+            _ = try await producer.send(
+                ProducerRecord(topic: topic, partition: Int32(index % 2), value: [UInt8(index)]))
+        }
         await producer.close()
 
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))

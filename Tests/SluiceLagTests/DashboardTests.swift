@@ -12,7 +12,9 @@ import Testing
 /// Runs headless Chromium (Debian's `chromium`) and returns its standard output.
 func chromium(_ arguments: [String]) async throws -> String {
     let result = try await CommandRunner.run(
-        "/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=6000"] + arguments,
+        "/usr/bin/chromium",
+        ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=6000"]
+            + arguments,
         timeout: .seconds(90))
     #expect(result.status == 0, "chromium failed: \(result.errors.suffix(500))")
     return result.output
@@ -34,8 +36,10 @@ struct DashboardFixture {
     static func make() async throws -> DashboardFixture {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("shown")
-        try await harness.deploy(try harness.writeFunction(
-            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n", files: ["handler.py": "def main(event, context):\n    return event\n"]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
+                files: ["handler.py": "def main(event, context):\n    return event\n"]))
         let (registry, _) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 30, key: { "k\($0)" }, value: { "\($0)" })
@@ -43,10 +47,16 @@ struct DashboardFixture {
 
         let topic = try await makeTestTopic("watched", partitions: 2)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: harness.connection))
-        for index in 0..<20 { _ = try await producer.send(ProducerRecord(topic: topic, partition: Int32(index % 2), value: Array("\(index)".utf8))) }
+        for index in 0..<20 {
+            _ = try await producer.send(
+                ProducerRecord(topic: topic, partition: Int32(index % 2), value: Array("\(index)".utf8)))
+        }
         let lagging = uniqueName("behind")
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: harness.connection, groupID: lagging))
-        try await consumer.commit([TopicPartitionOffset(TopicPartition(topic, 0), offset: 3), TopicPartitionOffset(TopicPartition(topic, 1), offset: 10)])
+        try await consumer.commit([
+            TopicPartitionOffset(TopicPartition(topic, 0), offset: 3),
+            TopicPartitionOffset(TopicPartition(topic, 1), offset: 10),
+        ])
         await consumer.close()
 
         let decided = uniqueName("decided")
@@ -54,7 +64,8 @@ struct DashboardFixture {
             {"event_id":"scale_\(decided)_1","function_id":"\(decided)","event_type":"scale_up","reason":"backlog_500_records",\
             "instances_before":1,"instances_after":2,"timestamp":"2026-11-27T12:00:00Z","autoscaler_version":"sluice-autoscaler-1","warm_processes":3}
             """
-        _ = try await producer.send(ProducerRecord(topic: "sluice.scaling", key: Array(decided.utf8), value: Array(decision.utf8)))
+        _ = try await producer.send(
+            ProducerRecord(topic: "sluice.scaling", key: Array(decided.utf8), value: Array(decision.utf8)))
         await producer.close()
 
         var options = DashboardState.Options()
@@ -62,7 +73,8 @@ struct DashboardFixture {
         options.groups = [lagging, workers]
         let state = try DashboardState(connection: harness.connection, options: options)
         return DashboardFixture(
-            harness: harness, function: name, topic: topic, lagging: lagging, workers: workers, decided: decided, worker: worker, state: state)
+            harness: harness, function: name, topic: topic, lagging: lagging, workers: workers, decided: decided,
+            worker: worker, state: state)
     }
 
     /// Whether the API shows it all: the function's 30 invocations, both groups, the worker as owner of its
@@ -71,7 +83,9 @@ struct DashboardFixture {
         let functions = try await get("/api/functions") as? [[String: Any]] ?? []
         let lag = try await get("/api/lag") as? [[String: Any]] ?? []
         let decisions = try await get("/api/scaling") as? [[String: Any]] ?? []
-        let owned = lag.filter { $0["group"] as? String == workers }.allSatisfy { $0["owner"] as? String == "test-worker" }
+        let owned = lag.filter { $0["group"] as? String == workers }.allSatisfy {
+            $0["owner"] as? String == "test-worker"
+        }
         return functions.contains { $0["function"] as? String == function && $0["invocations_total"] as? Int == 30 }
             && Set(lag.compactMap { $0["group"] as? String }) == [lagging, workers] && owned
             && decisions.contains { $0["function_id"] as? String == decided }
@@ -79,18 +93,24 @@ struct DashboardFixture {
 
     /// The lagging group's rows as `topic/partition committed end lag`.
     func positions(_ rows: [[String: Any]]) -> Set<String> {
-        Set(rows.filter { $0["group"] as? String == lagging }.map { "\($0["topic"]!)/\($0["partition"]!) \($0["committed"]!) \($0["end"]!) \($0["lag"]!)" })
+        Set(
+            rows.filter { $0["group"] as? String == lagging }.map {
+                "\($0["topic"]!)/\($0["partition"]!) \($0["committed"]!) \($0["end"]!) \($0["lag"]!)"
+            })
     }
 }
 
 @Suite("The dashboard's JSON API and its page in a real browser", .timeLimit(.minutes(4)))
 struct DashboardTests {
-    @Test("The JSON API (Hummingbird's router test client): functions, lag with owners, decisions; /api/lag matches sluice lag --json")
+    @Test(
+        "The JSON API (Hummingbird's router test client): functions, lag with owners, decisions; /api/lag matches sluice lag --json"
+    )
     func api() async throws {
         let fixture = try await DashboardFixture.make()
         let sampling = Task { await fixture.state.run() }
         defer { sampling.cancel() }
-        let app = DashboardServer.buildApplication(state: fixture.state, host: "127.0.0.1", port: 0, logger: Logger(label: "sluice.test"))
+        let app = DashboardServer.buildApplication(
+            state: fixture.state, host: "127.0.0.1", port: 0, logger: Logger(label: "sluice.test"))
         try await app.test(.router) { client in
             @Sendable func get(_ uri: String) async throws -> Any? {
                 try await client.execute(uri: uri, method: .get) { response in
@@ -102,18 +122,25 @@ struct DashboardTests {
                 while try await !fixture.shown(get) { try await Task.sleep(for: .milliseconds(250)) }
             }
             let api = try await get("/api/lag") as? [[String: Any]] ?? []
-            let cli = try await CommandRunner.sluice(["lag", "--group", fixture.lagging, "--json", "--interval", "0.2", "--brokers", fixture.harness.connection.brokerList])
+            let cli = try await CommandRunner.sluice([
+                "lag", "--group", fixture.lagging, "--json", "--interval", "0.2", "--brokers",
+                fixture.harness.connection.brokerList,
+            ])
             let cliRows = try #require(try JSONSerialization.jsonObject(with: cli.stdout) as? [[String: Any]])
             #expect(fixture.positions(api) == fixture.positions(cliRows))
             #expect(fixture.positions(api) == ["\(fixture.topic)/0 3 10 7", "\(fixture.topic)/1 10 10 0"])
             try await client.execute(uri: "/metrics", method: .get) { response in
-                #expect(response.status == .ok && String(buffer: response.body).contains("# TYPE"), "/metrics is not Prometheus text")
+                #expect(
+                    response.status == .ok && String(buffer: response.body).contains("# TYPE"),
+                    "/metrics is not Prometheus text")
             }
         }
         await fixture.worker.stop()
     }
 
-    @Test("Headless Chromium renders topics, groups, the function panel with its 30 invocations, a lag chart and the decision")
+    @Test(
+        "Headless Chromium renders topics, groups, the function panel with its 30 invocations, a lag chart and the decision"
+    )
     func page() async throws {
         let fixture = try await DashboardFixture.make()
         let port = EmbeddedBroker.freePort()
@@ -121,14 +148,20 @@ struct DashboardTests {
         defer { server.cancel() }
         let base = "http://127.0.0.1:\(port)"
         try await withDeadline(.seconds(60), "the dashboard knowing the function and both groups") {
-            while try await !fixture.shown({ await fetchJSON(base + $0) }) { try await Task.sleep(for: .milliseconds(250)) }
+            while try await !fixture.shown({ await fetchJSON(base + $0) }) {
+                try await Task.sleep(for: .milliseconds(250))
+            }
         }
         await fixture.worker.stop()
 
         let dom = try await chromium(["--dump-dom", base + "/"])
-        #expect(dom.contains("data-group=\"\(fixture.lagging)\"") && dom.contains("data-group=\"\(fixture.workers)\""), "groups missing from the page")
+        #expect(
+            dom.contains("data-group=\"\(fixture.lagging)\"") && dom.contains("data-group=\"\(fixture.workers)\""),
+            "groups missing from the page")
         #expect(dom.contains("data-topic=\"\(fixture.topic)\""), "topic missing from the page")
-        #expect(dom.contains("data-function=\"\(fixture.function)\" data-invocations=\"30\""), "the function panel lacks its 30 invocations")
+        #expect(
+            dom.contains("data-function=\"\(fixture.function)\" data-invocations=\"30\""),
+            "the function panel lacks its 30 invocations")
         #expect(dom.contains("<svg"), "no lag chart")
         #expect(dom.contains("<td>\(fixture.decided)</td><td>scale_up</td>"), "the scaling decision is not on the page")
         let screenshot = CommandRunner.packageRoot.appendingPathComponent(".build/dashboard-screenshot.png")

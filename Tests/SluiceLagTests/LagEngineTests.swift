@@ -7,7 +7,8 @@ import Testing
 
 /// Samples `engine` until `done` holds for the group's partitions (at most `timeout`).
 func sampleUntil(
-    _ engine: LagEngine, group: String, timeout: Duration = .seconds(60), _ done: @escaping @Sendable ([PartitionLag]) -> Bool
+    _ engine: LagEngine, group: String, timeout: Duration = .seconds(60),
+    _ done: @escaping @Sendable ([PartitionLag]) -> Bool
 ) async throws -> [PartitionLag] {
     try await withDeadline(timeout, "group \(group) reaching the expected lag status") {
         while true {
@@ -30,7 +31,9 @@ struct LagEngineTests {
         let producer = try KafkaProducer.make(batching)
         var deliveries: [PendingDelivery] = []
         for index in 0..<900 {
-            deliveries.append(try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(index % 3), value: Array("r\(index)".utf8))))
+            deliveries.append(
+                try await producer.enqueue(
+                    ProducerRecord(topic: topic, partition: Int32(index % 3), value: Array("r\(index)".utf8))))
         }
         var produced: [RecordPosition] = []
         for delivery in deliveries { produced.append(try await delivery.position()) }
@@ -40,7 +43,8 @@ struct LagEngineTests {
         let group = uniqueName("lag-truth")
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group))
         let consumed: [Int32: Int64] = [0: 50, 1: 150, 2: 250]
-        try await consumer.commit(consumed.map { TopicPartitionOffset(TopicPartition(topic, $0.key), offset: $0.value) })
+        try await consumer.commit(
+            consumed.map { TopicPartitionOffset(TopicPartition(topic, $0.key), offset: $0.value) })
         await consumer.close()
 
         var options = LagEngine.Options()
@@ -55,22 +59,29 @@ struct LagEngineTests {
             #expect(lag.end == 300, "end of \(lag.partition)")
             #expect(lag.committed == consumed[lag.partition])
             #expect(lag.lag == 300 - consumed[lag.partition]!)
-            let oldest = try await readOneRecord(topic, partition: lag.partition, offset: lag.committed, connection: connection)
+            let oldest = try await readOneRecord(
+                topic, partition: lag.partition, offset: lag.committed, connection: connection)
             let age = sampledAt - Double(oldest.timestampMs) / 1000
             #expect(abs(lag.lagSeconds - age) <= 1, "lag time \(lag.lagSeconds) s vs the record's age \(age) s")
         }
         #expect(produced.count == 900)
     }
 
-    @Test("Status: STOP when the consumer stopped, STALL when a member commits the same offset, REWIND when it goes back, OK when caught up")
+    @Test(
+        "Status: STOP when the consumer stopped, STALL when a member commits the same offset, REWIND when it goes back, OK when caught up"
+    )
     func statuses() async throws {
         let connection = try await TestBroker.connection()
         let topic = try await makeTestTopic("statuses", partitions: 1)
         let partition = TopicPartition(topic, 0)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        for index in 0..<50 { _ = try await producer.send(ProducerRecord(topic: topic, value: Array("s\(index)".utf8))) }
+        for index in 0..<50 {
+            _ = try await producer.send(ProducerRecord(topic: topic, value: Array("s\(index)".utf8)))
+        }
 
-        let (stopped, stalled, rewound, caughtUp) = (uniqueName("stop"), uniqueName("stall"), uniqueName("rewind"), uniqueName("ok"))
+        let (stopped, stalled, rewound, caughtUp) = (
+            uniqueName("stop"), uniqueName("stall"), uniqueName("rewind"), uniqueName("ok")
+        )
         func commit(_ group: String, _ offset: Int64) async throws {
             let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection, groupID: group))
             try await consumer.commit([TopicPartitionOffset(partition, offset: offset)])
@@ -117,7 +128,9 @@ struct LagEngineTests {
         let end = try #require(try await admin.highWatermarks(topics: [topic])[partition])
         await admin.close()
         try await commit(caughtUp, end)
-        let ok = try await sampleUntil(engine, group: caughtUp) { $0.first.map { $0.status == .ok && $0.lag == 0 } ?? false }
+        let ok = try await sampleUntil(engine, group: caughtUp) {
+            $0.first.map { $0.status == .ok && $0.lag == 0 } ?? false
+        }
         #expect(ok.first?.lagSeconds == 0)
         await producer.close()
         await engine.close()
@@ -125,8 +138,12 @@ struct LagEngineTests {
 
     @Test("Burrow's rules on recorded samples (pure logic)")
     func rules() {
-        func status(_ committed: [Int64], _ ends: [Int64], _ times: [Int64?], now: Int64 = 10_000, members: Bool = true) -> LagStatus {
-            LagEngine.Rules.status(committed: committed, ends: ends, commitTimesMs: times, nowMs: now, stopAfterMs: 5000, hasMembers: members)
+        func status(_ committed: [Int64], _ ends: [Int64], _ times: [Int64?], now: Int64 = 10_000, members: Bool = true)
+            -> LagStatus
+        {
+            LagEngine.Rules.status(
+                committed: committed, ends: ends, commitTimesMs: times, nowMs: now, stopAfterMs: 5000,
+                hasMembers: members)
         }
         #expect(status([10, 10, 10], [20, 25, 30], [8000, 9000, 9900]) == .stall)
         #expect(status([10, 10], [20, 30], [1000, 1000]) == .stop)
@@ -139,7 +156,9 @@ struct LagEngineTests {
     }
 }
 
-func readOneRecord(_ topic: String, partition: Int32, offset: Int64, connection: KafkaConnection) async throws -> ConsumerRecord {
+func readOneRecord(_ topic: String, partition: Int32, offset: Int64, connection: KafkaConnection) async throws
+    -> ConsumerRecord
+{
     let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
     defer { Task { await consumer.close() } }
     try consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])

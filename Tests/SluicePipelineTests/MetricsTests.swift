@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import SluiceBroker
 import SluiceTesting
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// GET of a local URL's body as text (nil until it answers).
 func httpGet(_ url: String) async -> String? {
@@ -19,14 +20,17 @@ func parsePrometheus(_ text: String) -> [(name: String, labels: [String: String]
     var samples: [(String, [String: String], Double)] = []
     for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
         if line.hasPrefix("#") { continue }
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            return nil
+        }
         let series = line[..<space]
         var name = String(series)
         var labels: [String: String] = [:]
         if let open = series.firstIndex(of: "{") {
             guard series.last == "}" else { return nil }
             name = String(series[..<open])
-            for pair in series[series.index(after: open)..<series.index(before: series.endIndex)].split(separator: ",") {
+            for pair in series[series.index(after: open)..<series.index(before: series.endIndex)].split(separator: ",")
+            {
                 let parts = pair.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, parts[1].hasPrefix("\""), parts[1].hasSuffix("\"") else { return nil }
                 labels[String(parts[0])] = String(parts[1].dropFirst().dropLast())
@@ -44,13 +48,21 @@ struct MetricsTests {
     func workerMetrics() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("counted")
-        try await harness.deploy(try harness.writeFunction(
-            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nretry:\n  max_attempts: 1\n",
-            files: ["handler.py": "def main(event, context):\n    if event == 'bad':\n        raise RuntimeError('bad')\n    return event\n"]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nretry:\n  max_attempts: 1\n",
+                files: [
+                    "handler.py":
+                        "def main(event, context):\n    if event == 'bad':\n        raise RuntimeError('bad')\n    return event\n"
+                ]))
         let port = EmbeddedBroker.freePort()
-        let worker = try BackgroundSluice(["worker"] + harness.workerArguments + ["--group", "metrics-\(harness.invocationsTopic)", "--metrics-port", String(port)])
+        let worker = try BackgroundSluice(
+            ["worker"] + harness.workerArguments + [
+                "--group", "metrics-\(harness.invocationsTopic)", "--metrics-port", String(port),
+            ])
         defer { worker.stop() }
-        _ = try await harness.publishRequests(function: name, count: 6, key: { "k\($0)" }, value: { $0 == 0 ? "bad" : "ok\($0)" })
+        _ = try await harness.publishRequests(
+            function: name, count: 6, key: { "k\($0)" }, value: { $0 == 0 ? "bad" : "ok\($0)" })
         _ = try await harness.readJSON("sluice.results", function: name) { $0.count >= 6 }
 
         let text = try await withDeadline(.seconds(30), "the worker's /metrics answering") {
@@ -61,7 +73,8 @@ struct MetricsTests {
         }
         let samples = try #require(parsePrometheus(text), "not Prometheus text:\n\(text.prefix(500))")
         func value(_ metric: String, _ labels: [String: String]) -> Double? {
-            samples.first { sample in sample.name == metric && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+            samples.first { sample in sample.name == metric && labels.allSatisfy { sample.labels[$0.key] == $0.value }
+            }?.value
         }
         #expect(value("sluice_invocations_total", ["function": name, "status": "success"]) == 5)
         #expect(value("sluice_invocations_total", ["function": name, "status": "error"]) == 1)

@@ -9,12 +9,14 @@ struct OversizeOutputTests {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("huge")
         let handler = "def main(event, context):\n    return 'x' * (1200000 if event == 'big' else 3)\n"
-        try await harness.deploy(try harness.writeFunction(
-            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: partition\n",
-            files: ["handler.py": handler]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: partition\n",
+                files: ["handler.py": handler]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
-        _ = try await harness.publishRequests(function: name, count: 2, key: { _ in "same" }, value: { $0 == 0 ? "big" : "small" })
+        _ = try await harness.publishRequests(
+            function: name, count: 2, key: { _ in "same" }, value: { $0 == 0 ? "big" : "small" })
         let results = try await harness.readJSON("sluice.results", function: name) { $0.count >= 2 }
         await worker.stop()
         follow.cancel()

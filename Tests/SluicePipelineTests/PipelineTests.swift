@@ -19,28 +19,36 @@ struct PipelineTests {
     func fanOut() async throws {
         let harness = try await PipelineHarness.make()
         let trigger = try await makeTestTopic("trigger", partitions: 3)
-        let python = uniqueName("echo"), exec = uniqueName("count")
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(python)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            event_triggers: [\(trigger)]
-            environment_vars: {GREETING: hi}
-            """, files: ["handler.py": Self.echoPython]))
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(exec)
-            tenant: globex
-            runtime: exec
-            handler: count.sh
-            event_triggers: [\(trigger)]
-            """, files: ["count.sh": "#!/bin/sh\nprintf '{\"words\": %s}' $(wc -w)\n"]))
+        let python = uniqueName("echo")
+        let exec = uniqueName("count")
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(python)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                event_triggers: [\(trigger)]
+                environment_vars: {GREETING: hi}
+                """, files: ["handler.py": Self.echoPython]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(exec)
+                tenant: globex
+                runtime: exec
+                handler: count.sh
+                event_triggers: [\(trigger)]
+                """, files: ["count.sh": "#!/bin/sh\nprintf '{\"words\": %s}' $(wc -w)\n"]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         let router = harness.startRouter(registry: registry, functions: [python, exec])
 
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: harness.connection))
-        _ = try await producer.send(ProducerRecord(topic: trigger, key: Array("k1".utf8), value: Array("\"three little words\"".utf8), headers: [TraceParent.start().header]))
+        _ = try await producer.send(
+            ProducerRecord(
+                topic: trigger, key: Array("k1".utf8), value: Array("\"three little words\"".utf8),
+                headers: [TraceParent.start().header]))
         await producer.close()
 
         let pythonResults = try await harness.readJSON("sluice.results", function: python) { $0.count >= 1 }
@@ -62,9 +70,11 @@ struct PipelineTests {
         #expect((e["output"] as? [String: any Sendable])?["words"] as? Double == 3)
         #expect(p["invocation_id"] as? String != e["invocation_id"] as? String)
         for log in pythonLogs + execLogs {
-            for field in ["invocation_id", "function_id", "tenant_id", "worker_id", "start_time", "end_time", "duration_ms", "cold_start",
-                "status", "memory_used_mb", "cpu_ms_used", "request_id", "trigger"]
-            {
+            for field in [
+                "invocation_id", "function_id", "tenant_id", "worker_id", "start_time", "end_time", "duration_ms",
+                "cold_start",
+                "status", "memory_used_mb", "cpu_ms_used", "request_id", "trigger",
+            ] {
                 #expect(log[field] != nil, "invocation log lacks \(field)")
             }
             #expect(log["status"] as? String == "success")
@@ -78,25 +88,33 @@ struct PipelineTests {
     func keyOrdering() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("ordered")
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            max_concurrency: 8
-            ordering: key
-            timeout_seconds: 30
-            """, files: ["handler.py": """
-                import time
-                def main(event, context):
-                    start = time.time()
-                    time.sleep(0.002)
-                    return {"key": context["key"], "seq": event["seq"], "start": start, "end": time.time()}
-                """]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                max_concurrency: 8
+                ordering: key
+                timeout_seconds: 30
+                """,
+                files: [
+                    "handler.py": """
+                    import time
+                    def main(event, context):
+                        start = time.time()
+                        time.sleep(0.002)
+                        return {"key": context["key"], "seq": event["seq"], "start": start, "end": time.time()}
+                    """
+                ]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry, concurrency: 16)
-        let ids = try await harness.publishRequests(function: name, count: 2000, key: { "key-\($0 % 50)" }, value: { "{\"seq\": \($0)}" })
-        let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(240)) { $0.count >= 2000 }
+        let ids = try await harness.publishRequests(
+            function: name, count: 2000, key: { "key-\($0 % 50)" }, value: { "{\"seq\": \($0)}" })
+        let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(240)) {
+            $0.count >= 2000
+        }
         await worker.stop()
         follow.cancel()
 
@@ -107,7 +125,9 @@ struct PipelineTests {
         var intervals: [(start: Double, end: Double)] = []
         for result in results {
             let output = try #require(result["output"] as? [String: any Sendable])
-            let entry = (seq: output["seq"] as! Double, start: output["start"] as! Double, end: output["end"] as! Double)
+            let entry = (
+                seq: output["seq"] as! Double, start: output["start"] as! Double, end: output["end"] as! Double
+            )
             byKey[output["key"] as! String, default: []].append(entry)
             intervals.append((entry.start, entry.end))
         }
@@ -129,15 +149,17 @@ struct PipelineTests {
         let name = uniqueName("sleepy")
         // A duration nothing else uses marks the function's processes in the host's process table.
         let marker = String(Int.random(in: 100_000...999_999))
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: exec
-            handler: sleep.sh
-            timeout_seconds: 1
-            retry:
-              max_attempts: 1
-            """, files: ["sleep.sh": "#!/bin/sh\nsleep \(marker) &\nsleep \(marker)\n"]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: exec
+                handler: sleep.sh
+                timeout_seconds: 1
+                retry:
+                  max_attempts: 1
+                """, files: ["sleep.sh": "#!/bin/sh\nsleep \(marker) &\nsleep \(marker)\n"]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 1, key: { _ in nil }, value: { _ in "x" })
@@ -156,14 +178,20 @@ struct PipelineTests {
     func warmProcesses() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("warm")
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            max_concurrency: 2
-            ordering: partition
-            """, files: ["handler.py": "import uuid\nTOKEN = str(uuid.uuid4())\ndef main(event, context):\n    return TOKEN\n"]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                max_concurrency: 2
+                ordering: partition
+                """,
+                files: [
+                    "handler.py":
+                        "import uuid\nTOKEN = str(uuid.uuid4())\ndef main(event, context):\n    return TOKEN\n"
+                ]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 40, key: { _ in "same" }, value: { "\($0)" })
@@ -181,7 +209,9 @@ struct PipelineTests {
         }
         #expect(pids.values.allSatisfy { $0.count == 1 }, "one process reported two pids")
         #expect(perProcess.values.contains { $0.count > 1 }, "no process served more than one invocation")
-        for (pid, colds) in perProcess { #expect(colds.filter { $0 }.count <= 1, "process \(pid) had several cold starts") }
+        for (pid, colds) in perProcess {
+            #expect(colds.filter { $0 }.count <= 1, "process \(pid) had several cold starts")
+        }
         #expect(results.filter { $0["cold_start"] as? Bool == true }.count <= perProcess.count)
     }
 
@@ -197,7 +227,8 @@ struct PipelineTests {
             handler: handler.main
             event_triggers: [\(trigger)]
             """
-        let path = try harness.writeFunction(manifest, files: ["handler.py": "def main(event, context):\n    return 'v1'\n"])
+        let path = try harness.writeFunction(
+            manifest, files: ["handler.py": "def main(event, context):\n    return 'v1'\n"])
         try await harness.deploy(path)
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
@@ -211,7 +242,8 @@ struct PipelineTests {
         _ = try await harness.readJSON("sluice.results", function: name) { $0.count >= 20 }
 
         try "def main(event, context):\n    return 'v2'\n".write(
-            toFile: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("code/handler.py").path, atomically: true, encoding: .utf8)
+            toFile: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("code/handler.py")
+                .path, atomically: true, encoding: .utf8)
         let generation = registry.generation
         let v2 = try await harness.deploy(path)
         #expect(v2.version == 2)
@@ -235,7 +267,10 @@ struct PipelineTests {
         }
         let before = results.filter { early.contains(position($0)) }
         let after = results.filter { late.contains(position($0)) }
-        #expect(before.count == 20, "results of events before the deploy: \(before.map { "\(position($0)) \($0["invocation_id"] ?? "?") v\($0["version"] ?? "?") \($0["worker_id"] ?? "?")" }.sorted())")
+        #expect(
+            before.count == 20,
+            "results of events before the deploy: \(before.map { "\(position($0)) \($0["invocation_id"] ?? "?") v\($0["version"] ?? "?") \($0["worker_id"] ?? "?")" }.sorted())"
+        )
         #expect(after.count == 20)
         #expect(before.allSatisfy { $0["version"] as? Double == 1 && $0["output"] as? String == "v1" })
         #expect(after.allSatisfy { $0["version"] as? Double == 2 && $0["output"] as? String == "v2" })
@@ -246,7 +281,9 @@ struct PipelineTests {
 func hostProcesses(withArguments arguments: [String]) -> [Int32] {
     let wanted = arguments.joined(separator: "\u{0}") + "\u{0}"
     return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-        guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else {
+            return nil
+        }
         return String(decoding: data, as: UTF8.self) == wanted ? pid : nil
     }
 }

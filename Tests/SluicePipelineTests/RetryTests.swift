@@ -26,27 +26,34 @@ struct RetryTests {
     func retriedUntilSuccess() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("flaky")
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            retry:
-              max_attempts: 4
-              backoff: exponential
-              initial_ms: 300
-              multiplier: 2
-              jitter: none
-            """, files: ["handler.py": """
-            def main(event, context):
-                if context["attempt"] < 3:
-                    raise RuntimeError("attempt %d fails" % context["attempt"])
-                return {"attempt": context["attempt"]}
-            """]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                retry:
+                  max_attempts: 4
+                  backoff: exponential
+                  initial_ms: 300
+                  multiplier: 2
+                  jitter: none
+                """,
+                files: [
+                    "handler.py": """
+                    def main(event, context):
+                        if context["attempt"] < 3:
+                            raise RuntimeError("attempt %d fails" % context["attempt"])
+                        return {"attempt": context["attempt"]}
+                    """
+                ]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         let ids = try await harness.publishRequests(function: name, count: 1, key: { _ in "k" }, value: { _ in "go" })
-        let results = try await harness.readJSON("sluice.results", function: name) { $0.contains { $0["status"] as? String == "success" } }
+        let results = try await harness.readJSON("sluice.results", function: name) {
+            $0.contains { $0["status"] as? String == "success" }
+        }
         let logs = try await harness.readJSON("sluice.invocation-log", function: name) { $0.count >= 3 }
         await worker.stop()
         follow.cancel()
@@ -65,7 +72,9 @@ struct RetryTests {
         // Backoff 300 ms after attempt 1, 600 ms after attempt 2 (no jitter).
         for (index, backoff) in [(0, 0.3), (1, 0.6)] {
             let gap = try seconds(attempts[index + 1], "start_time") - seconds(attempts[index], "end_time")
-            #expect(gap >= backoff - 0.001, "attempt \(index + 2) started \(gap) s after attempt \(index + 1) ended; the backoff is \(backoff) s")
+            #expect(
+                gap >= backoff - 0.001,
+                "attempt \(index + 2) started \(gap) s after attempt \(index + 1) ended; the backoff is \(backoff) s")
         }
     }
 
@@ -74,31 +83,37 @@ struct RetryTests {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("broken")
         let trigger = try await makeTestTopic("orders", partitions: 3)
-        let spec = try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            event_triggers: [\(trigger)]
-            retry:
-              max_attempts: 3
-              initial_ms: 50
-              jitter: none
-            """, files: ["handler.py": """
-            import sys
-            def main(event, context):
-                print("diagnostics before failing", file=sys.stderr)
-                raise ValueError("always broken")
-            """]))
+        let spec = try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                event_triggers: [\(trigger)]
+                retry:
+                  max_attempts: 3
+                  initial_ms: 50
+                  jitter: none
+                """,
+                files: [
+                    "handler.py": """
+                    import sys
+                    def main(event, context):
+                        print("diagnostics before failing", file=sys.stderr)
+                        raise ValueError("always broken")
+                    """
+                ]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry, id: "dlq-worker")
         let router = harness.startRouter(registry: registry, functions: [name])
 
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: harness.connection))
         let trace = TraceParent.start()
-        let event = try await producer.send(ProducerRecord(
-            topic: trigger, key: Array("order-7".utf8), value: Array("{\"id\":7}".utf8),
-            headers: [trace.header, KafkaHeader(name: "x-source", string: "checkout")]))
+        let event = try await producer.send(
+            ProducerRecord(
+                topic: trigger, key: Array("order-7".utf8), value: Array("{\"id\":7}".utf8),
+                headers: [trace.header, KafkaHeader(name: "x-source", string: "checkout")]))
         await producer.close()
 
         let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { !$0.isEmpty }
@@ -113,13 +128,15 @@ struct RetryTests {
         #expect(text(letter, SluiceHeader.originTopic) == trigger)
         #expect(text(letter, SluiceHeader.originPartition) == String(event.partition))
         #expect(text(letter, SluiceHeader.originOffset) == String(event.offset))
-        let stored = try await readOne(trigger, partition: event.partition, offset: event.offset, connection: harness.connection)
+        let stored = try await readOne(
+            trigger, partition: event.partition, offset: event.offset, connection: harness.connection)
         #expect(text(letter, SluiceHeader.originTimestamp) == String(stored.timestampMs))
         #expect(text(letter, SluiceHeader.function) == name)
         #expect(text(letter, DeadLetter.Header.functionVersion) == String(spec.version))
         #expect(
             text(letter, SluiceHeader.invocationID)
-                == InvocationRequest.derivedID(topic: trigger, partition: event.partition, offset: event.offset, function: name))
+                == InvocationRequest.derivedID(
+                    topic: trigger, partition: event.partition, offset: event.offset, function: name))
         #expect(text(letter, DeadLetter.Header.attempts) == "3")
         #expect(text(letter, SluiceHeader.errorClass) == "error")
         #expect(text(letter, SluiceHeader.error)?.contains("ValueError: always broken") == true)
@@ -140,34 +157,41 @@ struct RetryTests {
     func deadLetteredAtOnce() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("strict")
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            retry:
-              initial_ms: 50
-            """, files: ["handler.py": """
-            class BadInput(Exception):
-                sluice_retryable = False
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                retry:
+                  initial_ms: 50
+                """,
+                files: [
+                    "handler.py": """
+                    class BadInput(Exception):
+                        sluice_retryable = False
 
-            def main(event, context):
-                if event == "bad":
-                    raise BadInput("cannot use this event")
-                return "ok"
-            """]))
+                    def main(event, context):
+                        if event == "bad":
+                            raise BadInput("cannot use this event")
+                        return "ok"
+                    """
+                ]))
         var platform = PlatformConfiguration.standard
         platform.maxEventBytes = 1000
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry, platform: platform)
         let big = String(repeating: "y", count: 2000)
-        let ids = try await harness.publishRequests(function: name, count: 3, key: { "k\($0)" }, value: { [big, "bad", "fine"][$0] })
+        let ids = try await harness.publishRequests(
+            function: name, count: 3, key: { "k\($0)" }, value: { [big, "bad", "fine"][$0] })
         let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { $0.count >= 2 }
         let logs = try await harness.readJSON("sluice.invocation-log", function: name) { $0.count >= 3 }
         await worker.stop()
         follow.cancel()
 
-        let byID = Dictionary(letters.map { (text($0, SluiceHeader.invocationID) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        let byID = Dictionary(
+            letters.map { (text($0, SluiceHeader.invocationID) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         let oversize = try #require(byID[ids[0]])
         #expect(text(oversize, SluiceHeader.errorClass) == "rejected")
         #expect(text(oversize, DeadLetter.Header.reason) == "rejected")
@@ -189,18 +213,20 @@ struct RetryTests {
     func recordTooOld() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("aged")
-        try await harness.deploy(try harness.writeFunction("""
-            name: \(name)
-            tenant: acme
-            runtime: python3
-            handler: handler.main
-            retry:
-              max_attempts: 10
-              backoff: fixed
-              initial_ms: 1500
-              jitter: none
-              max_record_age_s: 1
-            """, files: ["handler.py": "def main(event, context):\n    raise RuntimeError('nope')\n"]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: python3
+                handler: handler.main
+                retry:
+                  max_attempts: 10
+                  backoff: fixed
+                  initial_ms: 1500
+                  jitter: none
+                  max_record_age_s: 1
+                """, files: ["handler.py": "def main(event, context):\n    raise RuntimeError('nope')\n"]))
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 1, key: { _ in nil }, value: { _ in "x" })
@@ -216,7 +242,9 @@ struct RetryTests {
 }
 
 /// One stored record, read back at its position.
-func readOne(_ topic: String, partition: Int32, offset: Int64, connection: KafkaConnection) async throws -> ConsumerRecord {
+func readOne(_ topic: String, partition: Int32, offset: Int64, connection: KafkaConnection) async throws
+    -> ConsumerRecord
+{
     let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
     defer { Task { await consumer.close() } }
     try consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
@@ -228,7 +256,8 @@ struct RetryOrderingTests {
     /// A function whose `first` event of key `poison` fails until a flag file appears in its code folder.
     func deployPoisoned(_ harness: PipelineHarness, ordering: String) async throws -> (name: String, flag: URL) {
         let name = uniqueName("poison")
-        let manifest = try harness.writeFunction("""
+        let manifest = try harness.writeFunction(
+            """
             name: \(name)
             tenant: acme
             runtime: python3
@@ -240,14 +269,17 @@ struct RetryOrderingTests {
               backoff: fixed
               initial_ms: 500
               jitter: none
-            """, files: ["handler.py": """
-            import os
-            FLAG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flag")
-            def main(event, context):
-                if event == "first" and not os.path.exists(FLAG):
-                    raise RuntimeError("poisoned until the flag exists")
-                return event
-            """])
+            """,
+            files: [
+                "handler.py": """
+                import os
+                FLAG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flag")
+                def main(event, context):
+                    if event == "first" and not os.path.exists(FLAG):
+                        raise RuntimeError("poisoned until the flag exists")
+                    return event
+                """
+            ])
         try await harness.deploy(manifest)
         return (name, URL(fileURLWithPath: manifest).deletingLastPathComponent().appendingPathComponent("code/flag"))
     }
@@ -259,16 +291,26 @@ struct RetryOrderingTests {
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         let ids = try await harness.publishRequests(
-            function: name, count: 1002, key: { $0 < 2 ? "poison" : "k\($0 % 50)" }, value: { $0 == 0 ? "first" : $0 == 1 ? "second" : "\($0)" })
+            function: name, count: 1002, key: { $0 < 2 ? "poison" : "k\($0 % 50)" },
+            value: { $0 == 0 ? "first" : $0 == 1 ? "second" : "\($0)" })
         let others = Set(ids.dropFirst(2))
 
         let meanwhile = try await harness.readJSON("sluice.results", function: name) { results in
-            others.isSubset(of: Set(results.compactMap { $0["status"] as? String == "success" ? $0["invocation_id"] as? String : nil }))
+            others.isSubset(
+                of: Set(
+                    results.compactMap { $0["status"] as? String == "success" ? $0["invocation_id"] as? String : nil }))
         }
         // The poison record is still in retry, and the later record of its key has not run.
-        #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
-        #expect(meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "error" && $0["final"] as? Bool == false })
-        #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[1] }, "the later record of the poison key ran while the first was in retry")
+        #expect(
+            !meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        #expect(
+            meanwhile.contains {
+                $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "error"
+                    && $0["final"] as? Bool == false
+            })
+        #expect(
+            !meanwhile.contains { $0["invocation_id"] as? String == ids[1] },
+            "the later record of the poison key ran while the first was in retry")
         // The worker's load samples mark the poison key's partition (and only it) as held by a retry.
         let held = try await nextLoadSample(harness.connection) { sample in
             sample.group == "workers-\(harness.invocationsTopic)" && sample.partitions.contains { $0.heldByRetry }
@@ -278,13 +320,17 @@ struct RetryOrderingTests {
 
         try Data().write(to: flag)
         let logs = try await harness.readJSON("sluice.invocation-log", function: name) { logs in
-            Set(logs.filter { $0["status"] as? String == "success" }.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids.prefix(2))
+            Set(logs.filter { $0["status"] as? String == "success" }.compactMap { $0["invocation_id"] as? String })
+                .isSuperset(of: ids.prefix(2))
         }
         await worker.stop()
         follow.cancel()
-        let firstSuccess = try #require(logs.first { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        let firstSuccess = try #require(
+            logs.first { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
         let second = try #require(logs.first { $0["invocation_id"] as? String == ids[1] })
-        #expect(try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"), "the later record ran before the poison record's chain ended")
+        #expect(
+            try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"),
+            "the later record ran before the poison record's chain ended")
     }
 
     @Test("ordering: none — nothing waits for a record in retry")
@@ -293,11 +339,13 @@ struct RetryOrderingTests {
         let (name, flag) = try await deployPoisoned(harness, ordering: "none")
         let (registry, follow) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
-        let ids = try await harness.publishRequests(function: name, count: 2, key: { _ in "poison" }, value: { $0 == 0 ? "first" : "second" })
+        let ids = try await harness.publishRequests(
+            function: name, count: 2, key: { _ in "poison" }, value: { $0 == 0 ? "first" : "second" })
         let meanwhile = try await harness.readJSON("sluice.results", function: name) { results in
             results.contains { $0["invocation_id"] as? String == ids[1] && $0["status"] as? String == "success" }
         }
-        #expect(!meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        #expect(
+            !meanwhile.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
         try Data().write(to: flag)
         _ = try await harness.readJSON("sluice.results", function: name) { results in
             results.contains { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" }
@@ -318,8 +366,12 @@ struct RetryDecisionTests {
 
     @Test("Retry while attempts, class and age allow; each reason for a dead letter")
     func decisions() {
-        func decide(_ errorClass: ErrorClass?, retryable: Bool = true, attempt: Int = 1, age: Int64? = 0) -> RetryDecision {
-            RetryDecision.decide(errorClass: errorClass, retryable: retryable, attempt: attempt, policy: policy, ageMs: age, delayMs: 123)
+        func decide(_ errorClass: ErrorClass?, retryable: Bool = true, attempt: Int = 1, age: Int64? = 0)
+            -> RetryDecision
+        {
+            RetryDecision.decide(
+                errorClass: errorClass, retryable: retryable, attempt: attempt, policy: policy, ageMs: age, delayMs: 123
+            )
         }
         #expect(decide(nil) == .succeeded)
         #expect(decide(.error) == .retry(delayMs: 123))
@@ -334,7 +386,9 @@ struct RetryDecisionTests {
 
     @Test("A backoff waits in the longest tier not above it; names give the delays")
     func tiers() throws {
-        let tiers = try RetryTiers.discover(prefix: "sluice.retry.", topics: ["sluice.retry.10s", "sluice.retry.1s", "sluice.retry.1m", "sluice.retry.x", "other"])
+        let tiers = try RetryTiers.discover(
+            prefix: "sluice.retry.",
+            topics: ["sluice.retry.10s", "sluice.retry.1s", "sluice.retry.1m", "sluice.retry.x", "other"])
         #expect(tiers.topics == ["sluice.retry.1s", "sluice.retry.10s", "sluice.retry.1m"])
         #expect(tiers.tier(forDelayMs: 200).topic == "sluice.retry.1s")
         #expect(tiers.tier(forDelayMs: 9_999).topic == "sluice.retry.1s")
@@ -345,10 +399,14 @@ struct RetryDecisionTests {
 }
 
 /// The first load sample on sluice.scaling (from its last 500 records on) that `matches`.
-func nextLoadSample(_ connection: KafkaConnection, timeout: Duration = .seconds(30), matching matches: @escaping @Sendable (LoadSample) -> Bool)
+func nextLoadSample(
+    _ connection: KafkaConnection, timeout: Duration = .seconds(30),
+    matching matches: @escaping @Sendable (LoadSample) -> Bool
+)
     async throws -> LoadSample
 {
-    let follower = try await TopicFollower.open("sluice.scaling", from: TopicPartitionOffset.tail(500), connection: connection)
+    let follower = try await TopicFollower.open(
+        "sluice.scaling", from: TopicPartitionOffset.tail(500), connection: connection)
     let found = Mutex<LoadSample?>(nil)
     return try await withDeadline(timeout, "a matching load sample") {
         await follower.forEachRecord { record in

@@ -10,7 +10,8 @@ import Testing
 @Suite("The supervisor scales worker processes from Kafka signals", .timeLimit(.minutes(5)))
 struct SupervisorTests {
     @Test(
-        "A 20 000-event backlog adds workers and drains faster; idle scales back down; every decision is a Scaling Event")
+        "A 20 000-event backlog adds workers and drains faster; idle scales back down; every decision is a Scaling Event"
+    )
     func backlog() async throws {
         try await HeavyLoad.exclusive { try await backlogAlone() }
     }
@@ -18,9 +19,12 @@ struct SupervisorTests {
     func backlogAlone() async throws {
         let harness = try await PipelineHarness.make()
         let name = uniqueName("scaled")
-        try await harness.deploy(try harness.writeFunction(
-            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: none\nmax_concurrency: 4\n",
-            files: ["handler.py": "import time\ndef main(event, context):\n    time.sleep(0.004)\n    return event\n"]))
+        try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: none\nmax_concurrency: 4\n",
+                files: [
+                    "handler.py": "import time\ndef main(event, context):\n    time.sleep(0.004)\n    return event\n"
+                ]))
         let group = "scaled-\(harness.invocationsTopic)"
         let pool = "pool:\(name)"
         var configuration = Supervisor.Configuration(
@@ -47,7 +51,8 @@ struct SupervisorTests {
         _ = try await harness.publishRequests(function: name, count: 10, key: { _ in nil }, value: { "\($0)" })
         _ = try await harness.readJSON("sluice.results", function: name) { $0.count >= 10 }
         let publishing = Date()
-        let ids = try await harness.publishRequests(function: name, count: 20_000, key: { _ in nil }, value: { "\($0)" })
+        let ids = try await harness.publishRequests(
+            function: name, count: 20_000, key: { _ in nil }, value: { "\($0)" })
         let published = Date()
 
         // While the backlog drains, the lag engine names an owner for every partition, and each owner is
@@ -60,7 +65,9 @@ struct SupervisorTests {
         let engine = try LagEngine(connection: harness.connection, options: lagOptions)
         let owners = try await withDeadline(.seconds(60), "an owner for every partition") {
             while true {
-                let rows = try await engine.sample().flatMap(\.partitions).filter { $0.topic == harness.invocationsTopic }
+                let rows = try await engine.sample().flatMap(\.partitions).filter {
+                    $0.topic == harness.invocationsTopic
+                }
                 if rows.count == 6, rows.allSatisfy({ $0.owner != nil }) { return rows.compactMap(\.owner) }
                 try await Task.sleep(for: .milliseconds(500))
             }
@@ -68,7 +75,9 @@ struct SupervisorTests {
         await engine.close()
         await roster.close()
         #expect(owners.allSatisfy { $0.hasPrefix(pool.replacingOccurrences(of: ":", with: "-")) }, "\(owners)")
-        let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(240)) { $0.count >= 20_010 }
+        let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(240)) {
+            $0.count >= 20_010
+        }
         #expect(Set(results.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids))
 
         let events = try await readScalingEvents(harness.connection, pool: pool) { events in
@@ -78,7 +87,8 @@ struct SupervisorTests {
         // Per function: warm processes up with the load, then to zero when it is idle; a worker applies it
         // (its warm processes would otherwise stay for the 60 s warm TTL).
         let functionEvents = try await readScalingEvents(harness.connection, pool: name) { events in
-            events.contains { $0["event_type"] as? String == "scale_up" } && events.contains { $0["event_type"] as? String == "scale_to_zero" }
+            events.contains { $0["event_type"] as? String == "scale_up" }
+                && events.contains { $0["event_type"] as? String == "scale_to_zero" }
         }
         let functionUp = try #require(functionEvents.first { $0["event_type"] as? String == "scale_up" })
         #expect((functionUp["warm_processes"] as? Int ?? 0) >= 1)
@@ -86,7 +96,8 @@ struct SupervisorTests {
         let toZeroAt = try #require((toZero["timestamp"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
         let applied = try await nextLoadSample(harness.connection, timeout: .seconds(60)) { sample in
             let at = ISO8601DateFormatter.withFractions.date(from: sample.timestamp) ?? .distantPast
-            return sample.group == group && at >= toZeroAt.addingTimeInterval(1) && sample.functions[name] != nil && sample.warmProcesses[name] == 0
+            return sample.group == group && at >= toZeroAt.addingTimeInterval(1) && sample.functions[name] != nil
+                && sample.warmProcesses[name] == 0
         }
         #expect(applied.functions[name]?.inFlight == 0)
         running.cancel()
@@ -94,37 +105,27 @@ struct SupervisorTests {
         let up = try #require(events.first { $0["event_type"] as? String == "scale_up" })
         #expect((up["instances_after"] as? Int ?? 0) >= 2)
         #expect((up["instances_after"] as? Int ?? 99) <= 3)
-        #expect(events.allSatisfy { event in
-            ["event_id", "function_id", "event_type", "reason", "instances_before", "instances_after", "timestamp", "autoscaler_version"]
+        #expect(
+            events.allSatisfy { event in
+                [
+                    "event_id", "function_id", "event_type", "reason", "instances_before", "instances_after",
+                    "timestamp", "autoscaler_version",
+                ]
                 .allSatisfy { event[$0] != nil }
-        })
+            })
 
-        // Drain speed: results per second of the first worker alone (from its first result after the
-        // backlog landed until any other worker's first result) vs. the best 3 s once more had joined.
-        let timed = results.compactMap { result -> (at: Date, worker: String)? in
-            guard let at = (result["finished_at"] as? String).flatMap({ ISO8601DateFormatter.withFractions.date(from: $0) }) else { return nil }
-            return (at, result["worker_id"] as? String ?? "")
-        }.sorted { $0.at < $1.at }
-        let finished = timed.map(\.at)
+        // The added workers did part of the work. How much faster the pool drained is timing on a loaded
+        // machine, measured by `sluice bench scaling` instead of asserted here.
+        let workersWithResults = Set(results.compactMap { $0["worker_id"] as? String })
+        #expect(workersWithResults.count >= 2, "only \(workersWithResults) produced results")
         let upAt = try #require((up["timestamp"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
-        let firstWorker = try #require(timed.first?.worker)
-        let firstAfterPublish = try #require(timed.dropFirst(10).first?.at)
-        let othersJoined = try #require(timed.first { $0.worker != firstWorker }?.at)
-        let alone = finished.filter { $0 >= firstAfterPublish && $0 < othersJoined }
-        let aloneRate = Double(alone.count) / max(0.5, othersJoined.timeIntervalSince(firstAfterPublish))
-        var bestRate = 0.0
-        var windowStart = othersJoined
-        while let last = finished.last, windowStart.addingTimeInterval(3) <= last {
-            let count = finished.filter { $0 >= windowStart && $0 < windowStart.addingTimeInterval(3) }.count
-            bestRate = max(bestRate, Double(count) / 3)
-            windowStart.addTimeInterval(1)
-        }
-        // Figures for the record, not asserted: a speed-up is timing on a loaded machine, measured by
-        // `sluice bench scaling` instead. The event's timestamp has whole seconds.
-        print(String(
-            format: "supervisor: scale-up %.1f s after the backlog began (%.1f s after its last record), to %d workers; drain %.0f/s alone (%.1f s), best 3 s with more %.0f/s",
-            upAt.timeIntervalSince(publishing), upAt.timeIntervalSince(published), up["instances_after"] as? Int ?? 0, aloneRate,
-            othersJoined.timeIntervalSince(firstAfterPublish), bestRate))
+        // The event's timestamp has whole seconds.
+        print(
+            String(
+                format:
+                    "supervisor: scale-up %.1f s after the backlog began (%.1f s after its last record), to %d workers",
+                upAt.timeIntervalSince(publishing), upAt.timeIntervalSince(published),
+                up["instances_after"] as? Int ?? 0))
     }
 }
 
@@ -138,15 +139,20 @@ extension ISO8601DateFormatter {
 
 /// Scaling Events of one pool on sluice.scaling, read from the beginning until `done`.
 func readScalingEvents(
-    _ connection: KafkaConnection, pool: String, timeout: Duration = .seconds(90), until done: @escaping @Sendable ([[String: Any]]) -> Bool
+    _ connection: KafkaConnection, pool: String, timeout: Duration = .seconds(90),
+    until done: @escaping @Sendable ([[String: Any]]) -> Bool
 ) async throws -> [[String: Any]] {
     let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
     defer { Task { await consumer.close() } }
-    try consumer.assign([TopicPartitionOffset(TopicPartition("sluice.scaling", 0), offset: TopicPartitionOffset.beginning)])
+    try consumer.assign([
+        TopicPartitionOffset(TopicPartition("sluice.scaling", 0), offset: TopicPartitionOffset.beginning)
+    ])
     let box = try await withDeadline(timeout, "Scaling Events of \(pool)") {
         var events: [Data] = []
         for await event in consumer.events {
-            guard case .record(let record) = event, record.key == Array(pool.utf8), let value = record.value else { continue }
+            guard case .record(let record) = event, record.key == Array(pool.utf8), let value = record.value else {
+                continue
+            }
             events.append(Data(value))
             if done(events.compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }) { break }
         }
@@ -162,11 +168,14 @@ struct SupervisorRestartTests {
         let connection = try await TestBroker.connection()
         let pool = uniqueName("pool:crashing")
         var configuration = Supervisor.Configuration(
-            connection: connection, executable: CommandRunner.sluiceBinary, logDirectory: FileManager.default.temporaryDirectory)
+            connection: connection, executable: CommandRunner.sluiceBinary,
+            logDirectory: FileManager.default.temporaryDirectory)
         configuration.poolID = pool
         configuration.workerGroup = uniqueName("crashing")
         // A platform file that does not exist: `sluice worker` exits 1 at once, naming it.
-        configuration.workerArguments = ["--brokers", connection.brokerList, "--platform-config", "/nonexistent/platform.yaml"]
+        configuration.workerArguments = [
+            "--brokers", connection.brokerList, "--platform-config", "/nonexistent/platform.yaml",
+        ]
         configuration.policy.minWorkers = 1
         // Reports in the order the supervisor made them (a stream keeps it).
         let (reports, report) = AsyncStream.makeStream(of: String.self)
@@ -183,9 +192,12 @@ struct SupervisorRestartTests {
             return lines
         }
         running.cancel()
-        let pauses = lines.filter { $0.contains("exited") }.compactMap { $0.split(separator: " ").dropLast().last.map(String.init) }
+        let pauses = lines.filter { $0.contains("exited") }.compactMap {
+            $0.split(separator: " ").dropLast().last.map(String.init)
+        }
         #expect(Array(pauses.prefix(3)) == ["2", "4", "8"], "\(lines)")
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(pool.replacingOccurrences(of: ":", with: "-"))-1.log")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(pool.replacingOccurrences(of: ":", with: "-"))-1.log")
         #expect((try? String(contentsOf: log, encoding: .utf8))?.contains("/nonexistent/platform.yaml") == true)
     }
 }

@@ -6,6 +6,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print figures and ratios against a baseline measured in the same run.",
         discussion: "Example:\n  sluice bench pipeline --events 20000",
-        subcommands: [BenchPipelineCommand.self, BenchReplayCommand.self, BenchSandboxCommand.self]
+        subcommands: [
+            BenchPipelineCommand.self, BenchReplayCommand.self, BenchSandboxCommand.self, BenchScalingCommand.self,
+        ]
     )
 }

@@ -35,7 +35,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         options.ratePerSecond = rate
         options.latencySeconds = seconds
         options.workerConcurrency = concurrency
-        let report = try await PipelineBenchmark(connection: cluster.connection, options: options).run { if !json { printError($0) } }
+        let report = try await PipelineBenchmark(connection: cluster.connection, options: options).run {
+            if !json { printError($0) }
+        }
         await cluster.stop()
         if json {
             printJSON(report.jsonObject)

@@ -18,7 +18,8 @@ struct BenchReplayCommand: AsyncParsableCommand {
 
     @Option(help: "Dead letters to replay.") var records = 20_000
     @Option(help: "Kafka brokers; default: an embedded broker of its own.") var brokers: String?
-    @Flag(help: "Print one JSON object: {\"replay_rps\", \"raw_rps\", \"ratio\", \"records\", \"read_seconds\"}.") var json = false
+    @Flag(help: "Print one JSON object: {\"replay_rps\", \"raw_rps\", \"ratio\", \"records\", \"read_seconds\"}.")
+    var json = false
 
     func validate() throws {
         guard records > 0 else { throw ValidationError("--records must be positive") }
@@ -26,7 +27,9 @@ struct BenchReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cluster = try await BenchmarkCluster.start(brokers: brokers)
-        let report = try await ReplayBenchmark(connection: cluster.connection, records: records).run { if !json { printError($0) } }
+        let report = try await ReplayBenchmark(connection: cluster.connection, records: records).run {
+            if !json { printError($0) }
+        }
         await cluster.stop()
         if json {
             printJSON(report.jsonObject)

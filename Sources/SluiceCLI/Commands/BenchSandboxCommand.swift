@@ -20,7 +20,10 @@ struct BenchSandboxCommand: AsyncParsableCommand {
 
     @Option(help: "Runs of (i)–(iii).") var runs = 200
     @Option(name: .customLong("python-runs"), help: "Runs of (iv).") var pythonRuns = 30
-    @Flag(help: "Print one JSON object: {plain_ms, bwrap_ms, sluice_ms, sluice_without_cgroup_ms, python_warm_start_ms: {p50, p99}, ratio}.")
+    @Flag(
+        help:
+            "Print one JSON object: {plain_ms, bwrap_ms, sluice_ms, sluice_without_cgroup_ms, python_warm_start_ms: {p50, p99}, ratio}."
+    )
     var json = false
 
     func validate() throws {

@@ -3,7 +3,8 @@ import ArgumentParser
 /// `sluice broker start`.
 struct BrokerStartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start the broker and wait until it answers.", discussion: "Example: sluice broker start --port 19092")
+        commandName: "start", abstract: "Start the broker and wait until it answers.",
+        discussion: "Example: sluice broker start --port 19092")
     @OptionGroup var location: BrokerLocationOptions
 
     func run() async throws {

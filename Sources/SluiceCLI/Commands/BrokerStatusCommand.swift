@@ -18,7 +18,9 @@ struct BrokerStatusCommand: AsyncParsableCommand {
         } else if answers {
             print("broker at \(broker.address) answers" + (pid.map { " (pid \($0))" } ?? " (not started by sluice)"))
         } else {
-            print("no broker answers at \(broker.address)" + (pid.map { " (pid \($0) is running but does not answer)" } ?? ""))
+            print(
+                "no broker answers at \(broker.address)"
+                    + (pid.map { " (pid \($0) is running but does not answer)" } ?? ""))
         }
         if !answers { throw ExitCode(1) }
     }

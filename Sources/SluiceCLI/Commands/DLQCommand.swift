@@ -25,13 +25,18 @@ struct DLQCommand: AsyncParsableCommand {
 /// Filters shared by `list` and `replay`.
 struct DeadLetterFilterOptions: ParsableArguments {
     @Option(help: "Only dead letters of this function.") var function: String?
-    @Option(name: .customLong("error-class"), help: "Only this class: \(ErrorClass.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        name: .customLong("error-class"),
+        help: "Only this class: \(ErrorClass.allCases.map(\.rawValue).joined(separator: ", ")).")
     var errorClass: String?
-    @Option(help: ArgumentHelp("Last failure at or after this time: RFC 3339, or an age like 30m, 2h, 7d.", valueName: "time"))
+    @Option(
+        help: ArgumentHelp(
+            "Last failure at or after this time: RFC 3339, or an age like 30m, 2h, 7d.", valueName: "time"))
     var since: String?
     @Option(help: ArgumentHelp("Last failure before this time (same forms as --since).", valueName: "time"))
     var until: String?
-    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic.") var topic = PlatformTopics.standard.deadLetters
+    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic.") var topic = PlatformTopics.standard
+        .deadLetters
 
     func validate() throws {
         if let errorClass, ErrorClass(rawValue: errorClass) == nil {
@@ -40,14 +45,16 @@ struct DeadLetterFilterOptions: ParsableArguments {
         }
         for (name, value) in [("--since", since), ("--until", until)] {
             if let value, Timestamp.parseUserTime(value) == nil {
-                throw ValidationError("\(name) '\(value)' is neither an RFC 3339 time (2026-11-27T10:00:00Z) nor an age (30m, 2h, 7d)")
+                throw ValidationError(
+                    "\(name) '\(value)' is neither an RFC 3339 time (2026-11-27T10:00:00Z) nor an age (30m, 2h, 7d)")
             }
         }
     }
 
     var query: DeadLetterQuery {
         DeadLetterQuery(
-            function: function, errorClass: errorClass.flatMap(ErrorClass.init(rawValue:)), since: since.flatMap { Timestamp.parseUserTime($0) },
+            function: function, errorClass: errorClass.flatMap(ErrorClass.init(rawValue:)),
+            since: since.flatMap { Timestamp.parseUserTime($0) },
             until: until.flatMap { Timestamp.parseUserTime($0) })
     }
 }

@@ -24,12 +24,15 @@ struct DLQListCommand: AsyncParsableCommand {
     func run() async throws {
         let kafka = connection.connection
         let (letters, unreadable) = try await filter.query.read(topic: filter.topic, connection: kafka)
-        let listing = DeadLetterListing(letters: letters, ledger: try await ReplayLedger.load(connection: kafka), limit: limit)
+        let listing = DeadLetterListing(
+            letters: letters, ledger: try await ReplayLedger.load(connection: kafka), limit: limit)
         if json {
             printJSON(listing.jsonObject)
         } else {
             print(letters.isEmpty ? "no dead letters on \(filter.topic) match" : listing.text)
         }
-        if unreadable > 0 { printError("\(unreadable) records on \(filter.topic) are not Sluice dead letters and were skipped") }
+        if unreadable > 0 {
+            printError("\(unreadable) records on \(filter.topic) are not Sluice dead letters and were skipped")
+        }
     }
 }

@@ -23,12 +23,17 @@ struct DLQReplayCommand: AsyncParsableCommand {
 
     @OptionGroup var filter: DeadLetterFilterOptions
     @Option(help: "Replay at most this many.") var limit: Int?
-    @Option(help: ArgumentHelp("At most this many requests per second (e.g. 100 or 100/s).", valueName: "n")) var rate: String?
+    @Option(help: ArgumentHelp("At most this many requests per second (e.g. 100 or 100/s).", valueName: "n")) var rate:
+        String?
     @Option(name: .customLong("to-function"), help: "Send them to this function instead.") var toFunction: String?
-    @Option(name: .customLong("invocations-topic"), help: "Where requests go.") var invocationsTopic = PlatformTopics.standard.invocations
+    @Option(name: .customLong("invocations-topic"), help: "Where requests go.") var invocationsTopic = PlatformTopics
+        .standard.invocations
     @Flag(name: .customLong("dry-run"), help: "List what would be replayed; publish nothing.") var dryRun = false
     @Flag(help: "Replay also what was replayed before.") var force = false
-    @Flag(help: "Print JSON: {\"matched\", \"already_replayed\", \"replayed\": [{dead_letter, invocation_id, function}], \"dry_run\", \"seconds\"}.")
+    @Flag(
+        help:
+            "Print JSON: {\"matched\", \"already_replayed\", \"replayed\": [{dead_letter, invocation_id, function}], \"dry_run\", \"seconds\"}."
+    )
     var json = false
     @OptionGroup var connection: ConnectionOptions
 
@@ -38,7 +43,9 @@ struct DLQReplayCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if rate != nil, (ratePerSecond ?? 0) <= 0 { throw ValidationError("--rate takes a positive number per second, e.g. 100 or 100/s") }
+        if rate != nil, (ratePerSecond ?? 0) <= 0 {
+            throw ValidationError("--rate takes a positive number per second, e.g. 100 or 100/s")
+        }
     }
 
     func run() async throws {
@@ -63,7 +70,9 @@ struct DLQReplayCommand: AsyncParsableCommand {
             report = replayer.plan(letters, ledger: try await ledger)
         } else {
             let bar = ProgressBar(label: "replayed")
-            report = try await replayer.replay(letters, ledger: try await ledger) { done, total in bar.update(done, of: total) }
+            report = try await replayer.replay(letters, ledger: try await ledger) { done, total in
+                bar.update(done, of: total)
+            }
             bar.finish()
         }
         if json {

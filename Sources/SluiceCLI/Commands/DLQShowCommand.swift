@@ -11,7 +11,8 @@ struct DLQShowCommand: AsyncParsableCommand {
         discussion: "Example:\n  sluice dlq show sluice.dlq/0@42 --json"
     )
 
-    @Argument(help: ArgumentHelp("The dead letter's position.", valueName: "topic/partition@offset")) var position: String
+    @Argument(help: ArgumentHelp("The dead letter's position.", valueName: "topic/partition@offset")) var position:
+        String
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
@@ -24,10 +25,13 @@ struct DLQShowCommand: AsyncParsableCommand {
     func run() async throws {
         guard let wanted = RecordPosition(parsing: position) else { return }
         let records = try await TopicSnapshot.read(wanted.topic, connection: connection.connection)
-        guard let record = records.first(where: { $0.partition == wanted.partition && $0.offset == wanted.offset }) else {
+        guard let record = records.first(where: { $0.partition == wanted.partition && $0.offset == wanted.offset })
+        else {
             throw CLIError("there is no record at \(position)")
         }
-        guard let letter = DeadLetter(record) else { throw CLIError("the record at \(position) is not a Sluice dead letter (its headers are missing)") }
+        guard let letter = DeadLetter(record) else {
+            throw CLIError("the record at \(position) is not a Sluice dead letter (its headers are missing)")
+        }
         let ledger = try await ReplayLedger.load(connection: connection.connection)
         let object = DeadLetterListing.detail(letter, record: record, replayed: ledger.contains(wanted))
         if json {

@@ -36,6 +36,7 @@ struct DashboardCommand: AsyncParsableCommand {
         if !group.isEmpty { options.groups = Set(group) }
         let state = try DashboardState(connection: connection.connection, options: options, logger: logger)
         printError("dashboard on http://\(host):\(port)/ (brokers \(connection.brokerList))")
-        try await ProcessServices.run([DashboardServer(state: state, host: host, port: port, logger: logger)], logger: logger)
+        try await ProcessServices.run(
+            [DashboardServer(state: state, host: host, port: port, logger: logger)], logger: logger)
     }
 }

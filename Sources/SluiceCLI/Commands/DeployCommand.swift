@@ -26,7 +26,9 @@ struct DeployCommand: AsyncParsableCommand {
     func run() async throws {
         let platform = try PlatformConfiguration.loadProject()
         let manifests = try ManifestFiles.find(paths).map { try FunctionManifest.load(path: $0, platform: platform) }
-        guard !manifests.isEmpty else { throw CLIError("no manifests (*.yaml) found in \(paths.joined(separator: " "))") }
+        guard !manifests.isEmpty else {
+            throw CLIError("no manifests (*.yaml) found in \(paths.joined(separator: " "))")
+        }
         let outcomes = try await FunctionDeployer.with(connection: connection.connection) { deployer in
             var outcomes: [FunctionDeployer.Outcome] = []
             for manifest in manifests { outcomes.append(try await deployer.deploy(manifest, force: force)) }
@@ -38,7 +40,8 @@ struct DeployCommand: AsyncParsableCommand {
         }
         for outcome in outcomes {
             switch outcome {
-            case .deployed(let spec): print("deployed \(spec.name) version \(spec.version) (\(spec.codeHash.prefix(19))…)")
+            case .deployed(let spec):
+                print("deployed \(spec.name) version \(spec.version) (\(spec.codeHash.prefix(19))…)")
             case .unchanged(let spec): print("unchanged \(spec.name) version \(spec.version)")
             }
         }

@@ -4,7 +4,8 @@ import SluicePlatform
 /// `sluice down`: stops what `sluice up` left running.
 struct DownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop whatever `sluice up` (make up) left running.", discussion: "Example:\n  sluice down --port 9092")
+        commandName: "down", abstract: "Stop whatever `sluice up` (make up) left running.",
+        discussion: "Example:\n  sluice down --port 9092")
 
     @Option(help: "Port of the embedded broker on 127.0.0.1.") var port: Int = 9092
 

@@ -11,7 +11,9 @@ struct FunctionsDeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await FunctionDeployer.with(connection: connection.connection) { deployer in
-            guard deployer.registry.function(named: name) != nil else { throw CLIError("function \(name) is not deployed") }
+            guard deployer.registry.function(named: name) != nil else {
+                throw CLIError("function \(name) is not deployed")
+            }
             try await deployer.delete(name: name)
         }
         print("deleted \(name)")

@@ -5,7 +5,8 @@ import SluiceRegistry
 /// `sluice functions list`.
 struct FunctionsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List deployed functions.", discussion: "Example:\n  sluice functions list --json")
+        commandName: "list", abstract: "List deployed functions.",
+        discussion: "Example:\n  sluice functions list --json")
     @OptionGroup var connection: ConnectionOptions
     @Flag(help: "Print a JSON array of registry records.") var json = false
 
@@ -20,7 +21,9 @@ struct FunctionsListCommand: AsyncParsableCommand {
         if functions.isEmpty { print("no functions deployed; `sluice deploy Config/functions/` deploys the examples") }
         for spec in functions {
             let m = spec.manifest
-            print("\(spec.name)  v\(spec.version)  tenant=\(m.tenant)  runtime=\(m.runtime.rawValue)  triggers=\(m.eventTriggers.joined(separator: ","))")
+            print(
+                "\(spec.name)  v\(spec.version)  tenant=\(m.tenant)  runtime=\(m.runtime.rawValue)  triggers=\(m.eventTriggers.joined(separator: ","))"
+            )
         }
     }
 }

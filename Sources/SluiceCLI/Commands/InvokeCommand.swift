@@ -24,7 +24,8 @@ struct InvokeCommand: AsyncParsableCommand {
     @Option(help: "The event (JSON or any text).") var data: String?
     @Option(help: ArgumentHelp("Read the event from a file.", valueName: "path")) var file: String?
     @Option(help: "The event's key.") var key: String?
-    @Option(name: .customLong("wait"), help: ArgumentHelp("Seconds to wait for the result.", valueName: "seconds")) var wait: Double = 60
+    @Option(name: .customLong("wait"), help: ArgumentHelp("Seconds to wait for the result.", valueName: "seconds"))
+    var wait: Double = 60
     @Flag(help: "Print the whole result record as JSON.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
@@ -38,15 +39,25 @@ struct InvokeCommand: AsyncParsableCommand {
         let spec = deployed.function(named: name)
         await deployed.close()
         guard spec != nil else {
-            throw CLIError("function \(name) is not deployed; nothing was published. `sluice functions list` shows what is.")
+            throw CLIError(
+                "function \(name) is not deployed; nothing was published. `sluice functions list` shows what is.")
         }
-        let event = try data.map { Array($0.utf8) } ?? file.map { Array(try Data(contentsOf: URL(fileURLWithPath: $0))) } ?? Array("null".utf8)
-        let result = try await Invoker(connection: kafka).invoke(name, event: event, key: key.map { Array($0.utf8) }, wait: .seconds(wait)) {
+        let event =
+            try data.map { Array($0.utf8) } ?? file.map { Array(try Data(contentsOf: URL(fileURLWithPath: $0))) }
+            ?? Array("null".utf8)
+        let result = try await Invoker(connection: kafka).invoke(
+            name, event: event, key: key.map { Array($0.utf8) }, wait: .seconds(wait)
+        ) {
             // A failed attempt that will be retried: say so and wait for the last word.
             printError($0.retryLine)
         }
-        guard let result else { throw CLIError("no result within \(Int(wait)) s; is a worker running? (`make up` runs the supervisor's workers)") }
-        if json || result.succeeded { FileHandle.standardOutput.write(Data((json ? result.value : result.output) + [0x0A])) }
+        guard let result else {
+            throw CLIError(
+                "no result within \(Int(wait)) s; is a worker running? (`make up` runs the supervisor's workers)")
+        }
+        if json || result.succeeded {
+            FileHandle.standardOutput.write(Data((json ? result.value : result.output) + [0x0A]))
+        }
         if !result.succeeded { throw CLIError("\(name) ended with status \(result.status): \(result.error)") }
     }
 }

@@ -31,19 +31,24 @@ struct LagCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Refresh in place until Ctrl-C.") var watch = false
     @Option(help: "Seconds between samples.") var interval: Double = 1
-    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic, whose depth per function is shown under the table.")
+    @Option(
+        name: .customLong("dlq-topic"),
+        help: "The dead-letter topic, whose depth per function is shown under the table.")
     var deadLetterTopic = PlatformTopics.standard.deadLetters
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         guard interval > 0 else { throw ValidationError("--interval must be more than 0 seconds") }
-        if watch && json { throw ValidationError("--watch and --json do not go together; run --json repeatedly instead") }
+        if watch && json {
+            throw ValidationError("--watch and --json do not go together; run --json repeatedly instead")
+        }
     }
 
     func run() async throws {
         // Dead letters per function go under the table (not in --json, which is the partition rows).
         let view = try await LagView.open(
-            connection: connection.connection, groups: group.map { [$0] }, deadLetterTopic: json || topic != nil ? nil : deadLetterTopic)
+            connection: connection.connection, groups: group.map { [$0] },
+            deadLetterTopic: json || topic != nil ? nil : deadLetterTopic)
         do {
             try await show(view)
         } catch {
@@ -59,7 +64,9 @@ struct LagCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
             let groups = try await view.sample()
             if json {
-                let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter { topic == nil || $0.1.topic == topic }
+                let rows = groups.flatMap { group in group.partitions.map { (group, $0) } }.filter {
+                    topic == nil || $0.1.topic == topic
+                }
                 printJSON(rows.map { group, row in row.jsonObject(groupStatus: group.status) })
                 return
             }

@@ -20,10 +20,12 @@ struct PublishCommand: AsyncParsableCommand {
 
     @Argument(help: "The topic to publish to.") var topic: String
     @Option(help: "The record's value.") var data: String?
-    @Option(help: ArgumentHelp("Read the record's value from a file (bytes as they are).", valueName: "path")) var file: String?
+    @Option(help: ArgumentHelp("Read the record's value from a file (bytes as they are).", valueName: "path")) var file:
+        String?
     @Flag(help: "Publish one record per line of standard input.") var lines = false
     @Option(help: "The record key (for --lines: the key of every record).") var key: String?
-    @Option(name: .customLong("header"), help: ArgumentHelp("A header name=value; repeatable.", valueName: "name=value"))
+    @Option(
+        name: .customLong("header"), help: ArgumentHelp("A header name=value; repeatable.", valueName: "name=value"))
     var headers: [String] = []
     @Option(help: "Publish to this partition instead of the key's.") var partition: Int32?
     @Flag(help: "Create the topic (1 partition) when it does not exist.") var create = false
@@ -33,12 +35,16 @@ struct PublishCommand: AsyncParsableCommand {
     func validate() throws {
         let sources = [data != nil, file != nil, lines].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --data, --file or --lines") }
-        if let header = headers.first(where: { !$0.contains("=") }) { throw ValidationError("--header takes name=value, got '\(header)'") }
+        if let header = headers.first(where: { !$0.contains("=") }) {
+            throw ValidationError("--header takes name=value, got '\(header)'")
+        }
     }
 
     func run() async throws {
         let kafka = connection.connection
-        guard let publisher = TopicPublisher(topic: topic, key: key, partition: partition, headers: headers) else { return }
+        guard let publisher = TopicPublisher(topic: topic, key: key, partition: partition, headers: headers) else {
+            return
+        }
         do {
             try await publisher.ensureTopic(connection: kafka, create: create)
         } catch let error as KafkaError where error.code == .unknownTopic {
@@ -48,9 +54,12 @@ struct PublishCommand: AsyncParsableCommand {
             if lines {
                 let reader = ByteLineReader()
                 let started = ContinuousClock.now
-                let count = try await producer.sendAll(next: { try await reader.nextLine().map(publisher.record) }, acknowledged: report)
+                let count = try await producer.sendAll(
+                    next: { try await reader.nextLine().map(publisher.record) }, acknowledged: report)
                 let seconds = max((ContinuousClock.now - started) / .seconds(1), 0.000_001)
-                printError("published \(count) records to \(topic) in \(String(format: "%.2f", seconds)) s (\(Int(Double(count) / seconds)) records/s)")
+                printError(
+                    "published \(count) records to \(topic) in \(String(format: "%.2f", seconds)) s (\(Int(Double(count) / seconds)) records/s)"
+                )
             } else {
                 let value = try data.map { Array($0.utf8) } ?? Array(Data(contentsOf: URL(fileURLWithPath: file ?? "")))
                 report(try await producer.send(publisher.record(value)))

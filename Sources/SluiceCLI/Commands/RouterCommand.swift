@@ -19,8 +19,10 @@ struct RouterCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("invocations-topic"), help: "Where invocation requests go.") var invocationsTopic = PlatformTopics.standard.invocations
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.") var metricsPort: Int?
+    @Option(name: .customLong("invocations-topic"), help: "Where invocation requests go.") var invocationsTopic =
+        PlatformTopics.standard.invocations
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.")
+    var metricsPort: Int?
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
@@ -31,7 +33,9 @@ struct RouterCommand: AsyncParsableCommand {
         var configuration = Router.Configuration(connection: kafka)
         configuration.topics.invocations = invocationsTopic
         let router = Router(configuration: configuration, registry: registry, logger: logger)
-        printError("router running on \(kafka.brokerList); triggers: \(registry.triggerTopics.sorted().joined(separator: ", "))")
+        printError(
+            "router running on \(kafka.brokerList); triggers: \(registry.triggerTopics.sorted().joined(separator: ", "))"
+        )
         try await ProcessServices.run([registry] + metrics + [router], logger: logger)
     }
 }

@@ -26,18 +26,24 @@ struct SupervisorCommand: AsyncParsableCommand {
     )
 
     @Option(name: .customLong("min-workers"), help: "Workers kept however idle the pool is.") var minWorkers = 0
-    @Option(name: .customLong("max-workers"), help: "At most this many workers (never more than the partitions).") var maxWorkers = 6
+    @Option(name: .customLong("max-workers"), help: "At most this many workers (never more than the partitions).")
+    var maxWorkers = 6
     @Option(name: .customLong("initial-workers"), help: "Workers started at once.") var initialWorkers = 1
-    @Option(name: .customLong("per-worker-rps"), help: "Records per second one worker handles.") var perWorkerRPS = 1000.0
-    @Option(name: .customLong("drain-seconds"), help: "Seconds within which a backlog should drain.") var drainSeconds = 10.0
+    @Option(name: .customLong("per-worker-rps"), help: "Records per second one worker handles.") var perWorkerRPS =
+        1000.0
+    @Option(name: .customLong("drain-seconds"), help: "Seconds within which a backlog should drain.") var drainSeconds =
+        10.0
     @Option(name: .customLong("idle-seconds"), help: "Idle seconds before scaling to zero.") var idleSeconds = 300.0
     @Option(name: .customLong("window-seconds"), help: "Scale-down stabilization window.") var windowSeconds = 30.0
-    @Option(name: .customLong("cooldown-seconds"), help: "No scale-down within this long after a change.") var cooldownSeconds = 15.0
-    @Option(name: .customLong("pool"), help: "The pool's function_id in Scaling Events.") var pool = "pool:sluice-workers"
+    @Option(name: .customLong("cooldown-seconds"), help: "No scale-down within this long after a change.")
+    var cooldownSeconds = 15.0
+    @Option(name: .customLong("pool"), help: "The pool's function_id in Scaling Events.") var pool =
+        "pool:sluice-workers"
     @Option(help: "The workers' consumer group.") var group = "sluice-workers"
     @Option(name: .customLong("invocations-topic"), help: "The workers' invocations topic.")
     var invocationsTopic = PlatformTopics.standard.invocations
-    @Option(name: .customLong("worker-arg"), help: "An extra argument for every worker (repeatable).") var workerArguments: [String] = []
+    @Option(name: .customLong("worker-arg"), help: "An extra argument for every worker (repeatable).")
+    var workerArguments: [String] = []
     @Option(
         name: .customLong("metrics-port-base"),
         help: "Workers serve /metrics on this port + their slot (0 for the first worker running, 1 for the next…).")
@@ -46,7 +52,8 @@ struct SupervisorCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard minWorkers >= 0, maxWorkers >= max(1, minWorkers), perWorkerRPS > 0, idleSeconds > 0 else {
-            throw ValidationError("need 0 <= --min-workers <= --max-workers, --max-workers >= 1, and positive rates and times")
+            throw ValidationError(
+                "need 0 <= --min-workers <= --max-workers, --max-workers >= 1, and positive rates and times")
         }
     }
 
@@ -63,7 +70,8 @@ struct SupervisorCommand: AsyncParsableCommand {
         policy.scaleDownWindowSeconds = windowSeconds
         policy.cooldownSeconds = cooldownSeconds
         var configuration = Supervisor.Configuration(
-            connection: connection.connection, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, logDirectory: paths.run)
+            connection: connection.connection,
+            executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, logDirectory: paths.run)
         configuration.policy = policy
         configuration.poolID = pool
         configuration.workerGroup = group
@@ -71,9 +79,12 @@ struct SupervisorCommand: AsyncParsableCommand {
         configuration.metricsPortBase = metricsPortBase
         configuration.report = { printError("supervisor: \($0)") }
         configuration.initialWorkers = min(max(initialWorkers, minWorkers), maxWorkers)
-        configuration.workerArguments = ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic] + workerArguments
+        configuration.workerArguments =
+            ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic]
+            + workerArguments
         let supervisor = Supervisor(configuration: configuration, logger: logger)
-        printError("supervisor: pool \(pool), \(configuration.initialWorkers) worker(s) to start, at most \(maxWorkers)")
+        printError(
+            "supervisor: pool \(pool), \(configuration.initialWorkers) worker(s) to start, at most \(maxWorkers)")
         try await ProcessServices.run([supervisor], logger: logger)
     }
 }

@@ -32,7 +32,8 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let tail = TopicTail(topic: topic, group: group, fromBeginning: fromBeginning, connection: connection.connection)
+        let tail = TopicTail(
+            topic: topic, group: group, fromBeginning: fromBeginning, connection: connection.connection)
         var printed = 0
         do {
             try await tail.read { record in

@@ -17,7 +17,8 @@ struct TopicsApplyCommand: AsyncParsableCommand {
         let catalog = try source.load()
         let report = try await KafkaAdmin.with(connection.connection) { admin in
             let plan = try await TopicPlan.make(catalog: catalog, admin: admin)
-            return TopicPlan.Report(plan: plan, created: dryRun ? [:] : try await plan.createMissing(admin: admin), dryRun: dryRun)
+            return TopicPlan.Report(
+                plan: plan, created: dryRun ? [:] : try await plan.createMissing(admin: admin), dryRun: dryRun)
         }
         if json {
             printJSON(report.jsonObject)

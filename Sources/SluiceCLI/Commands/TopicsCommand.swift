@@ -15,7 +15,9 @@ struct TopicsCommand: AsyncParsableCommand {
 
 /// Where topic definitions are read from.
 struct TopicSourceOptions: ParsableArguments {
-    @Option(name: .customLong("topics-dir"), help: ArgumentHelp("Folder of topic definitions. Default: Topics/ of the checkout.", valueName: "dir"))
+    @Option(
+        name: .customLong("topics-dir"),
+        help: ArgumentHelp("Folder of topic definitions. Default: Topics/ of the checkout.", valueName: "dir"))
     var topicsDir: String?
 
     func load() throws -> TopicCatalog {

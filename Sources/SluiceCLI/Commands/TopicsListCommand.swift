@@ -6,7 +6,8 @@ import SluiceTopics
 struct TopicsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the cluster's topics and whether Topics/ defines them.", discussion: "Example:\n  sluice topics list --json")
+        abstract: "List the cluster's topics and whether Topics/ defines them.",
+        discussion: "Example:\n  sluice topics list --json")
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var source: TopicSourceOptions
     @Flag(help: "Print a JSON array of {name, partitions, replication, defined}.") var json = false

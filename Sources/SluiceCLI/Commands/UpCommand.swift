@@ -7,12 +7,14 @@ import SluiceSupport
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router, the worker supervisor and the dashboard.",
+        abstract:
+            "Run the platform until Ctrl-C: embedded broker, Topics/, Config/functions, router, the worker supervisor and the dashboard.",
         discussion: "Example:\n  sluice up --port 9092    (then, in another terminal: sluice tail orders.created)"
     )
 
     @Option(help: "Port of the embedded broker on 127.0.0.1.") var port: Int = 9092
-    @Option(name: .customLong("dashboard-port"), help: "Port of the dashboard on 127.0.0.1.") var dashboardPort: Int = 8080
+    @Option(name: .customLong("dashboard-port"), help: "Port of the dashboard on 127.0.0.1.") var dashboardPort: Int =
+        8080
 
     func run() async throws {
         var platform = LocalPlatform()

@@ -37,9 +37,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The consumer group (its retry consumer is the group + \"-retry\").") var group = "sluice-workers"
     @Option(name: .customLong("retry-prefix"), help: "Retry tier topics are this prefix + a delay (1s, 10m…).")
     var retryPrefix = PlatformTopics.standard.retryPrefix
-    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic.") var deadLetterTopic = PlatformTopics.standard.deadLetters
-    @Option(name: .customLong("platform-config"), help: "Platform configuration. Default: Config/platform.yaml.") var platformConfig: String?
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.") var metricsPort: Int?
+    @Option(name: .customLong("dlq-topic"), help: "The dead-letter topic.") var deadLetterTopic = PlatformTopics
+        .standard.deadLetters
+    @Option(name: .customLong("platform-config"), help: "Platform configuration. Default: Config/platform.yaml.")
+    var platformConfig: String?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.")
+    var metricsPort: Int?
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -56,7 +59,8 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.topics.retryPrefix = retryPrefix
         configuration.topics.deadLetters = deadLetterTopic
         configuration.groupID = group
-        configuration.platform = try platformConfig.map { try PlatformConfiguration.load(path: $0, required: true) } ?? .loadProject()
+        configuration.platform =
+            try platformConfig.map { try PlatformConfiguration.load(path: $0, required: true) } ?? .loadProject()
         let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
         let worker: Worker
         do {

@@ -4,7 +4,10 @@ import SluiceKafka
 
 /// How a command reaches Kafka.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Kafka brokers, host:port[,host:port…]. Default: $SLUICE_BROKERS, else 127.0.0.1:9092.", valueName: "list"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Kafka brokers, host:port[,host:port…]. Default: $SLUICE_BROKERS, else 127.0.0.1:9092.", valueName: "list"))
     var brokers: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for the cluster before failing.", valueName: "seconds"))
@@ -18,7 +21,8 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var brokerList: String {
-        brokers ?? ProcessInfo.processInfo.environment["SLUICE_BROKERS"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:9092"
+        brokers ?? ProcessInfo.processInfo.environment["SLUICE_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "127.0.0.1:9092"
     }
 
     var connection: KafkaConnection {

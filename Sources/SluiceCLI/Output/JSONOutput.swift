@@ -2,7 +2,10 @@ import Foundation
 
 /// Prints one JSON value on a line (keys sorted, so output is stable for scripts). Use `NSNull()` for null.
 func printJSON(_ value: Any) {
-    guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) else {
+    guard
+        let data = try? JSONSerialization.data(
+            withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+    else {
         return
     }
     FileHandle.standardOutput.write(data + [0x0A])

@@ -38,21 +38,28 @@ struct RequestAcknowledger: Sendable {
         }
     }
 
-    private func acknowledge(_ delivery: PendingDelivery?, _ request: ProducerRecord, event record: ConsumerRecord) async {
+    private func acknowledge(_ delivery: PendingDelivery?, _ request: ProducerRecord, event record: ConsumerRecord)
+        async
+    {
         var pending = delivery
         while true {
             do {
-                guard let delivery = pending else { throw KafkaError(.queueFull, "not handed to the producer yet", retriable: true) }
+                guard let delivery = pending else {
+                    throw KafkaError(.queueFull, "not handed to the producer yet", retriable: true)
+                }
                 _ = try await delivery.position()
                 return
             } catch let error as KafkaError where !error.isRetriable && error.code != .timedOut {
                 // Cannot ever be written (too large…): said loudly, then the event moves on.
-                logger.error("invocation request refused; event skipped", metadata: [
-                    "event": "\(record.topic)/\(record.partition)@\(record.offset)", "error": "\(error)",
-                ])
+                logger.error(
+                    "invocation request refused; event skipped",
+                    metadata: [
+                        "event": "\(record.topic)/\(record.partition)@\(record.offset)", "error": "\(error)",
+                    ])
                 return
             } catch {
-                logger.warning("an invocation request was not acknowledged; sending it again", metadata: ["error": "\(error)"])
+                logger.warning(
+                    "an invocation request was not acknowledged; sending it again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200))
                 pending = try? await producer.enqueue(request)
             }

@@ -56,7 +56,8 @@ public final class Router: Service, Sendable {
         let options = GroupClients.Options(groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight)
         try await GroupClients.with(connection: configuration.connection, options, logger: logger) { clients in
             let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
-            let acknowledger = RequestAcknowledger(producer: clients.producer, commits: clients.commits, inFlight: inFlight, logger: logger)
+            let acknowledger = RequestAcknowledger(
+                producer: clients.producer, commits: clients.commits, inFlight: inFlight, logger: logger)
             stopper.attach(clients.consumer)
             let subscribed = try subscribe(clients.consumer, to: triggerTopics(), after: [])
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -93,9 +94,11 @@ public final class Router: Service, Sendable {
     private func requests(for record: ConsumerRecord) -> [ProducerRecord] {
         let routed = configuration.functions
         return registry.subscribers(of: record.topic).filter { routed?.contains($0.name) ?? true }.map { spec in
-            let trace = record.headerText(TraceParent.headerName).flatMap(TraceParent.init(header:))?.child() ?? .start()
+            let trace =
+                record.headerText(TraceParent.headerName).flatMap(TraceParent.init(header:))?.child() ?? .start()
             var request = InvocationRequest(
-                invocationID: InvocationRequest.derivedID(topic: record.topic, partition: record.partition, offset: record.offset, function: spec.name),
+                invocationID: InvocationRequest.derivedID(
+                    topic: record.topic, partition: record.partition, offset: record.offset, function: spec.name),
                 function: spec.name, trigger: "kafka", triggerTopic: record.topic, triggerPartition: record.partition,
                 triggerOffset: record.offset, key: record.key, value: record.value, traceParent: trace,
                 passthroughHeaders: InvocationRequest.passthrough(record.headers))
@@ -110,7 +113,9 @@ public final class Router: Service, Sendable {
     }
 
     /// Subscribes to `topics` when they differ from `current` (and are not empty); returns what is subscribed.
-    private func subscribe(_ consumer: KafkaConsumer, to topics: Set<String>, after current: Set<String>) throws -> Set<String> {
+    private func subscribe(_ consumer: KafkaConsumer, to topics: Set<String>, after current: Set<String>) throws -> Set<
+        String
+    > {
         guard topics != current, !topics.isEmpty else { return current }
         try consumer.subscribe(topics: topics.sorted())
         logger.info("router subscribed", metadata: ["topics": "\(topics.sorted())"])

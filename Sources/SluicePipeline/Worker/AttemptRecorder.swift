@@ -31,41 +31,64 @@ struct AttemptRecorder: Sendable {
     func record(_ attempt: Attempt, tiers: RetryTiers, producer: KafkaProducer) async -> Disposition {
         let (request, outcome, policy) = (attempt.request, attempt.outcome, attempt.policy)
         countInMetrics(outcome, function: request.function)
-        let ageMs = request.origin.flatMap { $0.timestampMs >= 0 ? Int64(attempt.end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil }
+        let ageMs = request.origin.flatMap {
+            $0.timestampMs >= 0 ? Int64(attempt.end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil
+        }
         let decision = RetryDecision.decide(
-            errorClass: outcome.status.errorClass, retryable: outcome.retryable, attempt: request.attempt, policy: policy, ageMs: ageMs,
+            errorClass: outcome.status.errorClass, retryable: outcome.retryable, attempt: request.attempt,
+            policy: policy, ageMs: ageMs,
             delayMs: outcome.status == .success ? 0 : policy.delayMs(afterAttempt: request.attempt))
         var finished = ResultRecords.Finished(
-            request: request, spec: attempt.spec, outcome: outcome, workerID: workerID, start: attempt.start, end: attempt.end)
+            request: request, spec: attempt.spec, outcome: outcome, workerID: workerID, start: attempt.start,
+            end: attempt.end)
         switch decision {
         case .succeeded:
-            await publish([ResultRecords.result(finished, topic: topics.results), ResultRecords.log(finished, topic: topics.invocationLog)], producer: producer)
+            await publish(
+                [
+                    ResultRecords.result(finished, topic: topics.results),
+                    ResultRecords.log(finished, topic: topics.invocationLog),
+                ], producer: producer)
             return .settled
         case .retry(let delayMs):
             let due = attempt.end.addingTimeInterval(Double(delayMs) / 1000)
             finished.final = false
             finished.retryAt = due
-            let retry = retryRecord(request, outcome: outcome, failedAt: attempt.end, due: due, tier: tiers.tier(forDelayMs: delayMs))
+            let retry = retryRecord(
+                request, outcome: outcome, failedAt: attempt.end, due: due, tier: tiers.tier(forDelayMs: delayMs))
             await publish(
-                [retry, ResultRecords.result(finished, topic: topics.results), ResultRecords.log(finished, topic: topics.invocationLog)],
+                [
+                    retry, ResultRecords.result(finished, topic: topics.results),
+                    ResultRecords.log(finished, topic: topics.invocationLog),
+                ],
                 producer: producer)
-            let bound = policy.chainBound(afterAttempt: request.attempt, timeoutSeconds: attempt.spec?.manifest.timeoutSeconds ?? 0)
+            let bound = policy.chainBound(
+                afterAttempt: request.attempt, timeoutSeconds: attempt.spec?.manifest.timeoutSeconds ?? 0)
             return .retrying(invocationID: request.invocationID, bound: bound)
         case .deadLetter(let reason):
             let failedAt = Timestamp.rfc3339(attempt.end)
             var letter = DeadLetter(
                 key: request.key, value: request.value, origin: request.origin, function: request.function,
-                functionVersion: attempt.spec?.version ?? 0, invocationID: request.invocationID, attempts: request.attempt,
-                errorClass: outcome.status.errorClass ?? .error, error: outcome.error ?? outcome.status.rawValue, stderrTail: outcome.stderrTail,
+                functionVersion: attempt.spec?.version ?? 0, invocationID: request.invocationID,
+                attempts: request.attempt,
+                errorClass: outcome.status.errorClass ?? .error, error: outcome.error ?? outcome.status.rawValue,
+                stderrTail: outcome.stderrTail,
                 firstFailure: request.firstFailure ?? failedAt, lastFailure: failedAt, worker: workerID, reason: reason,
                 traceParent: request.traceParent.child())
             letter.passthroughHeaders = request.passthroughHeaders
-            finished.deadLetter = await publish([letter.producerRecord(topic: topics.deadLetters)], producer: producer).first
-            await publish([ResultRecords.result(finished, topic: topics.results), ResultRecords.log(finished, topic: topics.invocationLog)], producer: producer)
-            logger.info("dead-lettered", metadata: [
-                "invocation_id": "\(request.invocationID)", "function": "\(request.function)", "reason": "\(reason.rawValue)",
-                "error_class": "\(letter.errorClass.rawValue)", "attempts": "\(request.attempt)",
-            ])
+            finished.deadLetter = await publish([letter.producerRecord(topic: topics.deadLetters)], producer: producer)
+                .first
+            await publish(
+                [
+                    ResultRecords.result(finished, topic: topics.results),
+                    ResultRecords.log(finished, topic: topics.invocationLog),
+                ], producer: producer)
+            logger.info(
+                "dead-lettered",
+                metadata: [
+                    "invocation_id": "\(request.invocationID)", "function": "\(request.function)",
+                    "reason": "\(reason.rawValue)",
+                    "error_class": "\(letter.errorClass.rawValue)", "attempts": "\(request.attempt)",
+                ])
             return .settled
         }
     }
@@ -82,7 +105,8 @@ struct AttemptRecorder: Sendable {
             KafkaHeader(name: SluiceHeader.retryDue, string: String(Int64(due.timeIntervalSince1970 * 1000))),
             KafkaHeader(name: SluiceHeader.lastFailure, string: Timestamp.rfc3339(failedAt)),
             KafkaHeader(name: SluiceHeader.errorClass, string: outcome.status.rawValue),
-            KafkaHeader(name: SluiceHeader.error, string: DeadLetter.bounded(outcome.error ?? "", DeadLetter.maxErrorBytes)),
+            KafkaHeader(
+                name: SluiceHeader.error, string: DeadLetter.bounded(outcome.error ?? "", DeadLetter.maxErrorBytes)),
         ]
         return record
     }
@@ -92,26 +116,43 @@ struct AttemptRecorder: Sendable {
         let now = Timestamp.rfc3339()
         let letter = DeadLetter(
             key: record.key, value: record.value,
-            origin: Origin(topic: record.topic, partition: record.partition, offset: record.offset, timestampMs: record.timestampMs),
+            origin: Origin(
+                topic: record.topic, partition: record.partition, offset: record.offset, timestampMs: record.timestampMs
+            ),
             function: record.headerText(SluiceHeader.function) ?? "", functionVersion: 0, invocationID: "", attempts: 0,
-            errorClass: .rejected, error: "not a Sluice invocation request: \(reason)", stderrTail: "", firstFailure: now, lastFailure: now,
+            errorClass: .rejected, error: "not a Sluice invocation request: \(reason)", stderrTail: "",
+            firstFailure: now, lastFailure: now,
             worker: workerID, reason: .rejected, traceParent: nil)
         let position = await publish([letter.producerRecord(topic: topics.deadLetters)], producer: producer).first
-        logger.error("unreadable invocation request dead-lettered", metadata: [
-            "position": "\(record.topic)/\(record.partition)@\(record.offset)", "dead_letter": "\(position.map(\.description) ?? "?")",
-            "error": "\(reason)",
-        ])
+        logger.error(
+            "unreadable invocation request dead-lettered",
+            metadata: [
+                "position": "\(record.topic)/\(record.partition)@\(record.offset)",
+                "dead_letter": "\(position.map(\.description) ?? "?")",
+                "error": "\(reason)",
+            ])
     }
 
     /// Counts an attempt in the process's metrics (Prometheus at `/metrics`).
     private func countInMetrics(_ outcome: InvocationOutcome, function: String) {
-        Counter(label: "sluice_invocations_total", dimensions: [("function", function), ("status", outcome.status.rawValue)]).increment()
+        Counter(
+            label: "sluice_invocations_total",
+            dimensions: [("function", function), ("status", outcome.status.rawValue)]
+        ).increment()
         if let errorClass = outcome.status.errorClass {
-            Counter(label: "sluice_invocation_errors_total", dimensions: [("function", function), ("class", errorClass.rawValue)]).increment()
+            Counter(
+                label: "sluice_invocation_errors_total",
+                dimensions: [("function", function), ("class", errorClass.rawValue)]
+            ).increment()
         }
-        if outcome.coldStart { Counter(label: "sluice_cold_starts_total", dimensions: [("function", function)]).increment() }
-        Metrics.Timer(label: "sluice_invocation_duration_seconds", dimensions: [("function", function)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(outcome.durationMs * 1_000_000))
+        if outcome.coldStart {
+            Counter(label: "sluice_cold_starts_total", dimensions: [("function", function)]).increment()
+        }
+        Metrics.Timer(
+            label: "sluice_invocation_duration_seconds", dimensions: [("function", function)],
+            preferredDisplayUnit: .seconds
+        )
+        .recordNanoseconds(Int64(outcome.durationMs * 1_000_000))
     }
 
     /// Produces records, retrying until the broker acknowledges them: an unacknowledged result must not

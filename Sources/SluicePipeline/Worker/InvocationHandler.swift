@@ -44,7 +44,9 @@ final class InvocationHandler: Sendable {
     /// Runs the request in `record` and returns once everything it leads to is acknowledged.
     ///
     /// `abandoned` is asked once the invocation has its slots, right before it would start.
-    func handle(_ record: ConsumerRecord, producer: KafkaProducer, abandoned: @Sendable () -> Bool = { false }) async -> Disposition {
+    func handle(_ record: ConsumerRecord, producer: KafkaProducer, abandoned: @Sendable () -> Bool = { false }) async
+        -> Disposition
+    {
         let request: InvocationRequest
         switch InvocationRequest.decode(record) {
         case .success(let decoded): request = decoded
@@ -61,7 +63,9 @@ final class InvocationHandler: Sendable {
         }
         let spec = registry.function(named: request.function)
         let start = Date()
-        guard let outcome = await run(request, spec: spec, record: record, abandoned: abandoned) else { return .abandoned }
+        guard let outcome = await run(request, spec: spec, record: record, abandoned: abandoned) else {
+            return .abandoned
+        }
         let attempt = AttemptRecorder.Attempt(
             request: request, spec: spec, outcome: outcome, start: start, end: Date(),
             policy: spec?.manifest.retry ?? configuration.platform.retry)
@@ -81,7 +85,8 @@ final class InvocationHandler: Sendable {
         }
         let limit = configuration.platform.maxEventBytes
         if let size = request.value?.count, size > limit {
-            return InvocationOutcome(status: .rejected, error: "the event is \(size) bytes; the limit is \(limit) (limits.max_event_bytes)")
+            return InvocationOutcome(
+                status: .rejected, error: "the event is \(size) bytes; the limit is \(limit) (limits.max_event_bytes)")
         }
         let functionSlots = concurrency.slots(for: spec)
         await functionSlots.acquire()
@@ -94,13 +99,15 @@ final class InvocationHandler: Sendable {
         let started = load.started(spec.name)
         defer { load.ended(spec.name, since: started) }
         let input = InvocationInput(
-            invocationID: request.invocationID, event: request.value, contextJSON: context(request, spec: spec, record: record))
+            invocationID: request.invocationID, event: request.value,
+            contextJSON: context(request, spec: spec, record: record))
         var outcome = await runner.invoke(spec, input)
         slots.release()
         functionSlots.release()
         if let output = outcome.output, output.count > AttemptRecorder.maxOutputBytes {
             outcome = InvocationOutcome(
-                status: .error, error: "the output is \(output.count) bytes; results hold at most \(AttemptRecorder.maxOutputBytes)")
+                status: .error,
+                error: "the output is \(output.count) bytes; results hold at most \(AttemptRecorder.maxOutputBytes)")
             outcome.retryable = false
         }
         return outcome
@@ -118,20 +125,25 @@ final class InvocationHandler: Sendable {
 
     /// Keeps a key's later records waiting while one of its records is in retry: until its chain ends
     /// (success or dead letter, by whichever worker), at most `bound`, or until `stopped()`.
-    func holdKey(for invocationID: String, bound: Duration, partition: TopicPartition, stopped: @escaping @Sendable () -> Bool) async {
+    func holdKey(
+        for invocationID: String, bound: Duration, partition: TopicPartition, stopped: @escaping @Sendable () -> Bool
+    ) async {
         load.hold(partition)
         defer { load.release(partition) }
         let final = await index.waitForFinal(invocationID, timeout: bound, giveUp: stopped)
         if !final, !stopped() {
             logger.warning(
-                "a record in retry did not finish in time; later records of its key go on", metadata: ["invocation_id": "\(invocationID)"])
+                "a record in retry did not finish in time; later records of its key go on",
+                metadata: ["invocation_id": "\(invocationID)"])
         }
     }
 
     /// The `context` argument of a function: who, what, where from, and until when.
     private func context(_ request: InvocationRequest, spec: FunctionSpec, record: ConsumerRecord) -> [UInt8] {
         var headers: [String: String] = [:]
-        for header in request.passthroughHeaders { headers[header.name] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        for header in request.passthroughHeaders {
+            headers[header.name] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
         headers[TraceParent.headerName] = request.traceParent.description
         var json = JSONWriter()
         json.beginObject()

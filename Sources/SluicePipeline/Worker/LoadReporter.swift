@@ -27,7 +27,9 @@ struct LoadReporter: Sendable {
 
     private func publish(interval: Duration) async {
         let warm = await runner.warmProcesses()
-        for (function, count) in warm { Gauge(label: "sluice_warm_processes", dimensions: [("function", function)]).record(count) }
+        for (function, count) in warm {
+            Gauge(label: "sluice_warm_processes", dimensions: [("function", function)]).record(count)
+        }
         var functions = load.takeFunctionLoads()
         for (function, count) in warm { functions[function, default: .init()].warmProcesses = count }
         let assigned = (try? clients.consumer.assignment()) ?? []
@@ -43,8 +45,10 @@ struct LoadReporter: Sendable {
         let (running, queued) = load.counts
         let sample = LoadSample(
             workerID: configuration.workerID, group: configuration.groupID, timestamp: Timestamp.rfc3339(),
-            intervalSeconds: interval / .seconds(1), inFlight: running, queued: queued, functions: functions, partitions: partitions)
+            intervalSeconds: interval / .seconds(1), inFlight: running, queued: queued, functions: functions,
+            partitions: partitions)
         _ = try? await clients.producer.enqueue(
-            ProducerRecord(topic: configuration.topics.scaling, key: Array(configuration.workerID.utf8), value: sample.encoded()))
+            ProducerRecord(
+                topic: configuration.topics.scaling, key: Array(configuration.workerID.utf8), value: sample.encoded()))
     }
 }

@@ -18,21 +18,26 @@ struct ScalingDecisionFollower: Sendable {
         let follower: TopicFollower
         do {
             follower = try await TopicFollower.open(
-                configuration.topics.scaling, from: TopicPartitionOffset.end, connection: configuration.connection, logger: logger)
+                configuration.topics.scaling, from: TopicPartitionOffset.end, connection: configuration.connection,
+                logger: logger)
         } catch {
             logger.warning("cannot follow scaling decisions; warm pools keep min_warm", metadata: ["error": "\(error)"])
             return
         }
         await follower.forEachRecord { record in
-            guard let value = record.value, let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
+            guard let value = record.value,
+                let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
                 decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
             else { return }
             let limit = concurrency.apply(decision.concurrency, to: spec)
             await runner.setWarmTarget(spec, processes: decision.warmProcesses)
-            logger.info("scaling decision applied", metadata: [
-                "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)", "concurrency": "\(limit)",
-                "event_id": "\(decision.eventID)",
-            ])
+            logger.info(
+                "scaling decision applied",
+                metadata: [
+                    "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)",
+                    "concurrency": "\(limit)",
+                    "event_id": "\(decision.eventID)",
+                ])
         }
     }
 }

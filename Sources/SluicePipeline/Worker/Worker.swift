@@ -31,7 +31,10 @@ public final class Worker: Service, Sendable {
     /// Spare cgroups to remove when the worker ends (nil when the launcher was given).
     private let sandboxing: Sandboxing?
 
-    init(configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, sandboxing: Sandboxing?, logger: Logger) {
+    init(
+        configuration: Configuration, registry: FunctionRegistry, runner: FunctionRunner, sandboxing: Sandboxing?,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.registry = registry
         self.runner = runner
@@ -54,16 +57,20 @@ public final class Worker: Service, Sendable {
             let prepared = try await Sandboxing.prepare(allowWithoutCgroups: platform.allowWithoutCgroups)
             sandboxing = prepared
             processLauncher = ProcessLauncher(
-                sandboxing: prepared, allowIsolationNone: platform.allowIsolationNone, uid: platform.sandboxUID, gid: platform.sandboxGID)
+                sandboxing: prepared, allowIsolationNone: platform.allowIsolationNone, uid: platform.sandboxUID,
+                gid: platform.sandboxGID)
         }
         let runner = FunctionRunner(launcher: processLauncher, logger: logger)
-        return Worker(configuration: configuration, registry: registry, runner: runner, sandboxing: sandboxing, logger: logger)
+        return Worker(
+            configuration: configuration, registry: registry, runner: runner, sandboxing: sandboxing, logger: logger)
     }
 
     /// What `sluice worker` prints when it starts.
     public var summary: String {
-        let cgroups = sandboxing.map { $0.cgroups?.version ?? "none (no resource limits)" } ?? "as the launcher was given"
-        return "worker \(configuration.workerID) running on \(configuration.connection.brokerList) with \(registry.all.count) functions; "
+        let cgroups =
+            sandboxing.map { $0.cgroups?.version ?? "none (no resource limits)" } ?? "as the launcher was given"
+        return
+            "worker \(configuration.workerID) running on \(configuration.connection.brokerList) with \(registry.all.count) functions; "
             + "sandboxes with cgroup \(cgroups)"
     }
 
@@ -92,21 +99,25 @@ public final class Worker: Service, Sendable {
             tiers = try await RetryTiers.discover(prefix: configuration.topics.retryPrefix, connection: connection)
         }
         let index = try await OutcomeIndex.start(
-            connection: connection, topic: configuration.topics.results, windowPerPartition: configuration.resultsWindowPerPartition, logger: logger)
+            connection: connection, topic: configuration.topics.results,
+            windowPerPartition: configuration.resultsWindowPerPartition, logger: logger)
         stopper.onStop { index.wakeWaiters() }
         let load = WorkerLoad()
         let concurrency = FunctionConcurrency()
         let recorder = AttemptRecorder(workerID: configuration.workerID, topics: configuration.topics, logger: logger)
         let handler = InvocationHandler(
-            configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder, load: load,
+            configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder,
+            load: load,
             concurrency: concurrency, tiers: tiers, logger: logger)
         let main = GroupClients.Options(groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight)
         // A retry waits for its backoff anyway; fewer empty fetches leave the broker's CPU to the main path.
-        let retry = GroupClients.Options(groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200)
+        let retry = GroupClients.Options(
+            groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200)
         try await GroupClients.with(connection: connection, main, logger: logger) { clients in
             try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
                 let retries = RetryConsumer(
-                    clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld, stopper: stopper, logger: logger
+                    clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld,
+                    stopper: stopper, logger: logger
                 ) { record, producer in
                     _ = await handler.handle(record, producer: producer)
                 }
@@ -117,7 +128,8 @@ public final class Worker: Service, Sendable {
                 let reporter = LoadReporter(
                     configuration: configuration, load: load, runner: runner, clients: clients, logger: logger)
                 let decisions = ScalingDecisionFollower(
-                    configuration: configuration, registry: registry, runner: runner, concurrency: concurrency, logger: logger)
+                    configuration: configuration, registry: registry, runner: runner, concurrency: concurrency,
+                    logger: logger)
                 await withTaskGroup(of: Void.self) { helpers in
                     helpers.addTask { try? await index.run() }
                     helpers.addTask { await self.maintainWarmPools() }
@@ -175,7 +187,8 @@ public final class Worker: Service, Sendable {
                         // Not started before a stop or the partition's revocation: left uncommitted for
                         // the partition's next owner (maybe this worker again, from the committed offset).
                         let abandoned: @Sendable () -> Bool = {
-                            self.stopper.isStopped || !ownership.isCurrent(record.topicPartition, generation: generation)
+                            self.stopper.isStopped
+                                || !ownership.isCurrent(record.topicPartition, generation: generation)
                         }
                         let disposition = await handler.handle(record, producer: producer, abandoned: abandoned)
                         if case .abandoned = disposition {
@@ -184,7 +197,9 @@ public final class Worker: Service, Sendable {
                         }
                         await commits.finished(record)
                         if let ticket, case .retrying(let id, let bound) = disposition {
-                            await handler.holdKey(for: id, bound: bound, partition: record.topicPartition) { self.stopper.isStopped }
+                            await handler.holdKey(for: id, bound: bound, partition: record.topicPartition) {
+                                self.stopper.isStopped
+                            }
                             ticket.finish()
                         } else {
                             ticket?.finish()

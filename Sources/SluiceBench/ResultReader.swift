@@ -1,0 +1,76 @@
+import Foundation
+import Histogram
+import SluiceKafka
+import SluiceRecords
+
+/// Follows `sluice.results` for one function; `collect` returns the end-to-end latencies (µs) of the
+/// next `count` results, from the send time carried in the echoed event.
+final class ResultReader: Sendable {
+    private let consumer: KafkaConsumer
+    private let function: [UInt8]
+
+    private init(consumer: KafkaConsumer, function: String) {
+        self.consumer = consumer
+        self.function = Array(function.utf8)
+    }
+
+    static func start(connection: KafkaConnection, function: String) async throws -> ResultReader {
+        let marks = try await KafkaAdmin.highWatermarks(
+            topics: [PlatformTopics.standard.results], connection: connection)
+        var configuration = ConsumerConfiguration(connection: connection)
+        configuration.bufferCapacity = 100_000
+        let consumer = try KafkaConsumer.make(configuration)
+        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
+        return ResultReader(consumer: consumer, function: function)
+    }
+
+    func collect(_ count: Int, timeout: Duration) async throws -> Histogram<UInt64> {
+        let now = ContinuousClock.now
+        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000)
+        var seen = 0
+        var iterator = consumer.events.makeAsyncIterator()
+        while seen < count {
+            guard ContinuousClock.now - now < timeout else {
+                throw KafkaError(.timedOut, "only \(seen) of \(count) results arrived within \(timeout)")
+            }
+            guard let event = await iterator.next() else { break }
+            guard case .record(let record) = event, record.header(SluiceHeader.function) == function else { continue }
+            let received = PipelineBenchmark.nowMicros
+            if let value = record.value, let range = Self.outputTimestamp(value) {
+                _ = histogram.record(UInt64(max(0, received - range)))
+            }
+            seen += 1
+        }
+        return histogram
+    }
+
+    /// The values of the next `count` results.
+    func collectValues(_ count: Int, timeout: Duration) async throws -> [[UInt8]] {
+        let now = ContinuousClock.now
+        var values: [[UInt8]] = []
+        var iterator = consumer.events.makeAsyncIterator()
+        while values.count < count {
+            guard ContinuousClock.now - now < timeout else {
+                throw KafkaError(.timedOut, "only \(values.count) of \(count) results arrived within \(timeout)")
+            }
+            guard let event = await iterator.next() else { break }
+            guard case .record(let record) = event, record.header(SluiceHeader.function) == function else { continue }
+            values.append(record.value ?? [])
+        }
+        return values
+    }
+
+    func close() async { await consumer.close() }
+
+    /// The `t` the no-op echoed back in its output (`"output":{"t":…,"pad":…}`).
+    static func outputTimestamp(_ value: [UInt8]) -> Int64? {
+        let needle = Array("\"t\":".utf8)
+        guard value.count > needle.count,
+            let start = (0...(value.count - needle.count)).first(where: {
+                value[$0..<($0 + needle.count)].elementsEqual(needle)
+            })
+        else { return nil }
+        let digits = value[(start + needle.count)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return Int64(String(decoding: digits, as: UTF8.self))
+    }
+}
