@@ -2,10 +2,12 @@
 public struct KafkaHeader: Sendable, Hashable {
     public var name: String
     public var value: [UInt8]?
+    @inlinable
     public init(name: String, value: [UInt8]?) {
         self.name = name
         self.value = value
     }
+    @inlinable
     public init(name: String, string: String) {
         self.init(name: name, value: Array(string.utf8))
     }
@@ -15,9 +17,21 @@ public struct KafkaHeader: Sendable, Hashable {
 public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32
+    @inlinable
     public init(_ topic: String, _ partition: Int32) {
         self.topic = topic
         self.partition = partition
+    }
+    // Written out and inlinable: partitions key the hot dictionaries of the Kafka layer and the pipeline,
+    // which live in other modules.
+    @inlinable
+    public static func == (a: TopicPartition, b: TopicPartition) -> Bool {
+        a.partition == b.partition && a.topic == b.topic
+    }
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(topic)
+        hasher.combine(partition)
     }
     public var description: String { "\(topic)/\(partition)" }
     public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
@@ -29,6 +43,7 @@ public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConver
 public struct TopicPartitionOffset: Sendable, Hashable {
     public var topicPartition: TopicPartition
     public var offset: Int64
+    @inlinable
     public init(_ topicPartition: TopicPartition, offset: Int64) {
         self.topicPartition = topicPartition
         self.offset = offset
@@ -45,6 +60,7 @@ public struct RecordPosition: Sendable, Hashable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
+    @inlinable
     public init(topic: String, partition: Int32, offset: Int64) {
         self.topic = topic
         self.partition = partition
@@ -61,6 +77,7 @@ public struct ProducerRecord: Sendable {
     public var key: [UInt8]?
     public var value: [UInt8]?
     public var headers: [KafkaHeader]
+    @inlinable
     public init(
         topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?, headers: [KafkaHeader] = []
     ) {
@@ -83,6 +100,7 @@ public struct ConsumerRecord: Sendable {
     public var value: [UInt8]?
     public var headers: [KafkaHeader]
 
+    @inlinable
     public init(
         topic: String, partition: Int32, offset: Int64, timestampMs: Int64, key: [UInt8]?, value: [UInt8]?,
         headers: [KafkaHeader]
@@ -96,8 +114,10 @@ public struct ConsumerRecord: Sendable {
         self.headers = headers
     }
 
+    @inlinable
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
     /// The first value of header `name`.
+    @inlinable
     public func header(_ name: String) -> [UInt8]? {
         headers.first { $0.name == name }?.value
     }
