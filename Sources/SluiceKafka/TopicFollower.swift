@@ -12,6 +12,7 @@ import Synchronization
 public final class TopicFollower: Sendable {
     public let topic: String
     private let consumer: KafkaConsumer
+    private let closed = Atomic<Bool>(false)
     /// Per partition, the end (high watermark) when the follower opened.
     public let endsAtOpen: [TopicPartition: Int64]
 
@@ -28,19 +29,22 @@ public final class TopicFollower: Sendable {
     /// - Throws: `KafkaError` (`unknownTopic`, naming the topic and the command to run) when it does not exist.
     public static func open(
         _ topic: String, from offset: Int64, connection: KafkaConnection, fetchWaitMaxMs: Int = 500,
-        bufferCapacity: Int? = nil,
-        logger: Logger = Logger(label: "sluice.kafka")
+        bufferCapacity: Int? = nil, logger: Logger = Logger(label: "sluice.kafka")
     ) async throws -> TopicFollower {
-        let admin = try KafkaAdmin.make(connection, logger: logger)
-        let metadata: TopicMetadata?
-        let ends: [TopicPartition: Int64]
-        do {
-            metadata = try await admin.topic(topic)
-            ends = metadata == nil ? [:] : try await admin.highWatermarks(topics: [topic])
-            await admin.close()
-        } catch {
-            await admin.close()
-            throw error
+        try await open(
+            topic, startingAt: { _, _ in offset }, connection: connection, fetchWaitMaxMs: fetchWaitMaxMs,
+            bufferCapacity: bufferCapacity, logger: logger)
+    }
+
+    /// Opens a follower of `topic` from the offset `start` gives each partition, knowing its end (the
+    /// high watermark, from Fetch: right also on the embedded broker).
+    public static func open(
+        _ topic: String, startingAt start: (TopicPartition, _ end: Int64) -> Int64, connection: KafkaConnection,
+        fetchWaitMaxMs: Int = 500, bufferCapacity: Int? = nil, logger: Logger = Logger(label: "sluice.kafka")
+    ) async throws -> TopicFollower {
+        let (metadata, ends) = try await KafkaAdmin.with(connection, logger: logger) { admin in
+            let metadata = try await admin.topic(topic)
+            return (metadata, metadata == nil ? [:] : try await admin.highWatermarks(topics: [topic]))
         }
         guard let metadata else {
             throw KafkaError(
@@ -52,7 +56,10 @@ public final class TopicFollower: Sendable {
         if let bufferCapacity { configuration.bufferCapacity = bufferCapacity }
         let consumer = try KafkaConsumer.make(configuration, logger: logger)
         try consumer.assign(
-            metadata.partitions.map { TopicPartitionOffset(TopicPartition(topic, $0.id), offset: offset) })
+            metadata.partitions.map { partition in
+                let topicPartition = TopicPartition(topic, partition.id)
+                return TopicPartitionOffset(topicPartition, offset: start(topicPartition, ends[topicPartition] ?? 0))
+            })
         return TopicFollower(topic: topic, consumer: consumer, endsAtOpen: ends)
     }
 
@@ -106,5 +113,9 @@ public final class TopicFollower: Sendable {
     /// Ends `forEachRecord` (after what is buffered).
     public func finish() { consumer.finishEvents() }
 
-    public func close() async { await consumer.close() }
+    /// Closes the follower (once: later calls return at once).
+    public func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        await consumer.close()
+    }
 }

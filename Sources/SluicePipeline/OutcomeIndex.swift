@@ -15,14 +15,14 @@ public final class OutcomeIndex: Service, Sendable {
     private let settled = Mutex<(succeeded: Set<String>, final: Set<String>)>(([], []))
     private let finalWaiters = Waiters<String>()
     private let position = Mutex<[TopicPartition: Int64]>([:])
-    private let consumer: KafkaConsumer
+    private let follower: TopicFollower
     private let connection: KafkaConnection
     /// Woken whenever a result was read (for `catchUp`).
     private let progressWaiters = Waiters<Int>()
 
-    private init(topic: String, consumer: KafkaConsumer, connection: KafkaConnection) {
+    private init(topic: String, follower: TopicFollower, connection: KafkaConnection) {
         self.topic = topic
-        self.consumer = consumer
+        self.follower = follower
         self.connection = connection
     }
 
@@ -30,37 +30,33 @@ public final class OutcomeIndex: Service, Sendable {
         connection: KafkaConnection, topic: String = PlatformTopics.standard.results,
         windowPerPartition: Int64 = 100_000, logger: Logger
     ) async throws -> OutcomeIndex {
-        let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: connection, logger: logger)
-        var configuration = ConsumerConfiguration(connection: connection)
-        configuration.bufferCapacity = 50_000
-        let consumer = try KafkaConsumer.make(configuration, logger: logger)
-        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: max(0, $0.value - windowPerPartition)) })
-        return OutcomeIndex(topic: topic, consumer: consumer, connection: connection)
+        let follower = try await TopicFollower.open(
+            topic, startingAt: { _, end in max(0, end - windowPerPartition) }, connection: connection,
+            fetchWaitMaxMs: 10,
+            bufferCapacity: 50_000, logger: logger)
+        return OutcomeIndex(topic: topic, follower: follower, connection: connection)
     }
 
     /// Applies results until cancelled or a graceful shutdown, then closes the index.
     public func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
-            await self.apply()
+            await self.follower.forEachRecord { self.apply($0) }
         } onCancelOrGracefulShutdown: {
-            self.consumer.finishEvents()
-        }
-        await close()
-    }
-
-    private func apply() async {
-        for await event in consumer.events {
-            guard case .record(let record) = event else { continue }
-            if let id = record.keyText {
-                let success = record.header(SluiceHeader.status, is: "success")
-                if success || record.header(SluiceHeader.final, is: "true") { note(id, success: success) }
-            }
-            position.withLock { $0[record.topicPartition] = record.offset + 1 }
-            progressWaiters.signal(0)
+            self.follower.finish()
         }
     }
 
-    public func close() async { await consumer.close() }
+    private func apply(_ record: ConsumerRecord) {
+        if let id = record.keyText {
+            let success = record.header(SluiceHeader.status, is: "success")
+            if success || record.header(SluiceHeader.final, is: "true") { note(id, success: success) }
+        }
+        position.withLock { $0[record.topicPartition] = record.offset + 1 }
+        progressWaiters.signal(0)
+    }
+
+    /// Closes an index that was started and never run.
+    public func close() async { await follower.close() }
 
     public func hasSucceeded(_ invocationID: String) -> Bool {
         settled.withLock { $0.succeeded.contains(invocationID) }

@@ -107,41 +107,48 @@ public final class Worker: Service, Sendable {
         let recorder = AttemptRecorder(workerID: configuration.workerID, topics: configuration.topics, logger: logger)
         let handler = InvocationHandler(
             configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder,
-            load: load,
-            concurrency: concurrency, tiers: tiers, logger: logger)
+            load: load, concurrency: concurrency, tiers: tiers, logger: logger)
         let main = GroupClients.Options(groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight)
         // A retry waits for its backoff anyway; fewer empty fetches leave the broker's CPU to the main path.
         let retry = GroupClients.Options(
             groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200)
-        try await GroupClients.with(connection: connection, main, logger: logger) { clients in
-            try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
-                let retries = RetryConsumer(
-                    clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld,
-                    stopper: stopper, logger: logger
-                ) { record, producer in
-                    _ = await handler.handle(record, producer: producer)
-                }
-                try clients.consumer.subscribe(topics: [configuration.topics.invocations])
-                stopper.attach(clients.consumer)
-                try retries.subscribe()
-                for spec in registry.all { await runner.prewarm(spec) }
-                let reporter = LoadReporter(
-                    configuration: configuration, load: load, runner: runner, clients: clients, logger: logger)
-                let decisions = ScalingDecisionFollower(
-                    configuration: configuration, registry: registry, runner: runner, concurrency: concurrency,
-                    logger: logger)
-                await withTaskGroup(of: Void.self) { helpers in
-                    helpers.addTask { try? await index.run() }
-                    helpers.addTask { await self.maintainWarmPools() }
-                    helpers.addTask { await reporter.run() }
-                    helpers.addTask { await decisions.run() }
-                    async let retrying: Void = retries.run()
-                    await consume(clients, handler: handler, load: load)
-                    stopper.stop()
-                    await retrying
-                    helpers.cancelAll()
+        do {
+            try await GroupClients.with(connection: connection, main, logger: logger) { clients in
+                try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
+                    let retries = RetryConsumer(
+                        clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld,
+                        stopper: stopper, logger: logger
+                    ) { record, producer in
+                        _ = await handler.handle(record, producer: producer)
+                    }
+                    try clients.consumer.subscribe(topics: [configuration.topics.invocations])
+                    stopper.attach(clients.consumer)
+                    try retries.subscribe()
+                    for spec in registry.all { await runner.prewarm(spec) }
+                    let reporter = LoadReporter(
+                        configuration: configuration, load: load, runner: runner, clients: clients, logger: logger)
+                    let decisions = ScalingDecisionFollower(
+                        configuration: configuration, registry: registry, runner: runner, concurrency: concurrency,
+                        logger: logger)
+                    await withTaskGroup(of: Void.self) { helpers in
+                        helpers.addTask { try? await index.run() }
+                        helpers.addTask { await self.maintainWarmPools() }
+                        helpers.addTask { await reporter.run() }
+                        helpers.addTask { await decisions.run() }
+                        async let retrying: Void = retries.run()
+                        await consume(clients, handler: handler, load: load)
+                        stopper.stop()
+                        await retrying
+                        helpers.cancelAll()
+                    }
                 }
             }
+        } catch {
+            // Not started, or it failed: the index may never have run (and closed itself).
+            await index.close()
+            await runner.shutdown()
+            sandboxing?.removeSpares()
+            throw error
         }
         await runner.shutdown()
         sandboxing?.removeSpares()
