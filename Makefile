@@ -33,9 +33,6 @@ test: build lint ## Build and run every test; the suite starts its own broker on
 clean: ## Remove build output and fetched dependencies.
 	rm -rf .build bin .deps .run
 
-bench: deps ## Benchmarks (release build): pipeline and DLQ replay vs raw Kafka, sandbox vs bubblewrap, scaling vs one worker.
+bench: deps ## Benchmarks (release build) in one table, saved to bench/results/ (compare runs: sluice bench compare A B).
 	swift build -c release
-	.build/release/sluice bench pipeline
-	.build/release/sluice bench replay
-	.build/release/sluice bench sandbox
-	.build/release/sluice bench scaling
+	.build/release/sluice bench all --save

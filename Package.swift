@@ -226,6 +226,7 @@ let package = Package(
                 "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime", "SluiceBroker",
                 "SluiceLag",
             ], swiftSettings: strictSettings),
+        .testTarget(name: "SluiceBenchTests", dependencies: ["SluiceBench"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceSupport", "SluiceTesting"],
             swiftSettings: strictSettings),

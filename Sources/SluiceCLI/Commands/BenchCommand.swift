@@ -5,9 +5,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures and ratios against a baseline measured in the same run.",
-        discussion: "Example:\n  sluice bench pipeline --events 20000",
+        discussion: "Example:\n  sluice bench all --save    (what `make bench` runs)",
         subcommands: [
-            BenchPipelineCommand.self, BenchReplayCommand.self, BenchSandboxCommand.self, BenchScalingCommand.self,
+            BenchAllCommand.self, BenchCompareCommand.self, BenchPipelineCommand.self, BenchReplayCommand.self,
+            BenchSandboxCommand.self, BenchScalingCommand.self,
         ]
     )
 }
