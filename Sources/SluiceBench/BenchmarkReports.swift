@@ -23,7 +23,17 @@ extension PipelineBenchmark.Report {
             String(
                 format: "  raw          %8.2f ms %8.2f ms %8.2f ms", rawLatencyMs.p50, rawLatencyMs.p95,
                 rawLatencyMs.p99),
-        ].joined(separator: "\n")
+        ].joined(separator: "\n") + stagesText
+    }
+
+    /// Where the pipeline's latency goes, per stage.
+    var stagesText: String {
+        guard !stagesMs.isEmpty else { return "" }
+        return "\n  stages            p50        p99\n"
+            + stagesMs.map {
+                "    " + $0.stage.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(format: "%8.2f ms %8.2f ms", $0.percentiles.p50, $0.percentiles.p99)
+            }.joined(separator: "\n")
     }
 }
 

@@ -28,6 +28,8 @@ public struct PipelineBenchmark: Sendable {
         public var pipelineEPS: Double
         public var latencyMs: Percentiles
         public var rawLatencyMs: Percentiles
+        /// Where the latency goes: (stage, percentiles) from the times results carry.
+        public var stagesMs: [(stage: String, percentiles: Percentiles)] = []
         public var ratio: Double { rawEPS > 0 ? pipelineEPS / rawEPS : 0 }
     }
 
@@ -124,8 +126,9 @@ public struct PipelineBenchmark: Sendable {
         _ = try? await admin.deleteTopics(topics + [warmupTopic])
         await admin.close()
         return Report(
-            rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency),
-            rawLatencyMs: Percentiles(rawLatency))
+            rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency.total),
+            rawLatencyMs: Percentiles(rawLatency),
+            stagesMs: zip(ResultReader.stageNames, latency.stages.map(Percentiles.init)).map { ($0, $1) })
     }
 
     /// 100-byte records; the value starts with the send time (µs since the epoch) for latency.

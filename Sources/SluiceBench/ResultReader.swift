@@ -24,9 +24,18 @@ final class ResultReader: Sendable {
         return ResultReader(consumer: consumer, function: function)
     }
 
-    func collect(_ count: Int, timeout: Duration) async throws -> Histogram<UInt64> {
+    /// The stages of the end-to-end latency, from the times a result carries (`stages`).
+    static let stageNames = [
+        "publish → routed", "routed → taken", "taken → started", "started → ended", "ended → result read",
+    ]
+
+    /// End-to-end latencies (µs) of the next `count` results, and per stage (`stageNames`).
+    func collect(_ count: Int, timeout: Duration) async throws -> (
+        total: Histogram<UInt64>, stages: [Histogram<UInt64>]
+    ) {
         let now = ContinuousClock.now
         var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000)
+        var stages = Self.stageNames.map { _ in Histogram<UInt64>(highestTrackableValue: 600_000_000) }
         var seen = 0
         var iterator = consumer.events.makeAsyncIterator()
         while seen < count {
@@ -36,12 +45,30 @@ final class ResultReader: Sendable {
             guard let event = await iterator.next() else { break }
             guard case .record(let record) = event, record.header(SluiceHeader.function) == function else { continue }
             let received = PipelineBenchmark.nowMicros
-            if let value = record.value, let range = Self.outputTimestamp(value) {
-                _ = histogram.record(UInt64(max(0, received - range)))
+            if let value = record.value, let sent = Self.outputTimestamp(value) {
+                _ = histogram.record(UInt64(max(0, received - sent)))
+                if let marks = Self.stageMarks(value) {
+                    let points = [
+                        Double(sent), marks.enqueued, marks.taken, marks.started, marks.ended, Double(received),
+                    ]
+                    for index in stages.indices {
+                        _ = stages[index].record(UInt64(max(0, points[index + 1] - points[index])))
+                    }
+                }
             }
             seen += 1
         }
-        return histogram
+        return (histogram, stages)
+    }
+
+    /// The result's `stages` in µs since the epoch.
+    static func stageMarks(_ value: [UInt8]) -> (enqueued: Double, taken: Double, started: Double, ended: Double)? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+            let stages = object["stages"] as? [String: Any], let enqueued = stages["enqueued_ms"] as? Double,
+            let taken = stages["taken_ms"] as? Double, let started = stages["started_ms"] as? Double,
+            let ended = stages["ended_ms"] as? Double
+        else { return nil }
+        return (enqueued * 1000, taken * 1000, started * 1000, ended * 1000)
     }
 
     /// The values of the next `count` results.

@@ -22,6 +22,10 @@ public enum ResultRecords {
         public var retryAt: Date?
         /// Where the dead letter went (dead-lettered invocations).
         public var deadLetter: RecordPosition?
+        /// When the worker took the request from Kafka and when the function started (its slots acquired):
+        /// with `end` and the request's enqueue time, the stages of its latency.
+        public var takenAt: Date?
+        public var startedAt: Date?
 
         public init(
             request: InvocationRequest, spec: FunctionSpec?, outcome: InvocationOutcome, workerID: String, start: Date,
@@ -45,6 +49,17 @@ public enum ResultRecords {
         if let topic = request.triggerTopic { json.field("topic", topic) }
         if let partition = request.triggerPartition { json.field("partition", Int(partition)) }
         if let offset = request.triggerOffset { json.field("offset", offset) }
+        json.endObject()
+    }
+
+    /// `stages`: ms since the epoch when the request was enqueued, taken by the worker, started and ended.
+    static func writeStages(_ finished: Finished, into json: inout JSONWriter) {
+        func ms(_ date: Date) -> Double { date.timeIntervalSince1970 * 1000 }
+        json.beginObject("stages")
+        if let enqueued = finished.request.enqueuedAtMs { json.field("enqueued_ms", enqueued) }
+        if let taken = finished.takenAt { json.field("taken_ms", ms(taken), decimals: 3) }
+        if let started = finished.startedAt { json.field("started_ms", ms(started), decimals: 3) }
+        json.field("ended_ms", ms(finished.end), decimals: 3)
         json.endObject()
     }
 
@@ -80,6 +95,7 @@ public enum ResultRecords {
         json.field("cpu_ms_used", outcome.cpuMsUsed, decimals: 1)
         json.field("finished_at", timestamp(finished.end))
         writeTrigger(finished.request, into: &json)
+        writeStages(finished, into: &json)
         json.endObject()
         var record = record(topic: topic, finished: finished, value: json.bytes)
         record.headers += [

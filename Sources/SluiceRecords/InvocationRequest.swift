@@ -23,6 +23,8 @@ public struct InvocationRequest: Sendable {
     public var firstFailure: String?
     /// The dead letter this request replays.
     public var replayOf: String?
+    /// When the request was written (`sluice-enqueued-at`, ms since the epoch), when read back.
+    public var enqueuedAtMs: Int64?
 
     public init(
         invocationID: String, function: String, attempt: Int = 1, trigger: String, triggerTopic: String? = nil,
@@ -101,6 +103,7 @@ public struct InvocationRequest: Sendable {
             value: record.value,
             traceParent: trace, passthroughHeaders: passthrough(record.headers))
         request.triggerTimestampMs = text(SluiceHeader.triggerTimestamp).flatMap(Int64.init)
+        request.enqueuedAtMs = text(SluiceHeader.enqueuedAt).flatMap(Int64.init)
         request.firstFailure = text(SluiceHeader.firstFailure)
         request.replayOf = text(SluiceHeader.replayOf)
         if let origin = Origin(headersOf: record) {

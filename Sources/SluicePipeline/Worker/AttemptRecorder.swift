@@ -21,6 +21,9 @@ struct AttemptRecorder: Sendable {
         var start: Date
         var end: Date
         var policy: RetryPolicy
+        /// When the worker took the request and when the function started (for the result's `stages`).
+        var takenAt: Date?
+        var startedAt: Date?
     }
 
     let workerID: String
@@ -41,6 +44,8 @@ struct AttemptRecorder: Sendable {
         var finished = ResultRecords.Finished(
             request: request, spec: attempt.spec, outcome: outcome, workerID: workerID, start: attempt.start,
             end: attempt.end)
+        finished.takenAt = attempt.takenAt
+        finished.startedAt = attempt.startedAt
         switch decision {
         case .succeeded:
             await publish(

@@ -44,9 +44,11 @@ final class InvocationHandler: Sendable {
     /// Runs the request in `record` and returns once everything it leads to is acknowledged.
     ///
     /// `abandoned` is asked once the invocation has its slots, right before it would start.
-    func handle(_ record: ConsumerRecord, producer: KafkaProducer, abandoned: @Sendable () -> Bool = { false }) async
-        -> Disposition
-    {
+    /// `takenAt`: when the worker took the record from Kafka (or a retry became due).
+    func handle(
+        _ record: ConsumerRecord, producer: KafkaProducer, takenAt: Date = Date(),
+        abandoned: @Sendable () -> Bool = { false }
+    ) async -> Disposition {
         let request: InvocationRequest
         switch InvocationRequest.decode(record) {
         case .success(let decoded): request = decoded
@@ -63,30 +65,33 @@ final class InvocationHandler: Sendable {
         }
         let spec = registry.function(named: request.function)
         let start = Date()
-        guard let outcome = await run(request, spec: spec, record: record, abandoned: abandoned) else {
+        guard let (outcome, startedAt) = await run(request, spec: spec, record: record, abandoned: abandoned) else {
             return .abandoned
         }
-        let attempt = AttemptRecorder.Attempt(
+        var attempt = AttemptRecorder.Attempt(
             request: request, spec: spec, outcome: outcome, start: start, end: Date(),
             policy: spec?.manifest.retry ?? configuration.platform.retry)
+        attempt.takenAt = takenAt
+        attempt.startedAt = startedAt
         let disposition = await recorder.record(attempt, tiers: tiers, producer: producer)
         if case .settled = disposition { index.note(request.invocationID, success: outcome.status == .success) }
         return disposition
     }
 
     /// Runs the function, or says why it cannot run (`rejected`); an output too large for a result is
-    /// an `error` that is not retried. Nil: abandoned before it started.
+    /// an `error` that is not retried; with when it started (nil when it did not run). Nil: abandoned before
+    /// it started.
     private func run(
         _ request: InvocationRequest, spec: FunctionSpec?, record: ConsumerRecord, abandoned: @Sendable () -> Bool
-    ) async -> InvocationOutcome? {
+    ) async -> (InvocationOutcome, Date?)? {
         if abandoned() { return nil }
         guard let spec else {
-            return InvocationOutcome(status: .rejected, error: "function \(request.function) is not deployed")
+            return (InvocationOutcome(status: .rejected, error: "function \(request.function) is not deployed"), nil)
         }
         let limit = configuration.platform.maxEventBytes
         if let size = request.value?.count, size > limit {
-            return InvocationOutcome(
-                status: .rejected, error: "the event is \(size) bytes; the limit is \(limit) (limits.max_event_bytes)")
+            let error = "the event is \(size) bytes; the limit is \(limit) (limits.max_event_bytes)"
+            return (InvocationOutcome(status: .rejected, error: error), nil)
         }
         let functionSlots = concurrency.slots(for: spec)
         await functionSlots.acquire()
@@ -96,6 +101,7 @@ final class InvocationHandler: Sendable {
             functionSlots.release()
             return nil
         }
+        let startedAt = Date()
         let started = load.started(spec.name)
         defer { load.ended(spec.name, since: started) }
         let input = InvocationInput(
@@ -110,7 +116,7 @@ final class InvocationHandler: Sendable {
                 error: "the output is \(output.count) bytes; results hold at most \(AttemptRecorder.maxOutputBytes)")
             outcome.retryable = false
         }
-        return outcome
+        return (outcome, startedAt)
     }
 
     /// The gate that orders this record behind earlier ones, per the function's `ordering`.

@@ -180,6 +180,7 @@ public final class Worker: Service, Sendable {
                     ownership.revoke(partitions)
                     await clients.revoked(partitions)
                 case .record(let record):
+                    let takenAt = Date()
                     await commits.started(record)
                     await taken.acquire()
                     load.took()
@@ -197,7 +198,8 @@ public final class Worker: Service, Sendable {
                             self.stopper.isStopped
                                 || !ownership.isCurrent(record.topicPartition, generation: generation)
                         }
-                        let disposition = await handler.handle(record, producer: producer, abandoned: abandoned)
+                        let disposition = await handler.handle(
+                            record, producer: producer, takenAt: takenAt, abandoned: abandoned)
                         if case .abandoned = disposition {
                             ticket?.finish()
                             return
