@@ -67,7 +67,8 @@ let package = Package(
         .target(
             name: "SluiceRegistry",
             dependencies: [
-                "SluiceFunctions", "SluiceKafka", "SluiceRecords", .product(name: "Logging", package: "swift-log"),
+                "SluiceFunctions", "SluiceKafka", "SluiceRecords", "SluiceSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

@@ -11,7 +11,7 @@ public struct BenchmarkCluster: Sendable {
     private let broker: EmbeddedBroker?
 
     /// - Parameter brokers: `host:port[,…]`; nil: start an embedded broker (stopped by `stop()`).
-    public static func start(brokers: String?) async throws -> BenchmarkCluster {
+    static func start(brokers: String?) async throws -> BenchmarkCluster {
         var broker: EmbeddedBroker?
         let address: String
         if let brokers {
@@ -32,8 +32,16 @@ public struct BenchmarkCluster: Sendable {
         return BenchmarkCluster(connection: connection, broker: broker)
     }
 
+    /// Runs `body` on a cluster started as `start` does, stopped when `body` returns or throws.
+    public static func with<T: Sendable>(brokers: String?, _ body: (KafkaConnection) async throws -> T) async throws
+        -> T
+    {
+        let cluster = try await start(brokers: brokers)
+        return try await closing(close: cluster.stop) { try await body(cluster.connection) }
+    }
+
     /// Stops the embedded broker, if this started one.
-    public func stop() async {
+    func stop() async {
         if let broker { await broker.stop() }
     }
 }

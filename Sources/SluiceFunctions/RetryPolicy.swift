@@ -65,6 +65,9 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         return .milliseconds(worstCaseSpanMs) + .seconds(attemptsLeft * timeoutSeconds + 60)
     }
 
+    /// The longest backoff a policy may ask for (`max_ms`): one day.
+    public static let longestBackoffMs = 86_400_000
+
     static let keys: Set<String> = [
         "max_attempts", "backoff", "initial_ms", "multiplier", "max_ms", "jitter", "retry_on", "max_record_age_s",
     ]
@@ -78,7 +81,7 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         policy.backoff = try fields["backoff"]?.choice(Backoff.self) ?? backoff
         policy.initialMs = try fields["initial_ms"]?.int(in: 0...3_600_000) ?? initialMs
         policy.multiplier = try fields["multiplier"]?.double(in: 1...100) ?? multiplier
-        policy.maxMs = try fields["max_ms"]?.int(in: 0...86_400_000) ?? maxMs
+        policy.maxMs = try fields["max_ms"]?.int(in: 0...Self.longestBackoffMs) ?? maxMs
         policy.jitter = try fields["jitter"]?.choice(Jitter.self) ?? jitter
         if let retryOn = fields["retry_on"] {
             policy.retryOn = Set(try retryOn.list().map { try $0.choice(ErrorClass.self) })

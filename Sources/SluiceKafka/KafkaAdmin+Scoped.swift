@@ -1,5 +1,6 @@
 import Logging
 import SluiceRecords
+import SluiceSupport
 
 extension KafkaAdmin {
     /// Runs `body` with an admin client that is closed when it returns or throws.
@@ -8,14 +9,7 @@ extension KafkaAdmin {
         _ body: (KafkaAdmin) async throws -> T
     ) async throws -> T {
         let admin = try make(connection, logger: logger)
-        do {
-            let value = try await body(admin)
-            await admin.close()
-            return value
-        } catch {
-            await admin.close()
-            throw error
-        }
+        return try await closing(close: admin.close) { try await body(admin) }
     }
 
     /// The high watermark of every partition of `topics`, read with a short-lived admin client.

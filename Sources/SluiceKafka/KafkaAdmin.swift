@@ -185,14 +185,7 @@ public final class KafkaAdmin: Sendable {
     {
         let consumer = try KafkaConsumer.make(
             ConsumerConfiguration(connection: connection, groupID: group), logger: client.logger)
-        do {
-            let offsets = try await consumer.committedWithTimes(partitions)
-            await consumer.close()
-            return offsets
-        } catch {
-            await consumer.close()
-            throw error
-        }
+        return try await closing(close: consumer.close) { try await consumer.committedWithTimes(partitions) }
     }
 
     /// High watermarks (the offset the next record will get) of every partition of `topics`.

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceRecords
+import SluiceSupport
 
 /// What `sluice publish` writes: records for one topic with a key, headers and partition of the
 /// person's choosing, each with a W3C traceparent (a new trace) unless one was given.
@@ -54,13 +55,6 @@ public struct TopicPublisher: Sendable {
         var configuration = ProducerConfiguration(connection: connection)
         configuration.deliveryTimeoutMs = max(connection.timeoutMs, 1000)
         let producer = try KafkaProducer.make(configuration)
-        do {
-            let value = try await body(producer)
-            await producer.close()
-            return value
-        } catch {
-            await producer.close()
-            throw error
-        }
+        return try await closing(close: producer.close) { try await body(producer) }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import SluiceRecords
+import SluiceSupport
 import Synchronization
 
 /// Everything a topic holds right now: reads each partition from its start up to the high watermark
@@ -15,16 +16,12 @@ public enum TopicSnapshot {
             topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 10, logger: logger)
         let ends = follower.endsAtOpen
         let records = Mutex<[ConsumerRecord]>([])
-        do {
+        try await closing(close: follower.close) {
             try await follower.readToEnd(timeout: timeout) { record in
                 guard let end = ends[record.topicPartition], record.offset < end else { return }
                 records.withLock { $0.append(record) }
             }
-        } catch {
-            await follower.close()
-            throw error
         }
-        await follower.close()
         return records.withLock { $0 }
     }
 }

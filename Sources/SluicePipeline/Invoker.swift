@@ -49,19 +49,15 @@ public struct Invoker: Sendable {
         // Read results from their current end before publishing, so the result cannot be missed.
         let marks = try await KafkaAdmin.highWatermarks(topics: [topics.results], connection: connection)
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
-        do {
+        return try await closing(close: consumer.close) {
             try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
             let id = InvocationRequest.randomID()
             let request = InvocationRequest(
                 invocationID: id, function: function, trigger: "invoke", key: key, value: event, traceParent: .start())
             let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-            do {
-                _ = try await producer.send(request.producerRecord(topic: topics.invocations))
-            } catch {
-                await producer.close()
-                throw error
+            _ = try await closing(close: producer.close) {
+                try await producer.send(request.producerRecord(topic: topics.invocations))
             }
-            await producer.close()
             let wanted = Array(id.utf8)
             let result = await withTimeout(wait, onTimeout: { consumer.finishEvents() }) { () async -> Result? in
                 for await event in consumer.events {
@@ -71,11 +67,7 @@ public struct Invoker: Sendable {
                 }
                 return nil
             }
-            await consumer.close()
             return result ?? nil
-        } catch {
-            await consumer.close()
-            throw error
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SluiceFunctions
 import SluiceKafka
 import SluiceRecords
 
@@ -33,6 +34,16 @@ final class RetryConsumer: Service, Sendable {
         stopper.attach(clients.consumer)
     }
 
+    /// How long to hold a record until its `sluice-retry-due` (ms since the epoch): anything the header says
+    /// — missing, malformed, past, or further than the longest backoff a policy may ask for (anyone can
+    /// write to a tier) — is kept within 0 ms … one day.
+    static func waitMs(_ record: ConsumerRecord, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> Int64 {
+        let longest = Int64(RetryPolicy.longestBackoffMs)
+        let dueMs = record.headerText(SluiceHeader.retryDue).flatMap(Int64.init) ?? nowMs
+        let clamped = min(max(dueMs, nowMs), nowMs + longest)
+        return clamped - nowMs + (clamped > nowMs ? 1 : 0)
+    }
+
     /// Consumes (after `subscribe`) until the stopper stops (the worker's graceful shutdown); `handle` runs
     /// each record once it is due.
     /// The clients are closed by the scope that made them.
@@ -47,10 +58,8 @@ final class RetryConsumer: Service, Sendable {
                     await held.acquire()
                     group.addTask {
                         defer { held.release() }
-                        let dueMs = record.headerText(SluiceHeader.retryDue).flatMap(Int64.init) ?? 0
-                        let waitMs = dueMs - Int64(Date().timeIntervalSince1970 * 1000)
                         // A stop ends the wait: the record stays uncommitted and is read again later.
-                        guard await self.stopper.sleep(for: .milliseconds(max(0, waitMs + 1))) else { return }
+                        guard await self.stopper.sleep(for: .milliseconds(Self.waitMs(record))) else { return }
                         await self.handle(record, producer)
                         await commits.finished(record)
                     }

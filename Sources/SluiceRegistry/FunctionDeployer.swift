@@ -2,6 +2,7 @@ import Foundation
 import SluiceFunctions
 import SluiceKafka
 import SluiceRecords
+import SluiceSupport
 
 /// Publishes manifests to the registry topic with an incremented version and a code hash.
 public struct FunctionDeployer: Sendable {
@@ -44,22 +45,11 @@ extension FunctionDeployer {
         _ body: (FunctionDeployer) async throws -> T
     ) async throws -> T {
         let registry = try await FunctionRegistry.load(connection: connection, topic: topic)
-        let producer: KafkaProducer
-        do {
-            producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        } catch {
-            await registry.close()
-            throw error
-        }
-        do {
-            let value = try await body(FunctionDeployer(producer: producer, registry: registry))
-            await producer.close()
-            await registry.close()
-            return value
-        } catch {
-            await producer.close()
-            await registry.close()
-            throw error
+        return try await closing(close: registry.close) {
+            let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
+            return try await closing(close: producer.close) {
+                try await body(FunctionDeployer(producer: producer, registry: registry))
+            }
         }
     }
 }

@@ -10,14 +10,23 @@ public enum ProcessServices {
     /// - Throws: the first error a service threw.
     public static func run(_ services: [any Service], gracePeriod: Duration = .seconds(30), logger: Logger) async throws
     {
+        try await group(services, handlingSignals: true, gracePeriod: gracePeriod, logger: logger).run()
+    }
+
+    /// The group `run` runs; not handling signals (tests), `triggerGracefulShutdown()` is how it stops, and
+    /// without a `gracePeriod` it waits for its services however long they take.
+    public static func group(
+        _ services: [any Service], handlingSignals: Bool = false, gracePeriod: Duration? = nil, logger: Logger
+    ) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
             services: services.map {
                 .init(
                     service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup)
             },
-            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], cancellationSignals: [], logger: logger
+        )
         configuration.maximumGracefulShutdownDuration = gracePeriod
-        try await ServiceGroup(configuration: configuration).run()
+        return ServiceGroup(configuration: configuration)
     }
 }

@@ -7,6 +7,7 @@ import SluicePipeline
 import SluiceRecords
 import SluiceRegistry
 import SluiceRuntime
+import SluiceSupport
 import Synchronization
 
 /// Functions, workers and routers for pipeline tests, on the test broker. Each test deploys functions
@@ -66,6 +67,17 @@ public struct PipelineHarness: Sendable {
         await registry.close()
         guard case .deployed(let spec) = outcome else { throw TestSetupError("not deployed") }
         return spec
+    }
+
+    /// Deploys a python3 function `handler.main` named `<prefix>-<unique>` (tenant acme), its `handler.py`
+    /// being `code`, with `fields` (manifest YAML lines) added; returns its name.
+    public func deployPython(_ prefix: String, code: String, fields: String = "") async throws -> String {
+        let name = uniqueName(prefix)
+        try await deploy(
+            try writeFunction(
+                "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n\(fields)",
+                files: ["handler.py": code]))
+        return name
     }
 
     /// A registry that follows the topic, for in-process workers and routers.
@@ -210,20 +222,14 @@ public enum Sendables {
     }
 }
 
-/// Services (a worker, a router) running in this process in their own `ServiceGroup`, as in a Sluice
-/// process but without signal handling.
+/// Services (a worker, a router) running in this process in their own `ServiceGroup`, built as a Sluice
+/// process builds it but without signal handling.
 public struct RunningService: Sendable {
     let group: ServiceGroup
     let task: Task<Void, Never>
 
     static func start(_ services: [any Service], logger: Logger) -> RunningService {
-        let configuration = ServiceGroupConfiguration(
-            services: services.map {
-                .init(
-                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup)
-            }, logger: logger)
-        let group = ServiceGroup(configuration: configuration)
+        let group = ProcessServices.group(services, logger: logger)
         return RunningService(group: group, task: Task { try? await group.run() })
     }
 

@@ -35,11 +35,7 @@ struct DashboardFixture {
 
     static func make() async throws -> DashboardFixture {
         let harness = try await PipelineHarness.make()
-        let name = uniqueName("shown")
-        try await harness.deploy(
-            try harness.writeFunction(
-                "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
-                files: ["handler.py": "def main(event, context):\n    return event\n"]))
+        let name = try await harness.deployPython("shown", code: "def main(event, context):\n    return event\n")
         let (registry, _) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
         _ = try await harness.publishRequests(function: name, count: 30, key: { "k\($0)" }, value: { "\($0)" })

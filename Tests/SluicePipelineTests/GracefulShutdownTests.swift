@@ -14,19 +14,9 @@ struct GracefulShutdownTests {
 
     func sigtermAlone() async throws {
         let harness = try await PipelineHarness.make()
-        let name = uniqueName("graceful")
-        try await harness.deploy(
-            try harness.writeFunction(
-                """
-                name: \(name)
-                tenant: acme
-                runtime: python3
-                handler: handler.main
-                max_concurrency: 8
-                ordering: none
-                timeout_seconds: 90
-                """,
-                files: ["handler.py": "import time\ndef main(event, context):\n    time.sleep(5)\n    return event\n"]))
+        let name = try await harness.deployPython(
+            "graceful", code: "import time\ndef main(event, context):\n    time.sleep(5)\n    return event\n",
+            fields: "max_concurrency: 8\nordering: none\ntimeout_seconds: 90\n")
         let arguments =
             harness.workerArguments + ["--group", "graceful-\(harness.invocationsTopic)", "--concurrency", "8"]
         let first = try BackgroundSluice(["worker", "--id", "graceful-first"] + arguments)

@@ -23,23 +23,15 @@ struct BenchAllCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let cluster = try await BenchmarkCluster.start(brokers: brokers)
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        var figures: [BenchmarkFigure] = []
-        do {
-            let say: @Sendable (String) -> Void = { printError($0) }
-            figures += try await PipelineBenchmark(connection: cluster.connection, options: .init()).run(progress: say)
+        let say: @Sendable (String) -> Void = { printError($0) }
+        let figures = try await BenchmarkCluster.with(brokers: brokers) { connection in
+            try await PipelineBenchmark(connection: connection, options: .init()).run(progress: say).figures
+                + ReplayBenchmark(connection: connection, records: 20_000).run(progress: say).figures
+                + SandboxBenchmark(runs: 200, pythonRuns: 30).run(progress: say).figures
+                + ScalingBenchmark(connection: connection, events: 20_000, executable: executable).run(progress: say)
                 .figures
-            figures += try await ReplayBenchmark(connection: cluster.connection, records: 20_000).run(progress: say)
-                .figures
-            figures += try await SandboxBenchmark(runs: 200, pythonRuns: 30).run(progress: say).figures
-            let scaling = ScalingBenchmark(connection: cluster.connection, events: 20_000, executable: executable)
-            figures += try await scaling.run(progress: say).figures
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
         let paths = ProjectPaths.discover()
         let run = BenchmarkRun(commit: BenchmarkRun.commit(of: paths.root), date: Timestamp.rfc3339(), figures: figures)
         if json {

@@ -29,16 +29,14 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await BenchmarkCluster.start(brokers: brokers)
         var options = PipelineBenchmark.Options()
         options.events = events
         options.ratePerSecond = rate
         options.latencySeconds = seconds
         options.workerConcurrency = concurrency
-        let report = try await PipelineBenchmark(connection: cluster.connection, options: options).run {
-            if !json { printError($0) }
+        let report = try await BenchmarkCluster.with(brokers: brokers) { connection in
+            try await PipelineBenchmark(connection: connection, options: options).run { if !json { printError($0) } }
         }
-        await cluster.stop()
         if json {
             printJSON(report.jsonObject)
         } else {

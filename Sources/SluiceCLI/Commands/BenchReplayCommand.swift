@@ -26,11 +26,9 @@ struct BenchReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await BenchmarkCluster.start(brokers: brokers)
-        let report = try await ReplayBenchmark(connection: cluster.connection, records: records).run {
-            if !json { printError($0) }
+        let report = try await BenchmarkCluster.with(brokers: brokers) { connection in
+            try await ReplayBenchmark(connection: connection, records: records).run { if !json { printError($0) } }
         }
-        await cluster.stop()
         if json {
             printJSON(report.jsonObject)
         } else {

@@ -28,17 +28,12 @@ struct BenchScalingCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await BenchmarkCluster.start(brokers: brokers)
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let benchmark = ScalingBenchmark(connection: cluster.connection, events: events, executable: executable)
-        let report: ScalingBenchmark.Report
-        do {
-            report = try await benchmark.run { if !json { printError($0) } }
-        } catch {
-            await cluster.stop()
-            throw error
+        let report = try await BenchmarkCluster.with(brokers: brokers) { connection in
+            try await ScalingBenchmark(connection: connection, events: events, executable: executable).run {
+                if !json { printError($0) }
+            }
         }
-        await cluster.stop()
         if json {
             printJSON(report.jsonObject)
         } else {

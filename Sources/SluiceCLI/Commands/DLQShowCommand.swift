@@ -17,13 +17,18 @@ struct DLQShowCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
-        guard RecordPosition(parsing: position) != nil else {
+        _ = try wanted()
+    }
+
+    private func wanted() throws -> RecordPosition {
+        guard let wanted = RecordPosition(parsing: position) else {
             throw ValidationError("'\(position)' is not a position; write topic/partition@offset, e.g. sluice.dlq/0@42")
         }
+        return wanted
     }
 
     func run() async throws {
-        guard let wanted = RecordPosition(parsing: position) else { return }
+        let wanted = try wanted()
         let records = try await TopicSnapshot.read(wanted.topic, connection: connection.connection)
         guard let record = records.first(where: { $0.partition == wanted.partition && $0.offset == wanted.offset })
         else {

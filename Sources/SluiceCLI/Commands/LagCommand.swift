@@ -3,6 +3,7 @@ import Foundation
 import SluiceKafka
 import SluiceLag
 import SluiceRecords
+import SluiceSupport
 
 /// `sluice lag`.
 struct LagCommand: AsyncParsableCommand {
@@ -49,13 +50,7 @@ struct LagCommand: AsyncParsableCommand {
         let view = try await LagView.open(
             connection: connection.connection, groups: group.map { [$0] },
             deadLetterTopic: json || topic != nil ? nil : deadLetterTopic)
-        do {
-            try await show(view)
-        } catch {
-            await view.close()
-            throw error
-        }
-        await view.close()
+        try await closing(close: view.close) { try await show(view) }
     }
 
     private func show(_ view: LagView) async throws {

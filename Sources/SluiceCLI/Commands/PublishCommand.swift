@@ -35,16 +35,20 @@ struct PublishCommand: AsyncParsableCommand {
     func validate() throws {
         let sources = [data != nil, file != nil, lines].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --data, --file or --lines") }
-        if let header = headers.first(where: { !$0.contains("=") }) {
-            throw ValidationError("--header takes name=value, got '\(header)'")
+        _ = try publisher()
+    }
+
+    /// The records' topic, key, partition and headers; a header without `=` is a usage error naming it.
+    private func publisher() throws -> TopicPublisher {
+        guard let publisher = TopicPublisher(topic: topic, key: key, partition: partition, headers: headers) else {
+            throw ValidationError("--header takes name=value, got '\(headers.first { !$0.contains("=") } ?? "")'")
         }
+        return publisher
     }
 
     func run() async throws {
         let kafka = connection.connection
-        guard let publisher = TopicPublisher(topic: topic, key: key, partition: partition, headers: headers) else {
-            return
-        }
+        let publisher = try publisher()
         do {
             try await publisher.ensureTopic(connection: kafka, create: create)
         } catch let error as KafkaError where error.code == .unknownTopic {

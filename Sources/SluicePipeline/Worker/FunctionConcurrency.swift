@@ -28,8 +28,9 @@ final class FunctionConcurrency: Sendable {
         return limit
     }
 
+    /// Within 1 … `max_concurrency`, whatever a decision on the topic says.
     static func limit(_ spec: FunctionSpec, decided: Int?) -> Int {
-        min(spec.manifest.maxConcurrency, decided ?? spec.manifest.maxConcurrency)
+        max(1, min(spec.manifest.maxConcurrency, decided ?? spec.manifest.maxConcurrency))
     }
 
     private static func key(_ spec: FunctionSpec) -> String { "\(spec.name)@\(spec.version)" }

@@ -29,12 +29,15 @@ struct ScalingDecisionFollower: Sendable {
                 let decision = try? JSONDecoder().decode(ScalingEvent.self, from: Data(value)),
                 decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
             else { return }
+            // Anyone can write to the topic: more warm processes than can run at once here would only
+            // take memory, and the concurrency is kept within 1 … max_concurrency by `apply`.
+            let warm = min(max(0, decision.warmProcesses), spec.manifest.maxConcurrency)
             let limit = concurrency.apply(decision.concurrency, to: spec)
-            await runner.setWarmTarget(spec, processes: decision.warmProcesses)
+            await runner.setWarmTarget(spec, processes: warm)
             logger.info(
                 "scaling decision applied",
                 metadata: [
-                    "function": "\(spec.name)", "warm_processes": "\(decision.warmProcesses)",
+                    "function": "\(spec.name)", "warm_processes": "\(warm)",
                     "concurrency": "\(limit)",
                     "event_id": "\(decision.eventID)",
                 ])
