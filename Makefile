@@ -26,9 +26,9 @@ lint: ## Formatting (swift format, .swift-format) and the module graph of docs/a
 	swift format lint --strict --recursive --parallel Package.swift Sources Tests
 	python3 scripts/check-modules.py
 
-test: build lint ## Build and run every test; the suite starts its own broker on a free port.
+test: build lint ## Build and run every test (bounded: a hang prints every thread's stack); the suite starts its own broker.
 	swift build --build-tests
-	SLUICE_BIN=$(ROOT)/.build/debug/sluice swift test
+	SLUICE_BIN=$(ROOT)/.build/debug/sluice scripts/run-tests.sh
 
 clean: ## Remove build output and fetched dependencies.
 	rm -rf .build bin .deps .run

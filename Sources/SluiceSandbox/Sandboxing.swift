@@ -190,7 +190,7 @@ public final class Sandboxing: Sendable {
             stderr: errors, newSession: false)
         // A probe still running at the timeout is killed; the wait then reaps it.
         let status = await withTimeout(Self.probeTimeout, onTimeout: { kill(pid, SIGKILL) }) {
-            await DedicatedThread.run { ChildProcess.waitForExit(pid) }
+            await BlockingCalls.run { ChildProcess.waitForExit(pid) }
         }
         _ = await command.cgroup?.waitUntilEmpty(timeout: .seconds(2))
         let message = ((try? String(contentsOf: errorsFile, encoding: .utf8)) ?? "").trimmingCharacters(

@@ -1,29 +1,29 @@
-import Dispatch
-import Synchronization
+import Foundation
 
-/// Runs short blocking calls (librdkafka's flush, commit, committed and admin requests) off Swift's
-/// cooperative pool and resumes the caller when they return. Calls that block for long (a pipe read to its
-/// end, waiting for a process) take a `DedicatedThread` instead.
+/// Runs blocking calls (librdkafka's flush, commit, committed, close and admin requests) off Swift's
+/// cooperative pool, each on a thread of its own, and resumes the caller when they return.
 ///
-/// Serial queues are used on purpose: libdispatch backs them with "overcommit" threads, created as
-/// needed, while a concurrent queue is capped at one thread per core — there, a few blocking commits
-/// would stall every other piece of work on the same pool.
+/// A thread per call on purpose: calls never queue behind each other. Shared serial queues did, and one
+/// call that blocked long (a consumer close waiting on its group) held up every call routed to its queue
+/// afterwards, whatever client it was for. A thread costs tens of microseconds; these calls are per
+/// commit or per admin request, never per record.
 public enum BlockingCalls {
-    private static let queues = (0..<16).map { DispatchQueue(label: "sluice.kafka.blocking-\($0)") }
-    private static let next = Atomic<Int>(0)
-
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let queue = queues[next.add(1, ordering: .relaxed).newValue % queues.count]
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
+        try await withCheckedThrowingContinuation { continuation in
+            start { continuation.resume(with: Result { try body() }) }
         }
     }
 
     /// `run` for a call that cannot throw.
     public static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        let queue = queues[next.add(1, ordering: .relaxed).newValue % queues.count]
-        return await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body()) }
+        await withCheckedContinuation { continuation in
+            start { continuation.resume(returning: body()) }
         }
+    }
+
+    private static func start(_ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = "sluice-blocking"
+        thread.start()
     }
 }

@@ -54,7 +54,7 @@ public enum ChildProcess {
     }
 
     /// Blocks until the child `pid` (started with `spawn`) ends and reaps it: its exit code, 128 + the
-    /// signal that ended it, or -1 when it is not a child of this process. Call on a `DedicatedThread`.
+    /// signal that ended it, or -1 when it is not a child of this process. Call through `BlockingCalls`.
     public static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
@@ -83,14 +83,17 @@ public enum ChildProcess {
     }
 
     /// Sends SIGTERM, waits up to `graceSeconds`, then SIGKILL. Returns once the process is gone.
+    ///
+    /// The wait runs on a thread of its own: a cancelled caller (a supervisor stopping) still gives the
+    /// process its grace, and never spins the cooperative pool while it does.
     public static func terminate(_ pid: pid_t, graceSeconds: Double = 5) async {
         guard isAlive(pid) else { return }
         kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(graceSeconds)
-        while isAlive(pid) && Date() < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        await BlockingCalls.run {
+            let deadline = Date().addingTimeInterval(graceSeconds)
+            while isAlive(pid) && Date() < deadline { usleep(20_000) }
+            if isAlive(pid) { kill(pid, SIGKILL) }
         }
-        if isAlive(pid) { kill(pid, SIGKILL) }
     }
 
     private final class SpawnResult: @unchecked Sendable {

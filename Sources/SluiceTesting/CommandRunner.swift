@@ -59,9 +59,9 @@ public enum CommandRunner {
             throw error
         }
         for fd in [stdinRead, stdoutWrite, stderrWrite] { close(fd) }
-        async let out = DedicatedThread.run { readAll(stdoutRead) }
-        async let err = DedicatedThread.run { readAll(stderrRead) }
-        async let written: Void = DedicatedThread.run {
+        async let out = BlockingCalls.run { readAll(stdoutRead) }
+        async let err = BlockingCalls.run { readAll(stderrRead) }
+        async let written: Void = BlockingCalls.run {
             if let input { _ = input.withUnsafeBytes { write(stdinWrite, $0.baseAddress, $0.count) } }
             close(stdinWrite)
         }
@@ -72,7 +72,7 @@ public enum CommandRunner {
                 try? await Task.sleep(for: .seconds(5))
                 kill(pid, SIGKILL)
             }
-        ) { await DedicatedThread.run { ChildProcess.waitForExit(pid) } }
+        ) { await BlockingCalls.run { ChildProcess.waitForExit(pid) } }
         // Timed out: the wait above reaped it after the kill; -1 says it did not exit on its own.
         let final = status ?? -1
         _ = await written

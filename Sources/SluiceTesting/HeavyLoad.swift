@@ -1,6 +1,9 @@
 /// Tests that load the whole machine (several worker processes draining thousands of records) run one
 /// at a time: on a 2-core machine two of them at once starve each other's workers past their bounded
 /// waits. Other tests still run beside them.
+///
+/// A heavy test's time limit counts its wait at the gate too: give such suites 10 minutes (the heavy tests
+/// together take about 5 on a loaded CI machine).
 public enum HeavyLoad {
     private actor Gate {
         private var busy = false

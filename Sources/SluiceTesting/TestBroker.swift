@@ -3,6 +3,7 @@ import SluiceBroker
 import SluiceKafka
 import SluiceSupport
 import SluiceTopics
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -70,21 +71,62 @@ public func uniqueName(_ prefix: String) -> String {
 }
 
 /// Runs `body` and fails with a clear message when it takes longer than `timeout`.
+///
+/// The deadline holds even when `body` ignores cancellation: the caller gets `DeadlineExceeded` at the
+/// deadline and `body` is cancelled and left behind, so a stuck wait fails its test instead of hanging
+/// the run (a task group would wait for it).
 public func withDeadline<T: Sendable>(
     _ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
+    let outcome = FirstOutcome<T>()
+    let work = Task { outcome.settle(await Result { try await body() }) }
+    let timer = Task {
+        try await Task.sleep(for: timeout)
+        outcome.settle(.failure(DeadlineExceeded(what: what, timeout: timeout)))
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+    }
+    return try await withTaskCancellationHandler {
+        try await outcome.value()
+    } onCancel: {
+        work.cancel()
+    }
+}
+
+/// The first of several outcomes, handed to one waiter.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<T, any Error>?
+    }
+    private let state = Mutex(State())
+
+    func settle(_ result: Result<T, any Error>) {
+        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw DeadlineExceeded(what: what, timeout: timeout)
+        waiter?.resume(with: result)
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<T, any Error>? = state.withLock { state in
+                if state.result == nil { state.waiter = continuation }
+                return state.result
+            }
+            if let ready { continuation.resume(with: ready) }
         }
-        group.cancelAll()
-        return value
+    }
+}
+
+extension Result where Failure == any Error {
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
 

@@ -3,7 +3,7 @@ import SluiceRecords
 import SluiceTesting
 import Testing
 
-@Suite("A worker stopped with SIGTERM hands its work over", .timeLimit(.minutes(5)))
+@Suite("A worker stopped with SIGTERM hands its work over", .timeLimit(.minutes(10)))
 struct GracefulShutdownTests {
     @Test(
         "SIGTERM with 8 invocations in flight: they finish, the rest goes to the next owner, exit 0 within the grace period"

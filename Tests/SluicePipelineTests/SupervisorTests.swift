@@ -7,7 +7,7 @@ import SluiceScaling
 import SluiceTesting
 import Testing
 
-@Suite("The supervisor scales worker processes from Kafka signals", .timeLimit(.minutes(5)))
+@Suite("The supervisor scales worker processes from Kafka signals", .timeLimit(.minutes(10)))
 struct SupervisorTests {
     @Test(
         "A 20 000-event backlog adds workers and drains faster; idle scales back down; every decision is a Scaling Event"

@@ -6,7 +6,7 @@ import SluiceRecords
 import SluiceTesting
 import Testing
 
-@Suite("Worker processes killed with SIGKILL lose nothing", .timeLimit(.minutes(5)))
+@Suite("Worker processes killed with SIGKILL lose nothing", .timeLimit(.minutes(10)))
 struct WorkerCrashTests {
     @Test("SIGKILL a worker while 5000 events are in flight, start another: every event succeeds exactly once")
     func sigkillWorker() async throws {
