@@ -59,6 +59,9 @@ extension SandboxBenchmark.Report {
             BenchmarkFigure("sandbox.start_p99_ms", sluice.p99, "ms", .lowerIsBetter, baseline: bwrap.p99),
             BenchmarkFigure("sandbox.python_first_reply_p50_ms", pythonWarmStart.p50, "ms", .lowerIsBetter),
             BenchmarkFigure("sandbox.python_first_reply_p99_ms", pythonWarmStart.p99, "ms", .lowerIsBetter),
+            BenchmarkFigure(
+                "sandbox.warm_invocations_per_s", warmBatchedPerSecond, "inv/s", .higherIsBetter,
+                baseline: warmSinglePerSecond),
         ]
     }
 }

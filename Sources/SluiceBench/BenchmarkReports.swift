@@ -68,7 +68,8 @@ extension SandboxBenchmark.Report {
         return [
             "plain_ms": object(plain), "bwrap_ms": object(bwrap), "sluice_ms": object(sluice),
             "sluice_without_cgroup_ms": object(sluiceWithoutCgroup), "python_warm_start_ms": object(pythonWarmStart),
-            "ratio": rounded(ratio),
+            "ratio": rounded(ratio), "warm_batched_per_s": warmBatchedPerSecond.rounded(),
+            "warm_single_per_s": warmSinglePerSecond.rounded(),
         ]
     }
 
@@ -84,6 +85,10 @@ extension SandboxBenchmark.Report {
                     + String(format: "%8.2f ms %8.2f ms", p.p50, p.p99))
         }
         lines.append(String(format: "ratio sluice/bwrap (p50)  %.2f   (target <= 1.0, goal <= 0.5)", ratio))
+        lines.append(
+            String(
+                format: "warm python3 no-op, 2 processes: %.0f invocations/s batched, %.0f one per frame (%.2fx)",
+                warmBatchedPerSecond, warmSinglePerSecond, warmBatchedPerSecond / max(warmSinglePerSecond, 1)))
         return lines.joined(separator: "\n")
     }
 }

@@ -86,7 +86,8 @@ public struct PipelineBenchmark: Sendable {
         workerConfiguration.topics.invocations = invocations
         workerConfiguration.resultsWindowPerPartition = 0
         workerConfiguration.groupID = "bench-workers-\(tag)"
-        workerConfiguration.concurrency = options.workerConcurrency
+        // `workerConcurrency` warm processes; the worker takes enough invocations at once to fill their batches.
+        workerConfiguration.concurrency = options.workerConcurrency * FunctionRunner.maxBatch
         let worker = try await Worker.build(configuration: workerConfiguration, registry: registry, logger: logger)
         let workerTask = Task { try await worker.run() }
         var routerConfiguration = Router.Configuration(connection: connection)
@@ -102,9 +103,21 @@ public struct PipelineBenchmark: Sendable {
         _ = try await results.collect(1, timeout: .seconds(60))
         let started = ContinuousClock.now
         try await publishPaced(topic: trigger, count: options.events, rate: nil)
-        _ = try await results.collect(options.events, timeout: .seconds(600))
+        let throughputRun = try await results.collect(options.events, timeout: .seconds(600))
         let pipelineEPS = Double(options.events) / ((ContinuousClock.now - started) / .seconds(1))
         progress("    \(Int(pipelineEPS)) events/s")
+        // Each stage's own pace (the events over the time between its first and last event) and the median
+        // wait before it: where a backlog queues.
+        let waits = [nil] + throughputRun.stages.map { Optional($0) }
+        for (index, name) in ["published", "routed", "taken", "started", "ended", "result read"].enumerated() {
+            let span = throughputRun.spans[index]
+            let rate = Double(options.events) / max((span.upperBound - span.lowerBound) / 1_000_000, 0.001)
+            let wait = waits[index].map {
+                String(format: ", p50 %.1f ms after the previous", Double($0.valueAtPercentile(50)) / 1000)
+            }
+            progress(
+                "      \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(Int(rate)) events/s\(wait ?? "")")
+        }
 
         let latencyCount = options.ratePerSecond * options.latencySeconds
         progress("(c) end-to-end latency at \(options.ratePerSecond) events/s for \(options.latencySeconds) s…")

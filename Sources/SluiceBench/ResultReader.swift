@@ -30,12 +30,15 @@ final class ResultReader: Sendable {
     ]
 
     /// End-to-end latencies (µs) of the next `count` results, and per stage (`stageNames`).
+    /// `spans`: per point (sent, enqueued, taken, started, ended, received), its earliest and latest time
+    /// (µs): `count` over a point's span is the rate that stage kept up.
     func collect(_ count: Int, timeout: Duration) async throws -> (
-        total: Histogram<UInt64>, stages: [Histogram<UInt64>]
+        total: Histogram<UInt64>, stages: [Histogram<UInt64>], spans: [ClosedRange<Double>]
     ) {
         let now = ContinuousClock.now
         var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000)
         var stages = Self.stageNames.map { _ in Histogram<UInt64>(highestTrackableValue: 600_000_000) }
+        var spans: [ClosedRange<Double>?] = Array(repeating: nil, count: Self.stageNames.count + 1)
         var seen = 0
         var iterator = consumer.events.makeAsyncIterator()
         while seen < count {
@@ -54,11 +57,16 @@ final class ResultReader: Sendable {
                     for index in stages.indices {
                         _ = stages[index].record(UInt64(max(0, points[index + 1] - points[index])))
                     }
+                    for (index, point) in points.enumerated() {
+                        spans[index] =
+                            spans[index].map { min($0.lowerBound, point)...max($0.upperBound, point) }
+                            ?? point...point
+                    }
                 }
             }
             seen += 1
         }
-        return (histogram, stages)
+        return (histogram, stages, spans.map { $0 ?? 0...0 })
     }
 
     /// The result's `stages` in µs since the epoch.

@@ -7,8 +7,9 @@ import SluiceSupport
 
 /// `sluice bench sandbox`: spawn-to-exit of `/bin/true` (i) as a plain process, (ii) under bubblewrap
 /// (`--ro-bind / / --unshare-all --die-with-parent`), (iii) under the Sluice sandbox with its full
-/// policy (cgroup made and removed, namespaces, root, seccomp, rlimits); and (iv) spawn-to-first-response
-/// of a python3 no-op function under the sandbox (start, import, one invocation).
+/// policy (cgroup made and removed, namespaces, root, seccomp, rlimits); (iv) spawn-to-first-response
+/// of a python3 no-op function under the sandbox (start, import, one invocation); and (v) warm python3
+/// invocations through the runner, 64 at once on 2 processes, in batches against one per frame.
 public struct SandboxBenchmark: Sendable {
     public struct Percentiles: Sendable {
         public var p50: Double
@@ -31,6 +32,9 @@ public struct SandboxBenchmark: Sendable {
         /// (iii) without the cgroup: the launcher alone, like for like with bubblewrap (which has none).
         public var sluiceWithoutCgroup: Percentiles
         public var pythonWarmStart: Percentiles
+        /// (v) warm invocations per second: batched, and one per frame (the baseline).
+        public var warmBatchedPerSecond: Double
+        public var warmSinglePerSecond: Double
         /// Sluice p50 / bubblewrap p50.
         public var ratio: Double { bwrap.p50 > 0 ? sluice.p50 / bwrap.p50 : 0 }
     }
@@ -100,10 +104,49 @@ public struct SandboxBenchmark: Sendable {
             await runner.maintain(ttl: .zero) { _ in nil }
         }
         await runner.shutdown()
+
+        progress("(v) warm python3 no-op, \(Self.warmInvocations) invocations 64 at once on 2 processes: batched…")
+        let batched = try await Self.warmRate(
+            manifest: manifest, sandboxing: sandboxing, batchLimit: FunctionRunner.maxBatch)
+        progress("    …and one invocation per frame")
+        let single = try await Self.warmRate(manifest: manifest, sandboxing: sandboxing, batchLimit: 1)
         sandboxing.removeSpares()
         return Report(
             plain: plain, bwrap: wrapped, sluice: sluice, sluiceWithoutCgroup: launcherOnly,
-            pythonWarmStart: Percentiles(python))
+            pythonWarmStart: Percentiles(python), warmBatchedPerSecond: batched, warmSinglePerSecond: single)
+    }
+
+    static let warmInvocations = 5_000
+
+    /// Invocations per second of a warm no-op on 2 processes, 64 in flight.
+    static func warmRate(manifest: FunctionManifest, sandboxing: Sandboxing, batchLimit: Int) async throws -> Double {
+        let runner = FunctionRunner(
+            launcher: ProcessLauncher(sandboxing: sandboxing), batchLimit: batchLimit,
+            logger: Logger(label: "sluice.bench"))
+        defer { Task { await runner.shutdown() } }
+        let spec = FunctionSpec(manifest: manifest, version: 1, codeHash: "bench-warm")
+        @Sendable func input(_ index: Int) -> InvocationInput {
+            InvocationInput(invocationID: "inv_warm_\(index)", event: Array("{}".utf8), contextJSON: Array("{}".utf8))
+        }
+        // Warm-up: both processes started.
+        _ = await [runner.invoke(spec, input(-1), maxProcesses: 2), runner.invoke(spec, input(-2), maxProcesses: 2)]
+        let start = ContinuousClock.now
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for lane in 0..<64 {
+                group.addTask {
+                    var failures = 0
+                    for index in stride(from: lane, to: warmInvocations, by: 64) {
+                        if await runner.invoke(spec, input(index), maxProcesses: 2).status != .success { failures += 1 }
+                    }
+                    return failures
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        guard failures == 0 else {
+            throw SandboxUnavailable(missing: ["\(failures) warm python3 no-op invocations failed"])
+        }
+        return Double(warmInvocations) / (ContinuousClock.now - start).inSeconds
     }
 
     /// Runs `body` `count` times on a thread of its own (it blocks in waitpid) and times each, in ms.

@@ -15,25 +15,43 @@ public final class FunctionRunner: Sendable {
     private let logger: Logger
     /// Time a timed-out process gets between SIGTERM and SIGKILL.
     public let killGrace: Duration
+    /// Most invocations in one frame to a warm process (1: no batches).
+    public let batchLimit: Int
 
     public init(
-        launcher: ProcessLauncher, killGrace: Duration = .seconds(1), logger: Logger = Logger(label: "sluice.runtime")
+        launcher: ProcessLauncher, killGrace: Duration = .seconds(1), batchLimit: Int = FunctionRunner.maxBatch,
+        logger: Logger = Logger(label: "sluice.runtime")
     ) {
         self.launcher = launcher
         self.killGrace = killGrace
+        self.batchLimit = max(1, batchLimit)
         self.logger = logger
     }
 
-    /// Runs one invocation to its end; never throws: failures are outcomes.
-    public func invoke(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
-        let started = ContinuousClock.now
-        var outcome: InvocationOutcome
+    /// Most invocations one frame to a warm process carries, by default.
+    public static let maxBatch = 16
+
+    /// How many invocations of `spec` may be in flight on a worker whose limit is `processes` processes
+    /// at once: python3 invocations queue for a warm process and go to it in batches; an `exec`
+    /// invocation is a process of its own.
+    public static func invocationsInFlight(_ spec: FunctionSpec, processes: Int) -> Int {
+        spec.manifest.runtime == .python3 ? processes * maxBatch : processes
+    }
+
+    /// Runs one invocation to its end; never throws: failures are outcomes. At most `maxProcesses`
+    /// processes of the function run at once (nil: its `max_concurrency`).
+    public func invoke(_ spec: FunctionSpec, _ input: InvocationInput, maxProcesses: Int? = nil) async
+        -> InvocationOutcome
+    {
         switch spec.manifest.runtime {
-        case .python3: outcome = await invokePython(spec, input)
-        case .exec: outcome = await invokeExec(spec, input)
+        case .python3:
+            return await invokePython(spec, input, maxProcesses: maxProcesses ?? spec.manifest.maxConcurrency)
+        case .exec:
+            let started = ContinuousClock.now
+            var outcome = await invokeExec(spec, input)
+            outcome.durationMs = (ContinuousClock.now - started) / .milliseconds(1)
+            return outcome
         }
-        outcome.durationMs = (ContinuousClock.now - started) / .milliseconds(1)
-        return outcome
     }
 
     /// Starts `min_warm` processes of a function version.
@@ -89,75 +107,86 @@ public final class FunctionRunner: Sendable {
         }
     }
 
-    private func invokePython(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
+    /// Waits for its turn (WarmPool); as a leader, runs a batch: itself and the invocations waiting
+    /// behind it, on one process.
+    private func invokePython(_ spec: FunctionSpec, _ input: InvocationInput, maxProcesses: Int) async
+        -> InvocationOutcome
+    {
         let pool = pool(for: spec)
-        let acquired: (process: PythonProcess, cold: Bool)
-        do {
-            acquired = try await pool.acquire()
-        } catch let refusal as SandboxRefusal {
+        switch await pool.turn(for: input, maxProcesses: maxProcesses) {
+        case .done(let outcome): return outcome
+        case .lead(let warm): return await lead(pool, spec: spec, input: input, process: warm)
+        }
+    }
+
+    private func lead(_ pool: WarmPool, spec: FunctionSpec, input: InvocationInput, process warm: PythonProcess?) async
+        -> InvocationOutcome
+    {
+        let python: PythonProcess
+        if let warm {
+            python = warm
+        } else {
+            do {
+                python = try await pool.start()
+            } catch {
+                await pool.release(nil, healthy: false)
+                return Self.startFailure(error)
+            }
+        }
+        let followers = await pool.followers(limit: batchLimit - 1)
+        var outcomes = await runBatch(spec, python: python, inputs: [input] + followers.map(\.input))
+        outcomes[0].coldStart = warm == nil
+        for (follower, outcome) in zip(followers, outcomes.dropFirst()) {
+            follower.turn.resume(returning: .done(outcome))
+        }
+        await pool.release(python, healthy: outcomes.allSatisfy { $0.status == .success || $0.status == .error })
+        return outcomes[0]
+    }
+
+    private static func startFailure(_ error: any Error) -> InvocationOutcome {
+        if let refusal = error as? SandboxRefusal {
             var outcome = InvocationOutcome(status: .sandbox, error: refusal.message)
             outcome.retryable = false
             return outcome
-        } catch {
-            var outcome = InvocationOutcome(status: .crash, error: "\(error)")
-            outcome.coldStart = true
-            return outcome
         }
-        let python = acquired.process
-        let before = Usage(python.process)
-        var outcome = await bounded(spec, process: python.process) { await python.invoke(input) }
-        before.apply(to: &outcome, process: python.process, spec: spec)
-        outcome.coldStart = acquired.cold
-        outcome.processID = python.process.pid
-        if outcome.status != .success { outcome.stderrTail = python.process.stderrTail }
-        await pool.release(python, healthy: outcome.status == .success || outcome.status == .error)
+        var outcome = InvocationOutcome(status: .crash, error: "\(error)")
+        outcome.coldStart = true
         return outcome
     }
 
-    /// A process's resource counters when an invocation starts, to report the invocation's own use.
-    struct Usage {
-        let cpuMs: Double
-        let memoryBytes: Int64
-        let oomKills: Int64
-        let pidsLimitHits: Int64
-
-        /// Nothing used before (a process started for this one invocation).
-        static let zero = Usage(cpuMs: 0, memoryBytes: 0, oomKills: 0, pidsLimitHits: 0)
-
-        init(cpuMs: Double, memoryBytes: Int64, oomKills: Int64, pidsLimitHits: Int64) {
-            self.cpuMs = cpuMs
-            self.memoryBytes = memoryBytes
-            self.oomKills = oomKills
-            self.pidsLimitHits = pidsLimitHits
-        }
-
-        init(_ process: FunctionProcess) {
-            cpuMs = process.cpuTimeMs()
-            memoryBytes = process.cgroup?.memoryBytes ?? 0
-            oomKills = process.oomKills
-            pidsLimitHits = process.cgroup?.pidsLimitHits ?? 0
-            process.cgroup?.resetPeak()
-        }
-
-        /// Sets the invocation's CPU (delta), memory (peak above the start) and the sandbox's verdicts:
-        /// `oom` when the OOM killer struck, `sandbox` when seccomp killed the process (SIGSYS), and a
-        /// note when `pids_max` stopped a fork.
-        func apply(to outcome: inout InvocationOutcome, process: FunctionProcess, spec: FunctionSpec) {
-            outcome.cpuMsUsed = max(0, process.cpuTimeMs() - cpuMs)
-            outcome.memoryUsedMB = max(0, process.peakMemoryMB() - Double(memoryBytes) / 1_048_576)
-            if process.oomKills > oomKills {
-                outcome = InvocationOutcome(
-                    status: .oom, error: "killed for going over memory_mb (\(spec.manifest.memoryMB) MB)")
-                outcome.cpuMsUsed = max(0, process.cpuTimeMs() - cpuMs)
-                outcome.memoryUsedMB = Double(spec.manifest.memoryMB)
-            } else if process.exitStatus == .signaled(SIGSYS) {
-                outcome = InvocationOutcome(
-                    status: .sandbox, error: "killed by the sandbox for a forbidden system call (SIGSYS)")
-            } else if outcome.status != .success, let cgroup = process.cgroup, cgroup.pidsLimitHits > pidsLimitHits {
-                outcome.error =
-                    (outcome.error ?? "") + " (the sandbox's pids_max of \(spec.manifest.pidsMax) was reached)"
+    /// Sends `inputs` in one frame and takes their replies in order, each bounded by `timeout_seconds`.
+    /// When one times out or the process dies, the later ones did not run: `crash`, retryable. In a batch,
+    /// each invocation is charged an equal share of the batch's CPU and the batch's memory peak.
+    private func runBatch(_ spec: FunctionSpec, python: PythonProcess, inputs: [InvocationInput]) async
+        -> [InvocationOutcome]
+    {
+        let before = Usage(python.process)
+        var outcomes: [InvocationOutcome] = []
+        var last = ContinuousClock.now
+        if await python.send(inputs) {
+            for _ in inputs {
+                var outcome = await bounded(spec, process: python.process) { await python.nextOutcome() }
+                let now = ContinuousClock.now
+                outcome.durationMs = (now - last) / .milliseconds(1)
+                last = now
+                outcomes.append(outcome)
+                if outcome.status == .timeout || outcome.status == .crash { break }
             }
         }
+        if outcomes.count < inputs.count {
+            let reason = outcomes.last?.status == .timeout ? "an earlier invocation of its batch timed out" : "it died"
+            var notRun = InvocationOutcome(
+                status: .crash, error: "not run: the python3 process was ended before it (\(reason))")
+            notRun.retryable = true
+            outcomes += Array(repeating: notRun, count: inputs.count - outcomes.count)
+        }
+        before.apply(to: &outcomes, process: python.process, spec: spec)
+        for index in outcomes.indices {
+            outcomes[index].batchSize = inputs.count
+            outcomes[index].processID = python.process.pid
+            if outcomes[index].status != .success { outcomes[index].stderrTail = python.process.stderrTail }
+        }
+        return outcomes
     }
 
     private func invokeExec(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {

@@ -43,8 +43,11 @@ public struct InvocationOutcome: Sendable {
     public var stderrTail: String = ""
     /// Peak resident memory of the function process (for a warm process: its peak so far).
     public var memoryUsedMB: Double = 0
-    /// CPU time of this invocation (for a warm process: the delta over the invocation).
+    /// CPU time of this invocation (for a warm process: the delta over the invocation; in a batch, an
+    /// equal share of the batch's).
     public var cpuMsUsed: Double = 0
+    /// How many invocations went to the process in the frame with this one (1: alone).
+    public var batchSize: Int = 1
 
     public init(status: Status, output: [UInt8]? = nil, error: String? = nil, traceback: String? = nil) {
         self.status = status
@@ -70,6 +73,17 @@ enum Frame {
         let body = Array(bytes[4..<(4 + length)])
         bytes.removeFirst(4 + length)
         return body
+    }
+
+    /// The request frame body for `inputs`: one request, or a batch frame of several.
+    static func request(_ inputs: [InvocationInput]) -> [UInt8] {
+        guard inputs.count != 1 else { return request(inputs[0]) }
+        var body = Array("{\"batch\":[".utf8)
+        for (index, input) in inputs.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += request(input)
+        }
+        return body + Array("]}".utf8)
     }
 
     /// The request frame body for one invocation.

@@ -4,7 +4,7 @@ import SluiceSupport
 import Synchronization
 
 /// A warm `python3` process of one function version: imports the handler once and serves invocations
-/// one at a time over the framed protocol (docs/runtime-protocol.md).
+/// one at a time, one request or a batch per frame, over the framed protocol (docs/runtime-protocol.md).
 final class PythonProcess: Sendable {
     let process: FunctionProcess
     private let served = Atomic<Int>(0)
@@ -60,20 +60,27 @@ final class PythonProcess: Sendable {
     /// How many invocations this process has served.
     var invocations: Int { served.load(ordering: .relaxed) }
 
-    /// Sends one invocation and waits for its reply (the caller bounds the wait).
-    func invoke(_ input: InvocationInput) async -> InvocationOutcome {
-        served.add(1, ordering: .relaxed)
+    /// Sends the requests of `inputs` in one frame (a batch frame when there are several); false when
+    /// the process cannot take it (it ended).
+    func send(_ inputs: [InvocationInput]) async -> Bool {
+        served.add(inputs.count, ordering: .relaxed)
         do {
-            try await process.write(Frame.encode(Frame.request(input)))
+            try await process.write(Frame.encode(Frame.request(inputs)))
+            return true
         } catch {
-            return crashed()
+            return false
         }
-        guard case .frame(let body) = await nextReply() else { return crashed() }
+    }
+
+    /// The outcome of the next request sent, from its reply: `crash` when the process ended first. The
+    /// caller bounds the wait.
+    func nextOutcome() async -> InvocationOutcome {
+        guard case .frame(let body) = await nextReply() else { return Self.crashed }
         if body.count > Self.successPrefix.count + 1, body.starts(with: Self.successPrefix) {
             return InvocationOutcome(status: .success, output: Array(body[Self.successPrefix.count..<(body.count - 1)]))
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            return crashed()
+            return Self.crashed
         }
         var outcome = InvocationOutcome(
             status: .error, error: object["error"] as? String ?? "unknown error",
@@ -85,9 +92,7 @@ final class PythonProcess: Sendable {
     /// A success reply is exactly this prefix, the output's JSON, and `}`.
     static let successPrefix = Array("{\"ok\":true,\"output\":".utf8)
 
-    private func crashed() -> InvocationOutcome {
-        InvocationOutcome(status: .crash, error: "the python3 process ended during the invocation")
-    }
+    static let crashed = InvocationOutcome(status: .crash, error: "the python3 process ended during the invocation")
 
     private func nextReply() async -> Reply {
         await process.stdout.wait { bytes, eof in

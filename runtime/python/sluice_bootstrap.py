@@ -4,7 +4,8 @@ The protocol (docs/runtime-protocol.md): frames of a 4-byte big-endian length an
 UTF-8 JSON. After import the process sends {"ready": true} (or {"ready": false, "error", "traceback"}
 and exits 1). Then, per request {"invocation_id", "event_b64", "context"}, it answers
 {"ok":true,"output":…} (exactly this prefix, output last) or {"ok": false, "error", "traceback",
-"retryable"}.
+"retryable"}. A batch frame {"batch": [request, …]} runs its requests in order and answers each
+with its own reply frame, sent as it ends.
 print() in a function goes to stderr: stdout carries only frames.
 """
 import base64
@@ -21,9 +22,13 @@ sys.stdout = sys.stderr
 protocol_in = sys.stdin.buffer
 
 
-def send(obj):
+def frame(obj):
     data = json.dumps(obj, separators=(",", ":")).encode()
-    protocol_out.write(struct.pack(">I", len(data)) + data)
+    return struct.pack(">I", len(data)) + data
+
+
+def send(obj):
+    protocol_out.write(frame(obj))
 
 
 def read_exact(n):
@@ -76,18 +81,25 @@ def main():
         request = receive()
         if request is None:
             return
-        raw = base64.b64decode(request["event_b64"]) if request.get("event_b64") is not None else None
+        # A batch's replies go out one by one as each request ends: the worker times each one.
+        for each in request["batch"] if "batch" in request else [request]:
+            protocol_out.write(invoke(function, each))
+
+
+def invoke(function, request):
+    """Runs one request; returns its reply frame."""
+    raw = base64.b64decode(request["event_b64"]) if request.get("event_b64") is not None else None
+    try:
+        output = function(decode_event(raw), request["context"])
         try:
-            output = function(decode_event(raw), request["context"])
-            try:
-                # Output last, so the worker can take it without parsing the frame.
-                data = b'{"ok":true,"output":' + json.dumps(output, separators=(",", ":")).encode() + b"}"
-                protocol_out.write(struct.pack(">I", len(data)) + data)
-            except (TypeError, ValueError) as error:
-                send({"ok": False, "error": f"the output is not JSON-serializable: {error}", "traceback": "", "retryable": False})
-        except Exception as error:  # noqa: BLE001 - a function's exception is its error result
-            retryable = not (isinstance(error, NonRetryableError) or getattr(error, "sluice_retryable", True) is False)
-            send({"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc(), "retryable": retryable})
+            # Output last, so the worker can take it without parsing the frame.
+            data = b'{"ok":true,"output":' + json.dumps(output, separators=(",", ":")).encode() + b"}"
+            return struct.pack(">I", len(data)) + data
+        except (TypeError, ValueError) as error:
+            return frame({"ok": False, "error": f"the output is not JSON-serializable: {error}", "traceback": "", "retryable": False})
+    except Exception as error:  # noqa: BLE001 - a function's exception is its error result
+        retryable = not (isinstance(error, NonRetryableError) or getattr(error, "sluice_retryable", True) is False)
+        return frame({"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc(), "retryable": retryable})
 
 
 main()

@@ -18,7 +18,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Events for the throughput runs.") var events = 20_000
     @Option(help: "Events per second for the latency run.") var rate = 1000
     @Option(help: "Seconds of the latency run.") var seconds = 5
-    @Option(help: "Worker concurrency and the no-op function's max_concurrency (warm processes).") var concurrency = 8
+    @Option(help: "The no-op's max_concurrency (warm processes); the worker takes 16 invocations per process at once.")
+    var concurrency = 8
     @Option(help: "Kafka brokers; default: an embedded broker of its own.") var brokers: String?
     @Flag(help: "Print one JSON object.") var json = false
 

@@ -107,7 +107,7 @@ final class InvocationHandler: Sendable {
         let input = InvocationInput(
             invocationID: request.invocationID, event: request.value,
             contextJSON: context(request, spec: spec, record: record))
-        var outcome = await runner.invoke(spec, input)
+        var outcome = await runner.invoke(spec, input, maxProcesses: concurrency.processes(for: spec))
         slots.release()
         functionSlots.release()
         if let output = outcome.output, output.count > AttemptRecorder.maxOutputBytes {
