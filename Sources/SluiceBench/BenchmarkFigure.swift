@@ -40,6 +40,7 @@ extension PipelineBenchmark.Report {
         [
             BenchmarkFigure("pipeline.events_per_s", pipelineEPS, "events/s", .higherIsBetter, baseline: rawEPS),
             BenchmarkFigure("pipeline.passthrough_events_per_s", rawEPS, "events/s", .higherIsBetter),
+            BenchmarkFigure("pipeline.passthrough_spread_pct", passthroughSpreadPercent, "%", .lowerIsBetter),
             BenchmarkFigure("pipeline.latency_p50_ms", latencyMs.p50, "ms", .lowerIsBetter, baseline: rawLatencyMs.p50),
             BenchmarkFigure("pipeline.latency_p99_ms", latencyMs.p99, "ms", .lowerIsBetter, baseline: rawLatencyMs.p99),
         ]

@@ -7,7 +7,8 @@ extension PipelineBenchmark.Report {
             ["p50": p.p50, "p95": p.p95, "p99": p.p99]
         }
         return [
-            "raw_eps": rawEPS.rounded(), "pipeline_eps": pipelineEPS.rounded(),
+            "raw_eps": rawEPS.rounded(), "raw_spread_pct": passthroughSpreadPercent.rounded(),
+            "pipeline_eps": pipelineEPS.rounded(),
             "ratio": (ratio * 1000).rounded() / 1000,
             "latency_ms": percentiles(latencyMs), "raw_latency_ms": percentiles(rawLatencyMs),
         ]
@@ -16,7 +17,9 @@ extension PipelineBenchmark.Report {
     /// The table `sluice bench pipeline` prints; `rate` is the latency run's events per second.
     public func text(rate: Int) -> String {
         [
-            String(format: "raw passthrough   %10.0f events/s", rawEPS),
+            String(
+                format: "raw passthrough   %10.0f events/s (median of 5, runs within ±%.0f%%)", rawEPS,
+                passthroughSpreadPercent),
             String(format: "pipeline          %10.0f events/s   ratio %.3f", pipelineEPS, ratio),
             "latency at \(rate)/s       p50        p95        p99",
             String(format: "  pipeline     %8.2f ms %8.2f ms %8.2f ms", latencyMs.p50, latencyMs.p95, latencyMs.p99),

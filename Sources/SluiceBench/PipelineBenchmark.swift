@@ -24,7 +24,10 @@ public struct PipelineBenchmark: Sendable {
     }
 
     public struct Report: Sendable {
+        /// The median of five passthrough runs.
         public var rawEPS: Double
+        /// The largest distance of a passthrough run from the median, in percent.
+        public var passthroughSpreadPercent: Double
         public var pipelineEPS: Double
         public var latencyMs: Percentiles
         public var rawLatencyMs: Percentiles
@@ -67,15 +70,18 @@ public struct PipelineBenchmark: Sendable {
         _ = try await admin.createTopics(topics.map { NewTopic(name: $0, partitions: 6) })
         _ = try await admin.createTopics([NewTopic(name: warmupTopic, partitions: 1)])
 
-        progress("(a) raw consume→produce passthrough of \(options.events) records, best of 3…")
+        progress("(a) raw consume→produce passthrough of \(options.events) records, median of 5…")
         try await publishPaced(topic: rawIn, count: options.events, rate: nil)
-        var rawEPS = 0.0
-        for _ in 0..<3 {
-            // Best of three: some runs stall about 1 s inside librdkafka/the broker (not yet explained).
+        var passthroughRuns: [Double] = []
+        for _ in 0..<5 {
             let run = try await rawPassthrough(from: rawIn, to: rawOut, admin: admin)
             progress("    \(Int(run)) records/s")
-            rawEPS = max(rawEPS, run)
+            passthroughRuns.append(run)
         }
+        let rawEPS = passthroughRuns.sorted()[2]
+        // Stability: the largest distance of a run from the median (a run that stalls shows here).
+        let spread = passthroughRuns.map { abs($0 - rawEPS) / rawEPS * 100 }.max() ?? 0
+        progress(String(format: "    median %.0f records/s; runs within ±%.0f%% of it", rawEPS, spread))
 
         progress("(b) publish → router → worker (python3 no-op) → result, \(options.events) events…")
         let function = "bench-noop-\(tag)"
@@ -139,7 +145,8 @@ public struct PipelineBenchmark: Sendable {
         _ = try? await admin.deleteTopics(topics + [warmupTopic])
         await admin.close()
         return Report(
-            rawEPS: rawEPS, pipelineEPS: pipelineEPS, latencyMs: Percentiles(latency.total),
+            rawEPS: rawEPS, passthroughSpreadPercent: spread, pipelineEPS: pipelineEPS,
+            latencyMs: Percentiles(latency.total),
             rawLatencyMs: Percentiles(rawLatency),
             stagesMs: zip(ResultReader.stageNames, latency.stages.map(Percentiles.init)).map { ($0, $1) })
     }

@@ -1,3 +1,4 @@
+import Foundation
 import SluiceRecords
 import Synchronization
 
@@ -24,10 +25,50 @@ final class ConsumerEventBuffer: Sendable {
 
     private let state = Mutex(State())
     let capacity: Int
+    /// Where the poll thread waits for room (`waitForRoom`); the reader signals it.
+    private let room = NSCondition()
+    private let pollerWaiting = Atomic<Bool>(false)
+    private let wakeups = Atomic<Int>(0)
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
     }
+
+    enum RoomWait { case room, woken, timedOut }
+
+    /// Blocks the poll thread until the reader has drained half of the buffer, `wake()` is called, or
+    /// `timeout` passes.
+    func waitForRoom(timeout: Duration) -> RoomWait {
+        room.lock()
+        defer { room.unlock() }
+        pollerWaiting.store(true, ordering: .sequentiallyConsistent)
+        defer { pollerWaiting.store(false, ordering: .sequentiallyConsistent) }
+        let woken = wakeups.load(ordering: .sequentiallyConsistent)
+        let deadline = Date().addingTimeInterval(Double(timeout / .milliseconds(1)) / 1000)
+        while !hasRoom {
+            if wakeups.load(ordering: .sequentiallyConsistent) != woken || isFinished { return .woken }
+            if !room.wait(until: deadline) { return hasRoom ? .room : .timedOut }
+        }
+        return .room
+    }
+
+    /// Ends a `waitForRoom` at once (a seek is queued, the consumer is closing).
+    func wake() {
+        wakeups.add(1, ordering: .sequentiallyConsistent)
+        room.lock()
+        room.broadcast()
+        room.unlock()
+    }
+
+    /// Signals the poll thread when it waits and the buffer has room again.
+    private func signalRoomIfAwaited() {
+        guard pollerWaiting.load(ordering: .sequentiallyConsistent), hasRoom else { return }
+        room.lock()
+        room.broadcast()
+        room.unlock()
+    }
+
+    private var isFinished: Bool { state.withLock { $0.finished } }
 
     /// Adds an event from the poll thread.
     func push(_ event: ConsumerEvent) {
@@ -54,7 +95,10 @@ final class ConsumerEventBuffer: Sendable {
                     state.waiter = continuation
                     return nil
                 }
-                if let ready { continuation.resume(returning: ready) }
+                if let ready {
+                    signalRoomIfAwaited()
+                    continuation.resume(returning: ready)
+                }
             }
         } onCancel: {
             let waiter = state.withLock { state in
@@ -90,5 +134,6 @@ final class ConsumerEventBuffer: Sendable {
             return state.waiter
         }
         waiter?.resume(returning: nil)
+        wake()
     }
 }

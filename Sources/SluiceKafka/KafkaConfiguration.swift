@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where and how a client reaches Kafka; shared by producers, consumers and admin clients.
 public struct KafkaConnection: Sendable, Hashable {
     /// `host:port` pairs.
@@ -26,8 +28,14 @@ public struct KafkaConnection: Sendable, Hashable {
 
     public var brokerList: String { brokers.joined(separator: ",") }
 
+    /// librdkafka's own debug contexts (`SLUICE_RDKAFKA_DEBUG=fetch,msg`…), logged at debug level
+    /// (`SLUICE_LOG_LEVEL=debug`): for finding where a client waits.
+    static let debugContexts = ProcessInfo.processInfo.environment["SLUICE_RDKAFKA_DEBUG"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+
     var baseProperties: [String: String] {
-        [
+        var properties = [
             "bootstrap.servers": brokerList,
             "client.id": clientID,
             "log.queue": "true",
@@ -36,6 +44,8 @@ public struct KafkaConnection: Sendable, Hashable {
             "reconnect.backoff.ms": "50",
             "reconnect.backoff.max.ms": "1000",
         ]
+        if let contexts = Self.debugContexts { properties["debug"] = contexts }
+        return properties
     }
 }
 

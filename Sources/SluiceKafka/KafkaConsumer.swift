@@ -180,6 +180,7 @@ public final class KafkaConsumer: Sendable {
     /// has not closed by then (a coordinator that does not answer) is given up on with a warning, and its
     /// partitions go to the others when its session expires on the broker.
     public func close() async {
+        buffer.wake()
         await poller.stop()
         control.failPendingSeeks()
         let limitMs = configuration.sessionTimeoutMs + configuration.connection.timeoutMs

@@ -22,8 +22,19 @@ final class PartitionControl: Sendable {
         state.withLock { $0.assignment = partitions }
     }
 
-    /// Pauses all fetching while the buffer is full and resumes it once the reader has drained half.
+    /// How long a full buffer holds the poll thread before fetching is paused.
+    static let pauseAfter = Duration.seconds(1)
+
+    /// When the buffer is full, holds the poll thread until the reader has drained half; fetching is
+    /// paused only when that takes longer than `pauseAfter`, and resumed once there is room.
+    ///
+    /// Holding first, not pausing at once: librdkafka drops what it prefetched for a paused partition, and
+    /// on resume the embedded broker took about a second to serve it again — a full buffer for a moment
+    /// (a burst) cost a one-second stall. While the poll thread is held, librdkafka's own prefetch bound
+    /// (`queued.max.messages.kbytes`) stops fetching.
     func applyBackpressure(client: RDKafkaClient) {
+        let full = state.withLock { !$0.backpressurePaused } && buffer.isFull
+        if full, buffer.waitForRoom(timeout: Self.pauseAfter) != .timedOut { return }
         let action: (pause: Bool, partitions: Set<TopicPartition>)? = state.withLock { state in
             if !state.backpressurePaused && buffer.isFull {
                 state.backpressurePaused = true
@@ -43,6 +54,7 @@ final class PartitionControl: Sendable {
     func seek(_ positions: [TopicPartitionOffset]) async throws {
         try await withCheckedThrowingContinuation { continuation in
             seeks.withLock { $0.append((positions, continuation)) }
+            buffer.wake()
         }
     }
 
