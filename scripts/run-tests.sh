@@ -24,8 +24,11 @@ stacks() {
     done
 }
 
+finished=$(mktemp -u)
 (
     sleep "$limit" </dev/null >/dev/null 2>&1
+    # Woken because the suite ended (or its runner is gone): nothing to do.
+    if [ -e "$finished" ] || ! kill -0 "$runner" 2>/dev/null; then exit 0; fi
     echo "run-tests: the suite did not finish within ${limit} s (a hang); the stacks of its threads follow" >&2
     stacks >&2
     pkill -TERM -f 'PackageTests\.xctest'
@@ -37,7 +40,8 @@ watchdog=$!
 
 wait "$runner"
 status=$?
-pkill -P "$watchdog" 2>/dev/null
-kill "$watchdog" 2>/dev/null
+touch "$finished"
+pkill -P "$watchdog" sleep 2>/dev/null
 wait "$watchdog" 2>/dev/null
+rm -f "$finished"
 exit "$status"

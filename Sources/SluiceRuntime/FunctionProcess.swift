@@ -72,6 +72,7 @@ final class FunctionProcess: Sendable {
         close(input[0])
         close(output[1])
         close(errors[1])
+        _ = fcntl(input[1], F_SETFL, fcntl(input[1], F_GETFL) | O_NONBLOCK)
         signal(SIGPIPE, SIG_IGN)
         let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: StreamBuffer(), cgroup: cgroup)
         process.stdout.startReading(output[0], name: "sluice-fn-\(pid)-out")
@@ -107,24 +108,45 @@ final class FunctionProcess: Sendable {
         return process
     }
 
-    /// Writes to the process's stdin (off the cooperative pool). Throws when it closed its stdin.
+    /// Writes to the process's stdin. Throws when it closed its stdin.
+    ///
+    /// The stdin pipe does not block: what fits in it (a frame, nearly always) is written here, with no
+    /// hop to another thread; the rest waits for room on the process's writer queue, off the cooperative
+    /// pool. One writer at a time (an invocation's leader, or an `exec` invocation's input).
     func write(_ bytes: [UInt8]) async throws {
         let fd = stdinFD
+        let done = try Self.writeAvailable(fd, bytes, from: 0)
+        guard done < bytes.count else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             writer.async {
-                var offset = 0
-                while offset < bytes.count {
-                    let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPIPE))
-                        return
+                var offset = done
+                do {
+                    while offset < bytes.count {
+                        var waitForRoom = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&waitForRoom, 1, 1000)
+                        offset = try Self.writeAvailable(fd, bytes, from: offset)
                     }
-                    offset += written
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
                 }
-                continuation.resume()
             }
         }
+    }
+
+    /// Writes from `offset` until done or the pipe is full; the new offset.
+    private static func writeAvailable(_ fd: Int32, _ bytes: [UInt8], from offset: Int) throws -> Int {
+        var offset = offset
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return offset }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPIPE)
+            }
+            offset += written
+        }
+        return offset
     }
 
     func closeStdin() { close(stdinFD) }
