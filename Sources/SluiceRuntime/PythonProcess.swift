@@ -83,10 +83,27 @@ final class PythonProcess: Sendable {
             return Self.crashed
         }
         var outcome = InvocationOutcome(
-            status: .error, error: object["error"] as? String ?? "unknown error",
-            traceback: object["traceback"] as? String)
+            status: .error, error: Self.bounded(object["error"] as? String ?? "unknown error", Self.maxErrorBytes),
+            traceback: (object["traceback"] as? String).map { Self.bounded($0, Self.maxTracebackBytes, keepEnd: true) })
         outcome.retryable = object["retryable"] as? Bool ?? true
         return outcome
+    }
+
+    /// A function's error message and traceback are its own text, of any size: they are cut to these
+    /// (UTF-8 bytes), so the result, log and dead letter that carry them always fit a Kafka record.
+    static let maxErrorBytes = 4_096
+    static let maxTracebackBytes = 16_384
+
+    /// `text` cut to at most `limit` UTF-8 bytes (its start, or its end when `keepEnd`: a traceback's last
+    /// frames matter most), saying how much was cut.
+    static func bounded(_ text: String, _ limit: Int, keepEnd: Bool = false) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.count > limit else { return text }
+        let note = " …[\(bytes.count - limit) of \(bytes.count) bytes cut]… "
+        let kept = keepEnd ? bytes.suffix(limit) : bytes.prefix(limit)
+        // A cut inside a multi-byte character leaves replacement characters at the edge, never invalid text.
+        let part = String(decoding: kept, as: UTF8.self)
+        return keepEnd ? note + part : part + note
     }
 
     /// A success reply is exactly this prefix, the output's JSON, and `}`.
