@@ -26,7 +26,8 @@ stacks() {
 
 finished=$(mktemp -u)
 (
-    sleep "$limit" </dev/null >/dev/null 2>&1
+    sleep "$limit" </dev/null >/dev/null 2>&1 &
+    wait $!  # (a sleep in the background: ending it early prints nothing)
     # Woken because the suite ended (or its runner is gone): nothing to do.
     if [ -e "$finished" ] || ! kill -0 "$runner" 2>/dev/null; then exit 0; fi
     echo "run-tests: the suite did not finish within ${limit} s (a hang); the stacks of its threads follow" >&2
