@@ -165,6 +165,9 @@ public final class FunctionRunner: Sendable {
         if await python.send(inputs) {
             outcomes = await takeReplies(spec, python: python, count: inputs.count)
         }
+        // The sandbox's verdicts (oom…) and the resources go to the invocations that ran, never to those
+        // after a failure, which did not run and stay retryable.
+        if !outcomes.isEmpty { before.apply(to: &outcomes, process: python.process, spec: spec) }
         if outcomes.count < inputs.count {
             let reason = outcomes.last?.status == .timeout ? "an earlier invocation of its batch timed out" : "it died"
             var notRun = InvocationOutcome(
@@ -172,7 +175,6 @@ public final class FunctionRunner: Sendable {
             notRun.retryable = true
             outcomes += Array(repeating: notRun, count: inputs.count - outcomes.count)
         }
-        before.apply(to: &outcomes, process: python.process, spec: spec)
         for index in outcomes.indices {
             outcomes[index].batchSize = inputs.count
             outcomes[index].processID = python.process.pid

@@ -57,6 +57,28 @@ struct BatchTests {
         #expect(batched.allSatisfy { (1...FunctionRunner.maxBatch).contains($0) })
     }
 
+    @Test("An invocation of a batch that goes over memory_mb is oom; the others ran or are retryable, none is oom")
+    func oomInABatch() async throws {
+        let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
+        var hog = try spec(
+            """
+            def main(event, context):
+                if event == 'hog':
+                    return len(bytearray(512 * 1024 * 1024))
+                return event
+            """)
+        hog.manifest.memoryMB = 64
+        let events = ["hog"] + (0..<20).map { "small\($0)" }
+        let outcomes = await runAll(runner, hog, events, processes: 1)
+        await runner.shutdown()
+        #expect(outcomes[0].status == .oom, "\(outcomes[0].status) \(outcomes[0].error ?? "")")
+        for (event, outcome) in zip(events, outcomes).dropFirst() {
+            #expect(
+                outcome.status == .success || (outcome.status == .crash && outcome.retryable),
+                "\(event): \(outcome.status) \(outcome.error ?? "")")
+        }
+    }
+
     @Test("In a batch, an error stays with its invocation; a timeout ends the process and the rest is retryable")
     func failuresInABatch() async throws {
         let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
