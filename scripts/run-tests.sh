@@ -42,7 +42,8 @@ watchdog=$!
 wait "$runner"
 status=$?
 touch "$finished"
-pkill -P "$watchdog" sleep 2>/dev/null
+pkill -P "$watchdog" sleep 2>/dev/null || true
+kill "$watchdog" 2>/dev/null
 wait "$watchdog" 2>/dev/null
 rm -f "$finished"
 exit "$status"
