@@ -123,7 +123,6 @@ public struct SandboxBenchmark: Sendable {
         let runner = FunctionRunner(
             launcher: ProcessLauncher(sandboxing: sandboxing), batchLimit: batchLimit,
             logger: Logger(label: "sluice.bench"))
-        defer { Task { await runner.shutdown() } }
         let spec = FunctionSpec(manifest: manifest, version: 1, codeHash: "bench-warm")
         @Sendable func input(_ index: Int) -> InvocationInput {
             InvocationInput(invocationID: "inv_warm_\(index)", event: Array("{}".utf8), contextJSON: Array("{}".utf8))
@@ -143,10 +142,12 @@ public struct SandboxBenchmark: Sendable {
             }
             return await group.reduce(0, +)
         }
+        let seconds = (ContinuousClock.now - start).inSeconds
+        await runner.shutdown()
         guard failures == 0 else {
             throw SandboxUnavailable(missing: ["\(failures) warm python3 no-op invocations failed"])
         }
-        return Double(warmInvocations) / (ContinuousClock.now - start).inSeconds
+        return Double(warmInvocations) / seconds
     }
 
     /// Runs `body` `count` times on a thread of its own (it blocks in waitpid) and times each, in ms.

@@ -34,11 +34,9 @@ final class ConsumerEventBuffer: Sendable {
         self.capacity = max(capacity, 1)
     }
 
-    enum RoomWait { case room, woken, timedOut }
-
-    /// Blocks the poll thread until the reader has drained half of the buffer, `wake()` is called, or
-    /// `timeout` passes.
-    func waitForRoom(timeout: Duration) -> RoomWait {
+    /// Blocks the poll thread until the reader has drained half of the buffer or `wake()` is called;
+    /// false when `timeout` passed first.
+    func waitForRoom(timeout: Duration) -> Bool {
         room.lock()
         defer { room.unlock() }
         pollerWaiting.store(true, ordering: .sequentiallyConsistent)
@@ -46,23 +44,25 @@ final class ConsumerEventBuffer: Sendable {
         let woken = wakeups.load(ordering: .sequentiallyConsistent)
         let deadline = Date().addingTimeInterval(Double(timeout / .milliseconds(1)) / 1000)
         while !hasRoom {
-            if wakeups.load(ordering: .sequentiallyConsistent) != woken || isFinished { return .woken }
-            if !room.wait(until: deadline) { return hasRoom ? .room : .timedOut }
+            if wakeups.load(ordering: .sequentiallyConsistent) != woken || isFinished { return true }
+            if !room.wait(until: deadline) { return hasRoom }
         }
-        return .room
+        return true
     }
 
     /// Ends a `waitForRoom` at once (a seek is queued, the consumer is closing).
     func wake() {
         wakeups.add(1, ordering: .sequentiallyConsistent)
-        room.lock()
-        room.broadcast()
-        room.unlock()
+        broadcastRoom()
     }
 
     /// Signals the poll thread when it waits and the buffer has room again.
     private func signalRoomIfAwaited() {
         guard pollerWaiting.load(ordering: .sequentiallyConsistent), hasRoom else { return }
+        broadcastRoom()
+    }
+
+    private func broadcastRoom() {
         room.lock()
         room.broadcast()
         room.unlock()

@@ -34,7 +34,7 @@ final class PartitionControl: Sendable {
     /// (`queued.max.messages.kbytes`) stops fetching.
     func applyBackpressure(client: RDKafkaClient) {
         let full = state.withLock { !$0.backpressurePaused } && buffer.isFull
-        if full, buffer.waitForRoom(timeout: Self.pauseAfter) != .timedOut { return }
+        if full, buffer.waitForRoom(timeout: Self.pauseAfter) { return }
         let action: (pause: Bool, partitions: Set<TopicPartition>)? = state.withLock { state in
             if !state.backpressurePaused && buffer.isFull {
                 state.backpressurePaused = true

@@ -94,8 +94,7 @@ actor WarmPool {
     /// Starts processes until the floor is warm.
     func prewarm() async {
         while warmCount < floor {
-            guard let process = try? await PythonProcess.start(spec: spec, launcher: launcher, timeout: startTimeout)
-            else { return }
+            guard let process = try? await start() else { return }
             idle.append((process, .now))
         }
     }

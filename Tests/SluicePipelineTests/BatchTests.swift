@@ -39,6 +39,15 @@ struct BatchTests {
         }
     }
 
+    /// Each invocation succeeded, or did not run after a failure in its batch and may be retried.
+    func expectRanOrRetryable(_ pairs: some Sequence<(String, InvocationOutcome)>) {
+        for (event, outcome) in pairs {
+            #expect(
+                outcome.status == .success || (outcome.status == .crash && outcome.retryable),
+                "\(event): \(outcome.status) \(outcome.error ?? "")")
+        }
+    }
+
     @Test("200 invocations at once on one process: each gets its own output, in batches of up to 16")
     func batchesKeepEachOutput() async throws {
         let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
@@ -72,11 +81,7 @@ struct BatchTests {
         let outcomes = await runAll(runner, hog, events, processes: 1)
         await runner.shutdown()
         #expect(outcomes[0].status == .oom, "\(outcomes[0].status) \(outcomes[0].error ?? "")")
-        for (event, outcome) in zip(events, outcomes).dropFirst() {
-            #expect(
-                outcome.status == .success || (outcome.status == .crash && outcome.retryable),
-                "\(event): \(outcome.status) \(outcome.error ?? "")")
-        }
+        expectRanOrRetryable(zip(events, outcomes).dropFirst())
     }
 
     @Test("In a batch, an error stays with its invocation; a timeout ends the process and the rest is retryable")
@@ -107,12 +112,8 @@ struct BatchTests {
         let withHang = ["hang"] + (0..<20).map { "after\($0)" }
         let ended = await runAll(runner, spec, withHang, processes: 1)
         #expect(ended[0].status == .timeout)
-        for (event, outcome) in zip(withHang, ended).dropFirst() {
-            // Run before the hang, after it on a new process, or not run (retryable) in the hang's batch.
-            #expect(
-                outcome.status == .success || (outcome.status == .crash && outcome.retryable),
-                "\(event): \(outcome.status) \(outcome.error ?? "")")
-        }
+        // Run before the hang, after it on a new process, or not run (retryable) in the hang's batch.
+        expectRanOrRetryable(zip(withHang, ended).dropFirst())
         let next = await runner.invoke(spec, input("fine"), maxProcesses: 1)
         await runner.shutdown()
         #expect(next.status == .success)
