@@ -72,14 +72,14 @@ public struct SandboxBenchmark: Sendable {
         // As in a worker: an ended sandbox's cgroup is recycled (in the background) for the next one.
         let sluice = try await Self.time(runs) {
             let command = try sandboxing.command(policy: policy, code: empty.path, runtime: nil, program: ["/bin/true"])
-            try Self.spawnAndWait(command.executable, command.arguments)
+            try Self.spawnAndWait(command.executable, command.arguments, inherit: command.inherited)
             command.cgroup?.release()
         }
         progress("(iii-b) the same without the cgroup (bubblewrap has none), \(runs) runs…")
         let launcherOnly = try await Self.time(runs) {
             let command = try sandboxing.command(
                 policy: policy, code: empty.path, runtime: nil, program: ["/bin/true"], withCgroup: false)
-            try Self.spawnAndWait(command.executable, command.arguments)
+            try Self.spawnAndWait(command.executable, command.arguments, inherit: command.inherited)
         }
 
         progress("(iv) python3 no-op under the sandbox: spawn to first response, \(pythonRuns) runs…")
@@ -172,12 +172,12 @@ public struct SandboxBenchmark: Sendable {
     }
 
     /// posix_spawn with /dev/null as stdio and a clean environment, then waitpid; throws unless exit 0.
-    static func spawnAndWait(_ executable: String, _ arguments: [String]) throws {
+    static func spawnAndWait(_ executable: String, _ arguments: [String], inherit: Int32? = nil) throws {
         let null = open("/dev/null", O_RDWR)
         defer { close(null) }
         let pid = try ChildProcess.spawn(
             executable, arguments, environment: ["PATH": "/usr/bin:/bin"], directory: "/", stdin: null, stdout: null,
-            stderr: null, newSession: false)
+            stderr: null, newSession: false, inherit: inherit)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         guard status == 0 else {

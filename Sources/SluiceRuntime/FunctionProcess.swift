@@ -50,7 +50,7 @@ final class FunctionProcess: Sendable {
     /// Starts `executable` in `directory` with exactly `environment`.
     static func start(
         _ executable: String, _ arguments: [String], environment: [String: String], directory: String,
-        cgroup: Cgroup? = nil
+        cgroup: Cgroup? = nil, inherit: Int32? = nil
     ) throws -> FunctionProcess {
         var input: [Int32] = [0, 0]
         var output: [Int32] = [0, 0]
@@ -63,7 +63,7 @@ final class FunctionProcess: Sendable {
         do {
             pid = try ChildProcess.spawn(
                 executable, arguments, environment: environment, directory: directory,
-                stdin: input[0], stdout: output[1], stderr: errors[1], newSession: true)
+                stdin: input[0], stdout: output[1], stderr: errors[1], newSession: true, inherit: inherit)
         } catch {
             for fd in input + output + errors { close(fd) }
             cgroup?.release()

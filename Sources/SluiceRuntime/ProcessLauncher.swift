@@ -63,7 +63,8 @@ public struct ProcessLauncher: Sendable {
                 policy: policy(for: manifest), code: manifest.codePath, runtime: runtimeFolder,
                 program: program("/code", "/runtime"))
             return try FunctionProcess.start(
-                command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup)
+                command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup,
+                inherit: command.inherited)
         }
     }
 }

@@ -119,7 +119,9 @@ public struct CgroupHost: Sendable, Hashable {
         }
     }
 
-    /// Removes the empty cgroups that workers no longer running left behind (named `<pid>-…`).
+    /// Removes the cgroups that workers no longer running left behind (named `<pid>-…`), killing what
+    /// still runs in them first: a worker's sandboxes never outlive it by more than its next start (its
+    /// lifeline ends them at once; this is for what a launcher could not end).
     public func removeStale() {
         let bases: [String]
         switch layout {
@@ -131,9 +133,22 @@ public struct CgroupHost: Sendable, Hashable {
                 guard let pid = name.split(separator: "-").first.flatMap({ Int32($0) }), kill(pid, 0) != 0,
                     errno == ESRCH
                 else { continue }
-                rmdir(base + "/" + name)
+                let path = base + "/" + name
+                // Killed processes leave the cgroup within milliseconds; give them up to a second.
+                for _ in 0..<100 {
+                    let left = Self.processes(in: path)
+                    if left.isEmpty { break }
+                    for process in left { kill(process, SIGKILL) }
+                    usleep(10_000)
+                }
+                rmdir(path)
             }
         }
+    }
+
+    /// The pids in a cgroup directory.
+    static func processes(in path: String) -> [pid_t] {
+        (SmallFile.read(path + "/cgroup.procs") ?? "").split(separator: "\n").compactMap { pid_t($0) }
     }
 
     static func makeDirectory(_ path: String) throws {

@@ -94,6 +94,8 @@ public final class Sandboxing: Sendable {
         public let executable: String
         public let arguments: [String]
         public let cgroup: Cgroup?
+        /// Give the launcher this descriptor as descriptor 3 (`Lifeline.readEnd`).
+        public let inherited: Int32
     }
 
     /// Prepares one sandbox: creates its cgroup with the limits and returns the launcher command that
@@ -110,9 +112,11 @@ public final class Sandboxing: Sendable {
         arguments += [
             "--tmp-mb", String(policy.tmpMB), "--net", policy.hostNetwork ? "host" : "none", "--nofile",
             String(policy.openFiles),
-            "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid), "--",
+            "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid),
+            "--lifeline", String(Lifeline.launcherDescriptor), "--",
         ]
-        return Command(executable: launcher, arguments: arguments + program, cgroup: cgroup)
+        return Command(
+            executable: launcher, arguments: arguments + program, cgroup: cgroup, inherited: Lifeline.readEnd)
     }
 
     /// A new cgroup with these limits for a sandbox: one made ahead if there is one.
@@ -187,7 +191,7 @@ public final class Sandboxing: Sendable {
         let pid = try ChildProcess.spawn(
             command.executable, command.arguments, environment: ["PATH": "/usr/bin:/bin"], directory: nil, stdin: null,
             stdout: null,
-            stderr: errors, newSession: false)
+            stderr: errors, newSession: false, inherit: command.inherited)
         // A probe still running at the timeout is killed; the wait then reaps it.
         let status = await withTimeout(Self.probeTimeout, onTimeout: { kill(pid, SIGKILL) }) {
             await BlockingCalls.run { ChildProcess.waitForExit(pid) }

@@ -120,10 +120,10 @@ public enum ChildProcess {
 
     /// `posix_spawn` with the given descriptors as 0, 1 and 2, every other descriptor closed, default
     /// signal handling, and optionally a new session (so the child's whole process group can be killed).
-    /// `environment` nil inherits this process's.
+    /// `environment` nil inherits this process's; `inherit` is passed on as descriptor 3.
     public static func spawn(
         _ executable: String, _ arguments: [String], environment: [String: String]?, directory: String?,
-        stdin: Int32, stdout: Int32, stderr: Int32, newSession: Bool
+        stdin: Int32, stdout: Int32, stderr: Int32, newSession: Bool, inherit: Int32? = nil
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -131,8 +131,9 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdin, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        if let inherit { posix_spawn_file_actions_adddup2(&actions, inherit, 3) }
         // Inherit nothing else: a long-lived child holding another pipe's write end would keep it open.
-        sluice_spawn_file_actions_addclosefrom(&actions, 3)
+        sluice_spawn_file_actions_addclosefrom(&actions, inherit == nil ? 3 : 4)
         if let directory { sluice_spawn_file_actions_addchdir(&actions, directory) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
