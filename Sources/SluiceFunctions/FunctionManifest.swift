@@ -95,17 +95,15 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         let fields = try file.root.mapping(allowed: keys)
         let nameValue = try fields.required("name")
         let name = try nameValue.string()
-        guard name.count <= 63, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }),
-            name.first?.isLetter == true
-        else {
+        guard FunctionBounds.isValidName(name) else {
             throw nameValue.error(
                 "'\(name)' is not a valid function name: lowercase letters, digits and '-', starting with a letter, at most 63"
             )
         }
         let tenantValue = try fields.required("tenant")
         let tenant = try tenantValue.string()
-        guard tenant.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw tenantValue.error("'\(tenant)' is not a valid tenant: letters, digits, '-' and '_'")
+        guard FunctionBounds.isValidTenant(tenant) else {
+            throw tenantValue.error("'\(tenant)' is not a valid tenant: 1 to 63 letters, digits, '-' and '_'")
         }
         let runtimeValue = try fields.required("runtime")
         guard let runtime = Runtime(rawValue: try runtimeValue.string()) else {
@@ -138,29 +136,53 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         }
         var manifest = FunctionManifest(
             name: name, tenant: tenant, runtime: runtime, handler: handler, codePath: code.path)
-        manifest.memoryMB = try fields["memory_mb"]?.int(in: 16...65_536) ?? manifest.memoryMB
-        manifest.cpuMillicores = try fields["cpu_millicores"]?.int(in: 10...64_000) ?? manifest.cpuMillicores
+        manifest.memoryMB = try fields["memory_mb"]?.int(in: FunctionBounds.memoryMB) ?? manifest.memoryMB
+        manifest.cpuMillicores =
+            try fields["cpu_millicores"]?.int(in: FunctionBounds.cpuMillicores) ?? manifest.cpuMillicores
         if let timeout = fields["timeout_seconds"] {
-            guard let seconds = Double(try timeout.scalar()), seconds > 0, seconds <= 900 else {
+            guard let seconds = Double(try timeout.scalar()), seconds > 0,
+                FunctionBounds.timeoutSeconds.contains(seconds)
+            else {
                 throw timeout.error("expected a number of seconds above 0 and at most 900")
             }
             manifest.timeoutSeconds = seconds
         }
-        manifest.maxConcurrency = try fields["max_concurrency"]?.int(in: 1...10_000) ?? manifest.maxConcurrency
-        manifest.minWarm = try fields["min_warm"]?.int(in: 0...1000) ?? manifest.minWarm
+        manifest.maxConcurrency =
+            try fields["max_concurrency"]?.int(in: FunctionBounds.maxConcurrency) ?? manifest.maxConcurrency
+        manifest.minWarm = try fields["min_warm"]?.int(in: FunctionBounds.minWarm) ?? manifest.minWarm
         if let ordering = fields["ordering"] {
             guard let value = Ordering(rawValue: try ordering.string()) else {
                 throw ordering.error("expected one of \(Ordering.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             manifest.ordering = value
         }
-        manifest.eventTriggers = try fields["event_triggers"]?.stringList() ?? []
-        manifest.environmentVars = try fields["environment_vars"]?.stringMap() ?? [:]
+        if let triggers = fields["event_triggers"] {
+            manifest.eventTriggers = try triggers.stringList()
+            guard FunctionBounds.triggerCount.contains(manifest.eventTriggers.count) else {
+                throw triggers.error("at most \(FunctionBounds.triggerCount.upperBound) trigger topics")
+            }
+            if let problem = manifest.eventTriggers.lazy.compactMap({ FunctionBounds.triggerProblem($0) }).first {
+                throw triggers.error(problem)
+            }
+        }
+        if let variables = fields["environment_vars"] {
+            manifest.environmentVars = try variables.stringMap()
+            if let problem = SpecAdmission.environmentProblem(manifest.environmentVars) {
+                throw variables.error(problem)
+            }
+        }
         manifest.retry = try fields["retry"].map { try platform.retry.applying($0) } ?? platform.retry
-        manifest.network = try fields["network"]?.choice(Network.self) ?? .none
-        manifest.tmpMB = try fields["tmp_mb"]?.int(in: 1...16_384) ?? manifest.tmpMB
-        manifest.pidsMax = try fields["pids_max"]?.int(in: 4...32_768) ?? manifest.pidsMax
-        manifest.openFiles = try fields["open_files"]?.int(in: 16...1_048_576) ?? manifest.openFiles
+        if let network = fields["network"] {
+            manifest.network = try network.choice(Network.self)
+            if manifest.network == .host, !platform.allowHostNetwork {
+                throw network.error(
+                    "network: host lets the function reach everything the worker can, the broker included; Config/platform.yaml must set sandbox.allow_host_network: true"
+                )
+            }
+        }
+        manifest.tmpMB = try fields["tmp_mb"]?.int(in: FunctionBounds.tmpMB) ?? manifest.tmpMB
+        manifest.pidsMax = try fields["pids_max"]?.int(in: FunctionBounds.pidsMax) ?? manifest.pidsMax
+        manifest.openFiles = try fields["open_files"]?.int(in: FunctionBounds.openFiles) ?? manifest.openFiles
         if let isolation = fields["isolation"] {
             manifest.isolation = try isolation.choice(Isolation.self)
             if manifest.isolation == .none, !platform.allowIsolationNone {

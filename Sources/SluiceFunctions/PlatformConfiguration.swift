@@ -10,6 +10,9 @@ public struct PlatformConfiguration: Sendable, Hashable {
     public var maxEventBytes = 262_144
     /// Whether manifests may say `isolation: none` (trusted code, benchmarks).
     public var allowIsolationNone = false
+    /// Whether manifests may say `network: host` (the function then reaches what the worker can, the
+    /// broker included).
+    public var allowHostNetwork = false
     /// Whether workers may run sandboxes without cgroups (no memory, CPU or pids limits) on a host that
     /// has none usable. Without it such a worker refuses to start, naming what is missing.
     public var allowWithoutCgroups = false
@@ -23,7 +26,9 @@ public struct PlatformConfiguration: Sendable, Hashable {
 
     static let keys: Set<String> = ["retry", "limits", "sandbox"]
     static let limitKeys: Set<String> = ["max_event_bytes"]
-    static let sandboxKeys: Set<String> = ["allow_isolation_none", "allow_without_cgroups", "uid", "gid"]
+    static let sandboxKeys: Set<String> = [
+        "allow_isolation_none", "allow_host_network", "allow_without_cgroups", "uid", "gid",
+    ]
 
     /// Loads `path`; when it does not exist, the built-in defaults unless `required` (a file the user
     /// named), which is then an error.
@@ -51,6 +56,7 @@ public struct PlatformConfiguration: Sendable, Hashable {
         }
         if let sandbox = try fields["sandbox"]?.mapping(allowed: sandboxKeys) {
             configuration.allowIsolationNone = try sandbox["allow_isolation_none"]?.bool() ?? false
+            configuration.allowHostNetwork = try sandbox["allow_host_network"]?.bool() ?? false
             configuration.allowWithoutCgroups = try sandbox["allow_without_cgroups"]?.bool() ?? false
             configuration.sandboxUID = UInt32(try sandbox["uid"]?.int(in: 1...4_000_000_000) ?? 65534)
             configuration.sandboxGID = UInt32(try sandbox["gid"]?.int(in: 1...4_000_000_000) ?? 65534)

@@ -77,11 +77,11 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     public func applying(_ value: YAMLValue) throws -> RetryPolicy {
         let fields = try value.mapping(allowed: Self.keys)
         var policy = self
-        policy.maxAttempts = try fields["max_attempts"]?.int(in: 1...100) ?? maxAttempts
+        policy.maxAttempts = try fields["max_attempts"]?.int(in: FunctionBounds.maxAttempts) ?? maxAttempts
         policy.backoff = try fields["backoff"]?.choice(Backoff.self) ?? backoff
-        policy.initialMs = try fields["initial_ms"]?.int(in: 0...3_600_000) ?? initialMs
-        policy.multiplier = try fields["multiplier"]?.double(in: 1...100) ?? multiplier
-        policy.maxMs = try fields["max_ms"]?.int(in: 0...Self.longestBackoffMs) ?? maxMs
+        policy.initialMs = try fields["initial_ms"]?.int(in: FunctionBounds.initialMs) ?? initialMs
+        policy.multiplier = try fields["multiplier"]?.double(in: FunctionBounds.multiplier) ?? multiplier
+        policy.maxMs = try fields["max_ms"]?.int(in: FunctionBounds.maxMs) ?? maxMs
         policy.jitter = try fields["jitter"]?.choice(Jitter.self) ?? jitter
         if let retryOn = fields["retry_on"] {
             policy.retryOn = Set(try retryOn.list().map { try $0.choice(ErrorClass.self) })
@@ -89,7 +89,8 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
                 throw retryOn.error("'rejected' records are bad input and are never retried")
             }
         }
-        policy.maxRecordAgeSeconds = try fields["max_record_age_s"]?.int(in: 1...31_536_000) ?? maxRecordAgeSeconds
+        policy.maxRecordAgeSeconds =
+            try fields["max_record_age_s"]?.int(in: FunctionBounds.maxRecordAgeSeconds) ?? maxRecordAgeSeconds
         if policy.maxMs < policy.initialMs {
             throw (fields["max_ms"] ?? value).error(
                 "max_ms (\(policy.maxMs)) is below initial_ms (\(policy.initialMs))")

@@ -96,8 +96,9 @@ public struct DeadLetter: Sendable {
         else { return nil }
         self.init(
             key: record.key, value: record.value, origin: nil, function: function,
-            functionVersion: text(Header.functionVersion).flatMap(Int.init) ?? 0, invocationID: id,
-            attempts: text(Header.attempts).flatMap(Int.init) ?? 0, errorClass: errorClass,
+            functionVersion: Int(record.headerNumber(Header.functionVersion, in: RecordBounds.version) ?? 0),
+            invocationID: id, attempts: Int(record.headerNumber(Header.attempts, in: RecordBounds.attempt) ?? 0),
+            errorClass: errorClass,
             error: text(SluiceHeader.error) ?? "",
             stderrTail: text(Header.stderrTail) ?? "", firstFailure: text(SluiceHeader.firstFailure) ?? "",
             lastFailure: text(SluiceHeader.lastFailure) ?? "", worker: text(Header.worker) ?? "",

@@ -89,21 +89,38 @@ public struct InvocationRequest: Sendable {
         guard let id = text(SluiceHeader.invocationID), !id.isEmpty else {
             return .failure(.init("missing header \(SluiceHeader.invocationID)"))
         }
+        guard RecordBounds.isValidInvocationID(id) else {
+            return .failure(
+                .init("header \(SluiceHeader.invocationID) is not 1 to 128 letters, digits, '_', '-', '.' or ':'"))
+        }
         guard let function = text(SluiceHeader.function), !function.isEmpty else {
             return .failure(.init("missing header \(SluiceHeader.function)"))
         }
-        let attempt = text(SluiceHeader.attempt).flatMap(Int.init) ?? 1
+        guard RecordBounds.isValidFunctionName(function) else {
+            return .failure(.init("header \(SluiceHeader.function) is not a function name"))
+        }
+        let attempt: Int
+        if record.header(SluiceHeader.attempt) == nil {
+            attempt = 1
+        } else if let number = record.headerNumber(SluiceHeader.attempt, in: RecordBounds.attempt) {
+            attempt = Int(number)
+        } else {
+            return .failure(.init("header \(SluiceHeader.attempt) is not a number from 1 to 1000"))
+        }
         let trace = text(TraceParent.headerName).flatMap(TraceParent.init(header:)) ?? TraceParent.start()
         let ownKey = record.key == Array(id.utf8)
         var request = InvocationRequest(
             invocationID: id, function: function, attempt: attempt, trigger: text(SluiceHeader.trigger) ?? "kafka",
             triggerTopic: text(SluiceHeader.triggerTopic),
-            triggerPartition: text(SluiceHeader.triggerPartition).flatMap(Int32.init),
-            triggerOffset: text(SluiceHeader.triggerOffset).flatMap(Int64.init), key: ownKey ? nil : record.key,
+            triggerPartition: record.headerNumber(SluiceHeader.triggerPartition, in: RecordBounds.partition).map {
+                Int32($0)
+            },
+            triggerOffset: record.headerNumber(SluiceHeader.triggerOffset, in: RecordBounds.offset),
+            key: ownKey ? nil : record.key,
             value: record.value,
             traceParent: trace, passthroughHeaders: passthrough(record.headers))
-        request.triggerTimestampMs = text(SluiceHeader.triggerTimestamp).flatMap(Int64.init)
-        request.enqueuedAtMs = text(SluiceHeader.enqueuedAt).flatMap(Int64.init)
+        request.triggerTimestampMs = record.headerNumber(SluiceHeader.triggerTimestamp, in: RecordBounds.epochMs)
+        request.enqueuedAtMs = record.headerNumber(SluiceHeader.enqueuedAt, in: RecordBounds.epochMs)
         request.firstFailure = text(SluiceHeader.firstFailure)
         request.replayOf = text(SluiceHeader.replayOf)
         if let origin = Origin(headersOf: record) {

@@ -88,11 +88,29 @@ public struct LoadSample: Sendable, Hashable, Codable {
         case functions, partitions
     }
 
-    /// The sample in a record value, or nil for anything else on the topic (Scaling Events).
+    /// The sample in a record value, or nil for anything else on the topic (Scaling Events) and for a
+    /// sample whose numbers are out of range (anyone can write the topic; sums of them must not overflow).
     public static func decode(_ value: [UInt8]) -> LoadSample? {
-        guard let sample = try? JSONDecoder().decode(LoadSample.self, from: Data(value)), sample.type == "load_sample"
+        guard value.count <= 4 << 20,
+            let sample = try? JSONDecoder().decode(LoadSample.self, from: Data(value)), sample.type == "load_sample",
+            sample.isPlausible
         else { return nil }
         return sample
+    }
+
+    /// Every count within `RecordBounds.count`, durations and lags finite and bounded, at most 10,000
+    /// functions and 100,000 partitions.
+    var isPlausible: Bool {
+        let counts = RecordBounds.count
+        let lag: ClosedRange<Int64> = 0...1_000_000_000_000_000
+        return counts.contains(inFlight) && counts.contains(queued) && functions.count <= 10_000
+            && partitions.count <= 100_000 && intervalSeconds.isFinite && (0...3600).contains(intervalSeconds)
+            && warmProcesses.values.allSatisfy(counts.contains)
+            && functions.values.allSatisfy {
+                counts.contains($0.inFlight) && counts.contains($0.invocations) && counts.contains($0.warmProcesses)
+                    && $0.durationMsSum.isFinite && (0...1e12).contains($0.durationMsSum)
+            }
+            && partitions.allSatisfy { $0.partition >= 0 && lag.contains($0.lag) }
     }
 
     public func encoded() -> [UInt8] {

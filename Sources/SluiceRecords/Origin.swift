@@ -25,13 +25,14 @@ public struct Origin: Sendable, Hashable {
 
 extension Origin {
     /// Reads the `sluice-origin-*` headers of a record; nil when topic, partition or offset is missing or
-    /// malformed (an unknown timestamp is -1).
+    /// malformed or out of range (an unknown timestamp is -1).
     public init?(headersOf record: ConsumerRecord) {
         guard let topic = record.headerText(SluiceHeader.originTopic),
-            let partition = record.headerText(SluiceHeader.originPartition).flatMap(Int32.init),
-            let offset = record.headerText(SluiceHeader.originOffset).flatMap(Int64.init)
+            topic.utf8.count <= 249,
+            let partition = record.headerNumber(SluiceHeader.originPartition, in: RecordBounds.partition),
+            let offset = record.headerNumber(SluiceHeader.originOffset, in: RecordBounds.offset)
         else { return nil }
-        let timestampMs = record.headerText(SluiceHeader.originTimestamp).flatMap(Int64.init) ?? -1
-        self.init(topic: topic, partition: partition, offset: offset, timestampMs: timestampMs)
+        let timestampMs = record.headerNumber(SluiceHeader.originTimestamp, in: RecordBounds.epochMs) ?? -1
+        self.init(topic: topic, partition: Int32(partition), offset: offset, timestampMs: timestampMs)
     }
 }

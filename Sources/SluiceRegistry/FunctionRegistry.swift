@@ -11,27 +11,43 @@ import Synchronization
 public final class FunctionRegistry: Service, Sendable {
     private struct State {
         var functions: [String: FunctionSpec] = [:]
+        /// The latest refused records (at most `refusalsKept`), oldest first.
+        var refusals: [Refusal] = []
         var generation = 0
         var watchers: [CheckedContinuation<Void, Never>] = []
     }
+    /// A registry record that was not applied, and why.
+    public struct Refusal: Sendable {
+        public let key: String
+        public let offset: Int64
+        public let reason: String
+    }
+
+    static let refusalsKept = 100
+
     /// The registry topic.
     public let topic: String
+    /// What a record must pass to be applied.
+    public let admission: SpecAdmission
     private let state = Mutex(State())
     private let follower: TopicFollower
     private let logger: Logger
 
-    private init(topic: String, follower: TopicFollower, logger: Logger) {
+    private init(topic: String, admission: SpecAdmission, follower: TopicFollower, logger: Logger) {
         self.topic = topic
+        self.admission = admission
         self.follower = follower
         self.logger = logger
     }
 
-    /// Reads the registry topic to its current end (tombstones and compaction included).
+    /// Reads the registry topic to its current end (tombstones and compaction included). Records that
+    /// `admission` refuses are not applied: the function keeps its previous version, and the refusal is
+    /// logged and kept in `refusals`.
     /// - Throws: `KafkaError` (unreachable broker, missing topic — run `sluice topics apply`, or a read
     ///   that does not reach the end within `timeout`).
     public static func load(
         connection: KafkaConnection, topic: String = PlatformTopics.standard.functions,
-        timeout: Duration = .seconds(60),
+        timeout: Duration = .seconds(60), admission: SpecAdmission = SpecAdmission(),
         logger: Logger = Logger(label: "sluice.registry")
     ) async throws -> FunctionRegistry {
         let follower: TopicFollower
@@ -44,7 +60,7 @@ public final class FunctionRegistry: Service, Sendable {
                 .unknownTopic,
                 "the registry topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
         }
-        let registry = FunctionRegistry(topic: topic, follower: follower, logger: logger)
+        let registry = FunctionRegistry(topic: topic, admission: admission, follower: follower, logger: logger)
         do {
             try await follower.readToEnd(timeout: timeout) { registry.apply($0) }
         } catch {
@@ -67,16 +83,19 @@ public final class FunctionRegistry: Service, Sendable {
     public func close() async { await follower.close() }
 
     private func apply(_ record: ConsumerRecord) {
-        guard let key = record.keyText else { return }
+        guard let key = record.keyText, key.utf8.count <= 255 else {
+            return refuse(
+                key: String(decoding: (record.key ?? []).prefix(64), as: UTF8.self), record, "no readable key")
+        }
         var spec: FunctionSpec?
         if let value = record.value {
             do {
                 spec = try FunctionSpec.decode(value)
             } catch {
-                logger.warning(
-                    "skipping an unreadable registry record",
-                    metadata: ["function": "\(key)", "offset": "\(record.offset)", "error": "\(error)"])
-                return
+                return refuse(key: key, record, "unreadable: \(String(describing: error).prefix(300))")
+            }
+            if let spec, let problem = admission.problem(with: spec, key: key, current: function(named: key)) {
+                return refuse(key: key, record, problem)
             }
         }
         let watchers = state.withLock { state in
@@ -87,6 +106,23 @@ public final class FunctionRegistry: Service, Sendable {
         }
         for watcher in watchers { watcher.resume() }
     }
+
+    private func refuse(key: String, _ record: ConsumerRecord, _ reason: String) {
+        logger.warning(
+            "refusing a registry record",
+            metadata: ["function": "\(key)", "offset": "\(record.offset)", "reason": "\(reason)"])
+        let watchers = state.withLock { state in
+            state.refusals.append(Refusal(key: key, offset: record.offset, reason: reason))
+            state.refusals.removeFirst(max(0, state.refusals.count - Self.refusalsKept))
+            state.generation += 1
+            defer { state.watchers = [] }
+            return state.watchers
+        }
+        for watcher in watchers { watcher.resume() }
+    }
+
+    /// The latest refused records, oldest first.
+    public var refusals: [Refusal] { state.withLock { $0.refusals } }
 
     /// The current version of a function, nil when not deployed (or deleted).
     public func function(named name: String) -> FunctionSpec? {

@@ -58,11 +58,14 @@ public struct PipelineHarness: Sendable {
 
     /// Deploys a manifest file and returns the deployed spec.
     @discardableResult
-    public func deploy(_ manifestPath: String) async throws -> FunctionSpec {
-        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
+    public func deploy(_ manifestPath: String, platform: PlatformConfiguration = .standard) async throws
+        -> FunctionSpec
+    {
+        let registry = try await FunctionRegistry.load(
+            connection: connection, admission: SpecAdmission(platform: platform), logger: logger)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
         let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(
-            try FunctionManifest.load(path: manifestPath), force: true)
+            try FunctionManifest.load(path: manifestPath, platform: platform), force: true)
         await producer.close()
         await registry.close()
         guard case .deployed(let spec) = outcome else { throw TestSetupError("not deployed") }
@@ -81,8 +84,11 @@ public struct PipelineHarness: Sendable {
     }
 
     /// A registry that follows the topic, for in-process workers and routers.
-    public func liveRegistry() async throws -> (FunctionRegistry, Task<Void, Never>) {
-        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
+    public func liveRegistry(platform: PlatformConfiguration = .standard) async throws -> (
+        FunctionRegistry, Task<Void, Never>
+    ) {
+        let registry = try await FunctionRegistry.load(
+            connection: connection, admission: SpecAdmission(platform: platform), logger: logger)
         return (registry, Task { try? await registry.run() })
     }
 

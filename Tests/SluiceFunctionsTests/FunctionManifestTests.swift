@@ -69,8 +69,9 @@ struct FunctionManifestTests {
         let defaults = try load(base)
         #expect(defaults.isolation == .sandbox && defaults.network == .none)
         #expect(defaults.tmpMB == 64 && defaults.pidsMax == 64 && defaults.openFiles == 256)
-        let set = try load(base + "network: host\ntmp_mb: 8\npids_max: 16\nopen_files: 32\n")
-        #expect(set.network == .host && set.tmpMB == 8 && set.pidsMax == 16 && set.openFiles == 32)
+        // (network: host needs the platform's consent: `hostNetworkAllowed`, `refusedAtDeploy`.)
+        let set = try load(base + "network: none\ntmp_mb: 8\npids_max: 16\nopen_files: 32\n")
+        #expect(set.network == .none && set.tmpMB == 8 && set.pidsMax == 16 && set.openFiles == 32)
         #expect(failure(base + "network: internet\n")?.field == "network")
         #expect(failure(base + "pids_max: 1\n")?.description.contains("out of range") == true)
         let refused = failure(base + "isolation: none\n")
@@ -93,4 +94,30 @@ struct FunctionManifestTests {
         let manifests = try files.map { try FunctionManifest.load(path: folder.appendingPathComponent($0).path) }
         #expect(Set(manifests.map(\.runtime)) == [.python3, .exec])
     }
+
+    @Test("Platform topics as triggers, network: host, an empty tenant and a bad environment are refused at deploy")
+    func refusedAtDeploy() {
+        let base = "name: x\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\n"
+        for topic in ["sluice.results", "sluice.functions", "sluice.retry.1s", "__consumer_offsets", "a b"] {
+            let error = failure(base + "event_triggers: [orders, '\(topic)']\n")
+            #expect(error?.field == "event_triggers", "\(topic)")
+        }
+        #expect(failure(base + "event_triggers: [sluice.results]\n")?.message.contains("platform topic") == true)
+        let host = failure(base + "network: host\n")
+        #expect(host?.field == "network")
+        #expect(host?.message.contains("sandbox.allow_host_network") == true)
+        #expect(failure(base.replacingOccurrences(of: "tenant: acme", with: "tenant: ''"))?.field == "tenant")
+        #expect(failure(base + "environment_vars:\n  '1BAD': x\n")?.field == "environment_vars")
+    }
+
+    @Test("network: host loads where the platform allows it")
+    func hostNetworkAllowed() throws {
+        var platform = PlatformConfiguration()
+        platform.allowHostNetwork = true
+        let path = folder.appendingPathComponent("\(uniqueName("m")).yaml")
+        try "name: x\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\nnetwork: host\n".write(
+            to: path, atomically: true, encoding: .utf8)
+        #expect(try FunctionManifest.load(path: path.path, platform: platform).network == .host)
+    }
+
 }

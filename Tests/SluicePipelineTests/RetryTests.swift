@@ -253,7 +253,9 @@ func readOne(_ topic: String, partition: Int32, offset: Int64, connection: Kafka
 
 @Suite("Ordering while a record is in retry", .timeLimit(.minutes(5)))
 struct RetryOrderingTests {
-    /// A function whose `first` event of key `poison` fails until a flag file appears in its code folder.
+    /// A function whose `first` event of key `poison` fails until a flag file appears in its code folder
+    /// (the code store's copy, written by the test as root; the code names the function, so no other
+    /// test shares the copy).
     func deployPoisoned(_ harness: PipelineHarness, ordering: String) async throws -> (name: String, flag: URL) {
         let name = uniqueName("poison")
         let manifest = try harness.writeFunction(
@@ -272,6 +274,7 @@ struct RetryOrderingTests {
             """,
             files: [
                 "handler.py": """
+                # \(name)
                 import os
                 FLAG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flag")
                 def main(event, context):
@@ -280,8 +283,8 @@ struct RetryOrderingTests {
                     return event
                 """
             ])
-        try await harness.deploy(manifest)
-        return (name, URL(fileURLWithPath: manifest).deletingLastPathComponent().appendingPathComponent("code/flag"))
+        let spec = try await harness.deploy(manifest)
+        return (name, URL(fileURLWithPath: spec.manifest.codePath).appendingPathComponent("flag"))
     }
 
     @Test("ordering: key — a key in retry holds its later records; 1000 records of other keys all succeed meanwhile")

@@ -13,18 +13,26 @@ actor HostileWorld {
 
     private var started: (PipelineHarness, FunctionRegistry)?
 
+    /// Test 11 needs `network: host`, which the platform must allow.
+    static let platform: PlatformConfiguration = {
+        var platform = PlatformConfiguration()
+        platform.allowHostNetwork = true
+        return platform
+    }()
+
     func pipeline() async throws -> (PipelineHarness, FunctionRegistry) {
         if let started { return started }
         let harness = try await PipelineHarness.make()
-        let (registry, _) = try await harness.liveRegistry()
+        let (registry, _) = try await harness.liveRegistry(platform: Self.platform)
         // Runs until the test process ends: the tests of this suite share it.
-        _ = try await harness.startWorker(registry: registry, concurrency: 8, id: "hostile-worker")
+        _ = try await harness.startWorker(
+            registry: registry, concurrency: 8, id: "hostile-worker", platform: Self.platform)
         started = (harness, registry)
         return (harness, registry)
     }
 
     /// Deploys a python3 function (`manifest` lines beyond name, tenant, runtime and handler) and waits
-    /// until the worker's registry has it; returns its name and code folder.
+    /// until the worker's registry has it; returns its name and code folder (the code store's copy).
     func deploy(_ prefix: String, tenant: String = "acme", manifest: String = "", handler: String) async throws -> (
         name: String, code: String
     ) {
@@ -37,11 +45,11 @@ actor HostileWorld {
             "name: \(name)\ntenant: \(tenant)\nruntime: python3\nhandler: handler.main\nretry:\n  max_attempts: 1\n"
                 + timeout + manifest,
             files: ["handler.py": handler])
-        let spec = try await harness.deploy(path)
+        let spec = try await harness.deploy(path, platform: Self.platform)
         try await withDeadline(.seconds(30), "the worker seeing \(name)") {
             while registry.function(named: name)?.version != spec.version { await registry.waitForChange() }
         }
-        return (name, URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("code").path)
+        return (name, spec.manifest.codePath)
     }
 
     /// Invokes a function once through the pipeline and returns its final result.

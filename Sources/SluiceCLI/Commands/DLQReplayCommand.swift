@@ -51,7 +51,7 @@ struct DLQReplayCommand: AsyncParsableCommand {
     func run() async throws {
         let kafka = connection.connection
         if let toFunction {
-            let registry = try await FunctionRegistry.load(connection: kafka)
+            let registry = try await FunctionRegistry.load(connection: kafka, admission: .project())
             let deployed = registry.function(named: toFunction) != nil
             await registry.close()
             guard deployed else { throw CLIError("function \(toFunction) is not deployed (`sluice functions list`)") }

@@ -29,7 +29,9 @@ struct DeployCommand: AsyncParsableCommand {
         guard !manifests.isEmpty else {
             throw CLIError("no manifests (*.yaml) found in \(paths.joined(separator: " "))")
         }
-        let outcomes = try await FunctionDeployer.with(connection: connection.connection) { deployer in
+        let outcomes = try await FunctionDeployer.with(
+            connection: connection.connection, admission: SpecAdmission(platform: platform)
+        ) { deployer in
             var outcomes: [FunctionDeployer.Outcome] = []
             for manifest in manifests { outcomes.append(try await deployer.deploy(manifest, force: force)) }
             return outcomes

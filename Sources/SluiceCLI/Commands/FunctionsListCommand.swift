@@ -11,7 +11,7 @@ struct FunctionsListCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array of registry records.") var json = false
 
     func run() async throws {
-        let registry = try await FunctionRegistry.load(connection: connection.connection)
+        let registry = try await FunctionRegistry.load(connection: connection.connection, admission: .project())
         let functions = registry.all
         await registry.close()
         if json {

@@ -12,7 +12,7 @@ struct FunctionsShowCommand: AsyncParsableCommand {
     @Flag(help: "Print the registry record as JSON.") var json = false
 
     func run() async throws {
-        let registry = try await FunctionRegistry.load(connection: connection.connection)
+        let registry = try await FunctionRegistry.load(connection: connection.connection, admission: .project())
         let spec = registry.function(named: name)
         await registry.close()
         guard let spec else {

@@ -35,7 +35,7 @@ struct InvokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let kafka = connection.connection
-        let deployed = try await FunctionRegistry.load(connection: kafka)
+        let deployed = try await FunctionRegistry.load(connection: kafka, admission: .project())
         let spec = deployed.function(named: name)
         await deployed.close()
         guard spec != nil else {

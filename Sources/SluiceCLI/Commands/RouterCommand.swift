@@ -29,7 +29,7 @@ struct RouterCommand: AsyncParsableCommand {
         let logger = Logger(label: "sluice.router")
         let metrics = metricsServer(metricsPort, logger: logger)
         let kafka = connection.connection
-        let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
+        let registry = try await FunctionRegistry.load(connection: kafka, admission: .project(), logger: logger)
         var configuration = Router.Configuration(connection: kafka)
         configuration.topics.invocations = invocationsTopic
         let router = Router(configuration: configuration, registry: registry, logger: logger)

@@ -61,7 +61,8 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.groupID = group
         configuration.platform =
             try platformConfig.map { try PlatformConfiguration.load(path: $0, required: true) } ?? .loadProject()
-        let registry = try await FunctionRegistry.load(connection: kafka, logger: logger)
+        let registry = try await FunctionRegistry.load(
+            connection: kafka, admission: SpecAdmission(platform: configuration.platform), logger: logger)
         let worker: Worker
         do {
             worker = try await Worker.build(configuration: configuration, registry: registry, logger: logger)

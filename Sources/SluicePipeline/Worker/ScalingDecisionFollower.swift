@@ -30,8 +30,9 @@ struct ScalingDecisionFollower: Sendable {
                 decision.workerGroup == configuration.groupID, let spec = registry.function(named: decision.functionID)
             else { return }
             // Anyone can write to the topic: more warm processes than can run at once here would only
-            // take memory, and the concurrency is kept within 1 … max_concurrency by `apply`.
-            let warm = min(max(0, decision.warmProcesses), spec.manifest.maxConcurrency)
+            // take memory (the worker's concurrency and the function's max_concurrency bound them), and
+            // the concurrency is kept within 1 … max_concurrency by `apply`.
+            let warm = min(max(0, decision.warmProcesses), spec.manifest.maxConcurrency, configuration.concurrency)
             let limit = concurrency.apply(decision.concurrency, to: spec)
             await runner.setWarmTarget(spec, processes: warm)
             logger.info(

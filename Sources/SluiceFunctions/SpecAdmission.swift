@@ -1,0 +1,133 @@
+import Foundation
+
+/// Decides whether a function version read from the registry topic may run here. Anyone with broker
+/// access can write that topic, so a record gets the checks `sluice deploy` makes, and more: its code
+/// must be in this platform's code store, and a name stays with the tenant that deployed it.
+public struct SpecAdmission: Sendable {
+    public var platform: PlatformConfiguration
+    /// Where code must come from; nil skips the code check (for tools that only list functions).
+    public var store: CodeStore?
+    /// Platform topics under names of their own (the `sluice.` prefix is refused anyway).
+    public var platformTopics: Set<String>
+
+    public init(
+        platform: PlatformConfiguration = .standard, store: CodeStore? = .project, platformTopics: Set<String> = []
+    ) {
+        self.platform = platform
+        self.store = store
+        self.platformTopics = platformTopics
+    }
+
+    /// The project's platform configuration (`Config/platform.yaml`) and code store.
+    /// - Throws: `ConfigurationError` for an invalid platform file.
+    public static func project() throws -> SpecAdmission {
+        SpecAdmission(platform: try .loadProject())
+    }
+
+    /// Why `spec`, read under `key` while `current` is deployed, must not run; nil when it may.
+    public func problem(with spec: FunctionSpec, key: String, current: FunctionSpec?) -> String? {
+        let manifest = spec.manifest
+        guard spec.name == key else { return "its name '\(spec.name)' is not its key '\(key)'" }
+        guard FunctionBounds.isValidName(spec.name) else { return "'\(spec.name)' is not a valid function name" }
+        guard FunctionBounds.isValidTenant(manifest.tenant) else { return "'\(manifest.tenant)' is not a valid tenant" }
+        if let current, current.manifest.tenant != manifest.tenant {
+            return "\(spec.name) belongs to tenant \(current.manifest.tenant), not \(manifest.tenant)"
+        }
+        guard (1...1_000_000_000).contains(spec.version) else { return "version \(spec.version) is out of range" }
+        if let problem = handlerProblem(manifest) ?? limitsProblem(manifest) ?? Self.retryProblem(manifest.retry) {
+            return problem
+        }
+        guard FunctionBounds.triggerCount.contains(manifest.eventTriggers.count) else { return "too many triggers" }
+        if let problem = manifest.eventTriggers.lazy.compactMap({
+            FunctionBounds.triggerProblem($0, platformTopics: platformTopics)
+        }).first {
+            return problem
+        }
+        if let problem = Self.environmentProblem(manifest.environmentVars) { return problem }
+        if manifest.isolation == .none, !platform.allowIsolationNone {
+            return "isolation: none is not allowed here (sandbox.allow_isolation_none)"
+        }
+        if manifest.network == .host, !platform.allowHostNetwork {
+            return "network: host is not allowed here (sandbox.allow_host_network)"
+        }
+        if let store {
+            guard let folder = store.folder(for: spec.codeHash), manifest.codePath == folder else {
+                return "its code \(manifest.codePath) is not the code store's folder for \(spec.codeHash)"
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                return "its code \(spec.codeHash) is not in this host's code store (\(store.root)); deploy it again"
+            }
+        }
+        return nil
+    }
+
+    private func handlerProblem(_ manifest: FunctionManifest) -> String? {
+        let handler = manifest.handler
+        switch manifest.runtime {
+        case .python3:
+            let parts = handler.split(separator: ".", omittingEmptySubsequences: false)
+            let identifier = { (part: Substring) in
+                part.first.map { $0 == "_" || $0.isLetter } == true
+                    && part.allSatisfy { $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) }
+            }
+            guard handler.utf8.count <= 255, parts.count >= 2, parts.allSatisfy(identifier) else {
+                return "handler '\(handler)' is not module.function"
+            }
+        case .exec:
+            guard (1...255).contains(handler.utf8.count), !handler.hasPrefix("/"),
+                !handler.split(separator: "/").contains(".."), !handler.contains("\0")
+            else { return "handler '\(handler)' is not a path inside the code folder" }
+        }
+        return nil
+    }
+
+    private func limitsProblem(_ manifest: FunctionManifest) -> String? {
+        let checks: [(String, Bool)] = [
+            ("memory_mb", FunctionBounds.memoryMB.contains(manifest.memoryMB)),
+            ("cpu_millicores", FunctionBounds.cpuMillicores.contains(manifest.cpuMillicores)),
+            (
+                "timeout_seconds",
+                manifest.timeoutSeconds > 0 && FunctionBounds.timeoutSeconds.contains(manifest.timeoutSeconds)
+            ),
+            ("max_concurrency", FunctionBounds.maxConcurrency.contains(manifest.maxConcurrency)),
+            ("min_warm", FunctionBounds.minWarm.contains(manifest.minWarm)),
+            ("tmp_mb", FunctionBounds.tmpMB.contains(manifest.tmpMB)),
+            ("pids_max", FunctionBounds.pidsMax.contains(manifest.pidsMax)),
+            ("open_files", FunctionBounds.openFiles.contains(manifest.openFiles)),
+        ]
+        return checks.first { !$0.1 }.map { "\($0.0) is out of range" }
+    }
+
+    static func retryProblem(_ retry: RetryPolicy) -> String? {
+        let checks: [(String, Bool)] = [
+            ("retry.max_attempts", FunctionBounds.maxAttempts.contains(retry.maxAttempts)),
+            ("retry.initial_ms", FunctionBounds.initialMs.contains(retry.initialMs)),
+            ("retry.multiplier", FunctionBounds.multiplier.contains(retry.multiplier)),
+            ("retry.max_ms", FunctionBounds.maxMs.contains(retry.maxMs)),
+            ("retry.max_record_age_s", FunctionBounds.maxRecordAgeSeconds.contains(retry.maxRecordAgeSeconds)),
+            ("retry.retry_on", !retry.retryOn.contains(.rejected)),
+        ]
+        return checks.first { !$0.1 }.map { "\($0.0) is out of range" }
+    }
+
+    /// Why a function's environment is refused, or nil: at most 256 variables of 64 KB in all, names
+    /// of letters, digits and '_' not starting with a digit, no NUL in values.
+    public static func environmentProblem(_ variables: [String: String]) -> String? {
+        guard FunctionBounds.environmentCount.contains(variables.count) else {
+            return "at most \(FunctionBounds.environmentCount.upperBound) environment variables"
+        }
+        let bytes = variables.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        guard FunctionBounds.environmentBytes.contains(bytes) else {
+            return "environment variables take \(bytes) bytes; at most \(FunctionBounds.environmentBytes.upperBound)"
+        }
+        for (name, value) in variables {
+            guard name.first.map({ !$0.isNumber }) == true,
+                name.allSatisfy({ $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) })
+            else { return "'\(name)' is not an environment variable name" }
+            if value.contains("\0") { return "the value of \(name) holds a NUL byte" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import SluiceFunctions
+import SluiceKafka
+import SluiceRecords
+import SluiceRegistry
+import SluiceTesting
+import Testing
+
+/// Registry records written around `sluice deploy` (anyone with broker access can): the registry every
+/// worker and router keeps refuses them, with a reason, and keeps the version it had.
+@Suite("Workers trust no registry record", .timeLimit(.minutes(5)))
+struct RegistryAdmissionTests {
+    /// A deployed function's registry record as a JSON object, changed by `change`, written raw.
+    func forge(
+        _ spec: FunctionSpec, harness: PipelineHarness, key: String? = nil,
+        _ change: (inout [String: Any], inout [String: Any]) -> Void
+    ) async throws {
+        var record = try #require(try JSONSerialization.jsonObject(with: Data(try spec.encoded())) as? [String: Any])
+        var manifest = try #require(record["manifest"] as? [String: Any])
+        change(&record, &manifest)
+        record["manifest"] = manifest
+        let value = try JSONSerialization.data(withJSONObject: record)
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            _ = try await producer.send(
+                ProducerRecord(
+                    topic: PlatformTopics.standard.functions, key: Array((key ?? spec.name).utf8),
+                    value: Array(value)))
+        }
+    }
+
+    @Test(
+        "Forged records are refused with a reason: a host folder as code, overflowing numbers, platform-topic triggers, network: host, an empty tenant, another tenant's name"
+    )
+    func forgedRecords() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let name = try await harness.deployPython("victim", code: "def main(event, context):\n    return event\n")
+        let deployed = try await withDeadline(.seconds(30), "the registry seeing \(name)") {
+            while registry.function(named: name) == nil { await registry.waitForChange() }
+            return registry.function(named: name)!
+        }
+        // The deployed code is the store's copy, not the folder the manifest named.
+        #expect(deployed.manifest.codePath == CodeStore.project.folder(for: deployed.codeHash))
+
+        let forgeries: [(String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+            ("not the code store's folder", { _, manifest in manifest["code_path"] = "/" }),
+            ("cpu_millicores is out of range", { _, manifest in manifest["cpu_millicores"] = 92_233_720_368_547_758 }),
+            ("timeout_seconds is out of range", { _, manifest in manifest["timeout_seconds"] = 1e300 }),
+            (
+                "retry.max_attempts is out of range",
+                { _, manifest in
+                    var retry = manifest["retry"] as? [String: Any] ?? [:]
+                    retry["max_attempts"] = Int.max
+                    manifest["retry"] = retry
+                }
+            ),
+            ("platform topic", { _, manifest in manifest["event_triggers"] = ["sluice.results"] }),
+            ("network: host is not allowed", { _, manifest in manifest["network"] = "host" }),
+            ("is not a valid tenant", { _, manifest in manifest["tenant"] = "" }),
+            ("belongs to tenant acme", { _, manifest in manifest["tenant"] = "mallory" }),
+            ("version", { record, _ in record["version"] = Int.max }),
+        ]
+        for (reason, change) in forgeries {
+            let before = registry.refusals.count
+            try await forge(deployed, harness: harness, change)
+            let refusal = try await withDeadline(.seconds(30), "the registry refusing a record (\(reason))") {
+                while registry.refusals.count == before { await registry.waitForChange() }
+                return registry.refusals.last!
+            }
+            #expect(refusal.key == name)
+            #expect(refusal.reason.contains(reason), "\(refusal.reason)")
+            #expect(registry.function(named: name) == deployed, "a refused record changed \(name)")
+        }
+        // A record whose key is not its name, and one that does not decode.
+        try await forge(deployed, harness: harness, key: name + "-alias") { _, _ in }
+        let aliased = try await withDeadline(.seconds(30), "the registry refusing an alias") {
+            while registry.refusals.last?.key != name + "-alias" { await registry.waitForChange() }
+            return registry.refusals.last!
+        }
+        #expect(aliased.reason.contains("is not its key"))
+        #expect(registry.function(named: name + "-alias") == nil)
+    }
+
+    @Test("A name belongs to the tenant that deployed it: another tenant's deploy of it is refused")
+    func nameOwnership() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("owned")
+        let body = { (tenant: String) in
+            "name: \(name)\ntenant: \(tenant)\nruntime: python3\nhandler: handler.main\n"
+        }
+        let files = ["handler.py": "def main(event, context):\n    return event\n"]
+        try await harness.deploy(try harness.writeFunction(body("acme"), files: files))
+        await #expect(throws: DeployRefusal.self) {
+            try await harness.deploy(try harness.writeFunction(body("mallory"), files: files))
+        }
+        let again = try await harness.deploy(try harness.writeFunction(body("acme"), files: files))
+        #expect(again.version == 2)
+    }
+}
