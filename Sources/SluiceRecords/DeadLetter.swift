@@ -68,7 +68,7 @@ public struct DeadLetter: Sendable {
         self.traceParent = traceParent
     }
 
-    /// The record to produce.
+    /// The record to produce, within `RecordBudget.bytes`.
     public func producerRecord(topic: String) -> ProducerRecord {
         var headers = origin?.headers ?? []
         headers += [
@@ -85,7 +85,9 @@ public struct DeadLetter: Sendable {
             KafkaHeader(name: Header.reason, string: reason.rawValue),
         ]
         if let traceParent { headers.append(traceParent.header) }
-        return ProducerRecord(topic: topic, key: key, value: value, headers: headers + passthroughHeaders)
+        // The original value and headers may have filled a record on their own: fitted, the dead letter
+        // keeps its provenance and says what was left out.
+        return ProducerRecord(topic: topic, key: key, value: value, headers: headers + passthroughHeaders).fitted()
     }
 
     /// Reads a dead letter back; nil when the record lacks Sluice's dead-letter headers.

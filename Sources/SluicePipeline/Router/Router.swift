@@ -76,22 +76,26 @@ public final class Router: Service, Sendable {
         for await event in clients.consumer.events {
             guard case .record(let record) = event else {
                 if case .revoked(let partitions) = event { await clients.revoked(partitions) }
+                if case .error(let error) = event {
+                    logger.warning("router consumer error", metadata: ["error": "\(error)"])
+                }
                 continue
             }
             await clients.commits.started(record)
             await inFlight.acquire()
-            let requests = requests(for: record)
+            let routes = routes(for: record)
             var deliveries: [PendingDelivery?] = []
-            for request in requests {
-                // Refused at once (too large…) becomes nil: the acknowledger sends it again and reports it.
-                deliveries.append(try? await clients.producer.enqueue(request))
+            for route in routes {
+                // Refused at once becomes nil: the acknowledger sends it again, or its dead letter.
+                deliveries.append(try? await clients.producer.enqueue(route.record))
             }
-            acknowledger.add(record, deliveries: deliveries, requests: requests)
+            acknowledger.add(record, deliveries: deliveries, routes: routes)
         }
     }
 
-    /// One invocation request per subscribed function.
-    private func requests(for record: ConsumerRecord) -> [ProducerRecord] {
+    /// One invocation request per subscribed function, each with the dead letter that takes its place
+    /// if the broker refuses it for good; an event too large for a request is that dead letter at once.
+    private func routes(for record: ConsumerRecord) -> [RequestAcknowledger.Route] {
         let routed = configuration.functions
         return registry.subscribers(of: record.topic).filter { routed?.contains($0.name) ?? true }.map { spec in
             let trace =
@@ -103,8 +107,43 @@ public final class Router: Service, Sendable {
                 triggerOffset: record.offset, key: record.key, value: record.value, traceParent: trace,
                 passthroughHeaders: InvocationRequest.passthrough(record.headers))
             request.triggerTimestampMs = record.timestampMs >= 0 ? record.timestampMs : nil
-            return request.producerRecord(topic: configuration.topics.invocations)
+            let produced = request.producerRecord(topic: configuration.topics.invocations)
+            let rejected = { (error: String) in
+                self.deadLetter(request, version: spec.version, error: error, trace: trace)
+            }
+            guard produced.byteCount <= RecordBudget.bytes else {
+                let error =
+                    "an event of \(produced.byteCount) bytes with its headers does not fit an invocation request (at most \(RecordBudget.bytes))"
+                logger.warning(
+                    "event too large to route; dead-lettered",
+                    metadata: [
+                        "event": "\(record.topic)/\(record.partition)@\(record.offset)", "function": "\(spec.name)",
+                    ])
+                return RequestAcknowledger.Route(record: rejected(error), deadLetter: nil)
+            }
+            return RequestAcknowledger.Route(
+                record: produced, deadLetter: rejected("the broker refused the invocation request"))
         }
+    }
+
+    /// A `rejected` dead letter for an event that cannot become this request (fitted: the event's own
+    /// value and headers may be what did not fit).
+    private func deadLetter(_ request: InvocationRequest, version: Int, error: String, trace: TraceParent)
+        -> ProducerRecord
+    {
+        let now = Timestamp.rfc3339()
+        var letter = DeadLetter(
+            key: request.key, value: request.value,
+            origin: request.triggerTopic.map {
+                Origin(
+                    topic: $0, partition: request.triggerPartition ?? 0, offset: request.triggerOffset ?? 0,
+                    timestampMs: request.triggerTimestampMs ?? -1)
+            }, function: request.function, functionVersion: version, invocationID: request.invocationID, attempts: 0,
+            errorClass: .rejected,
+            error: error, stderrTail: "", firstFailure: now, lastFailure: now, worker: configuration.groupID,
+            reason: .rejected, traceParent: trace)
+        letter.passthroughHeaders = request.passthroughHeaders
+        return letter.producerRecord(topic: configuration.topics.deadLetters)
     }
 
     private func triggerTopics() -> Set<String> {

@@ -37,10 +37,19 @@ struct AttemptRecorder: Sendable {
         let ageMs = request.origin.flatMap {
             $0.timestampMs >= 0 ? Int64(attempt.end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil
         }
-        let decision = RetryDecision.decide(
+        var decision = RetryDecision.decide(
             errorClass: outcome.status.errorClass, retryable: outcome.retryable, attempt: request.attempt,
             policy: policy, ageMs: ageMs,
             delayMs: outcome.status == .success ? 0 : policy.delayMs(afterAttempt: request.attempt))
+        var retry: ProducerRecord?
+        if case .retry(let delayMs) = decision {
+            let due = attempt.end.addingTimeInterval(Double(delayMs) / 1000)
+            let record = retryRecord(
+                request, outcome: outcome, failedAt: attempt.end, due: due, tier: tiers.tier(forDelayMs: delayMs))
+            // A request that filled a record on its own has no room for the retry headers: it cannot be
+            // retried whole, so it ends as a dead letter (which is fitted) instead of a refused write.
+            if record.byteCount > RecordBudget.bytes { decision = .deadLetter(.rejected) } else { retry = record }
+        }
         var finished = ResultRecords.Finished(
             request: request, spec: attempt.spec, outcome: outcome, workerID: workerID, start: attempt.start,
             end: attempt.end)
@@ -55,14 +64,11 @@ struct AttemptRecorder: Sendable {
                 ], producer: producer)
             return .settled
         case .retry(let delayMs):
-            let due = attempt.end.addingTimeInterval(Double(delayMs) / 1000)
             finished.final = false
-            finished.retryAt = due
-            let retry = retryRecord(
-                request, outcome: outcome, failedAt: attempt.end, due: due, tier: tiers.tier(forDelayMs: delayMs))
+            finished.retryAt = attempt.end.addingTimeInterval(Double(delayMs) / 1000)
             await publish(
-                [
-                    retry, ResultRecords.result(finished, topic: topics.results),
+                [retry].compactMap { $0 } + [
+                    ResultRecords.result(finished, topic: topics.results),
                     ResultRecords.log(finished, topic: topics.invocationLog),
                 ],
                 producer: producer)
@@ -124,7 +130,10 @@ struct AttemptRecorder: Sendable {
             origin: Origin(
                 topic: record.topic, partition: record.partition, offset: record.offset, timestampMs: record.timestampMs
             ),
-            function: record.headerText(SluiceHeader.function) ?? "", functionVersion: 0, invocationID: "", attempts: 0,
+            function: record.headerText(SluiceHeader.function).flatMap {
+                RecordBounds.isValidFunctionName($0) ? $0 : nil
+            }
+                ?? "", functionVersion: 0, invocationID: "", attempts: 0,
             errorClass: .rejected, error: "not a Sluice invocation request: \(reason)", stderrTail: "",
             firstFailure: now, lastFailure: now,
             worker: workerID, reason: .rejected, traceParent: nil)
@@ -161,10 +170,14 @@ struct AttemptRecorder: Sendable {
     }
 
     /// Produces records, retrying until the broker acknowledges them: an unacknowledged result must not
-    /// let the offset commit. Returns where they were written.
+    /// let the offset commit. Returns where they were written. Every record is built within
+    /// `RecordBudget.bytes`; should the broker still refuse one as too large (a smaller
+    /// `message.max.bytes`), the records are fitted to a tenth of the budget once, never resent as they were.
     @discardableResult
     private func publish(_ records: [ProducerRecord], producer: KafkaProducer) async -> [RecordPosition] {
+        var records = records
         var backoff = Duration.milliseconds(100)
+        var fittedSmaller = false
         while true {
             do {
                 var deliveries: [PendingDelivery] = []
@@ -172,6 +185,12 @@ struct AttemptRecorder: Sendable {
                 var positions: [RecordPosition] = []
                 for delivery in deliveries { positions.append(try await delivery.position()) }
                 return positions
+            } catch let error as KafkaError where error.code == .messageTooLarge && !fittedSmaller {
+                logger.error(
+                    "the broker refused a record as too large; writing it without its value",
+                    metadata: ["error": "\(error)", "bytes": "\(records.map(\.byteCount).max() ?? 0)"])
+                records = records.map { $0.fitted(budget: RecordBudget.bytes / 10) }
+                fittedSmaller = true
             } catch {
                 logger.warning("writing a result failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)

@@ -1,0 +1,150 @@
+import Foundation
+import SluiceKafka
+import SluiceRecords
+import SluiceSupport
+import SluiceTesting
+import Synchronization
+import Testing
+
+/// Reads `topic` from the beginning until `done` holds for the records seen whose value starts with
+/// `prefix`; returns those.
+func readMarked(
+    _ topic: String, prefix: String, connection: KafkaConnection, timeout: Duration = .seconds(120),
+    until done: @escaping @Sendable ([ConsumerRecord]) -> Bool
+) async throws -> [ConsumerRecord] {
+    let follower = try await TopicFollower.open(
+        topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 10)
+    let records = Mutex<[ConsumerRecord]>([])
+    return try await withDeadline(timeout, "reading records marked \(prefix) on \(topic)") {
+        await follower.forEachRecord { record in
+            guard let value = record.value, value.starts(with: Array(prefix.utf8)) else { return }
+            if records.withLock({ records in
+                records.append(record)
+                return done(records)
+            }) {
+                follower.finish()
+            }
+        }
+        return records.withLock { $0 }
+    }
+}
+
+/// Records no publisher should write, written anyway: each ends as a dead letter or a final result,
+/// and the worker and router stay alive and keep working.
+@Suite("Hostile records on the platform's topics", .timeLimit(.minutes(6)))
+struct HostileRecordTests {
+    @Test(
+        "Poison headers (attempt -2^63, 10^30, an id with a quote, a 10 KB id, a bad function name, offsets and times past Int64) are dead-lettered as rejected; the worker process lives and runs the next request"
+    )
+    func poisonHeaders() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = try await harness.deployPython("echo", code: "def main(event, context):\n    return event\n")
+        let worker = try BackgroundSluice(
+            ["worker"] + harness.workerArguments + ["--group", "poison-\(harness.invocationsTopic)"])
+        defer { worker.stop() }
+        let marker = "poison-\(UUID().uuidString.prefix(8))"
+        func headers(_ changes: [String: String]) -> [KafkaHeader] {
+            var fields = [
+                SluiceHeader.invocationID: InvocationRequest.randomID(), SluiceHeader.function: name,
+                SluiceHeader.attempt: "1",
+            ]
+            fields.merge(changes) { $1 }
+            return fields.map { KafkaHeader(name: $0.key, string: $0.value) }
+        }
+        let rejected: [[String: String]] = [
+            [SluiceHeader.attempt: "-9223372036854775808"],
+            [SluiceHeader.attempt: "1000000000000000000000000000000"],
+            [SluiceHeader.attempt: "0"],
+            [SluiceHeader.invocationID: "inv_\"quote"],
+            [SluiceHeader.invocationID: String(repeating: "a", count: 10_000)],
+            [SluiceHeader.function: "../../etc"],
+        ]
+        // Out-of-range numbers the request does not need are ignored: these run.
+        let tolerated: [[String: String]] = [
+            [SluiceHeader.originTopic: "t", SluiceHeader.originPartition: "-1", SluiceHeader.originOffset: "1"],
+            [
+                SluiceHeader.originTopic: "t", SluiceHeader.originPartition: "0",
+                SluiceHeader.originOffset: "9223372036854775807",
+                SluiceHeader.originTimestamp: "-9223372036854775808",
+            ],
+            [SluiceHeader.enqueuedAt: "-9223372036854775808", SluiceHeader.triggerTimestamp: "9223372036854775807"],
+        ]
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            for (index, changes) in (rejected + tolerated).enumerated() {
+                _ = try await producer.send(
+                    ProducerRecord(
+                        topic: harness.invocationsTopic, value: Array("\(marker)-\(index)".utf8),
+                        headers: headers(changes)))
+            }
+        }
+        let letters = try await readMarked(harness.deadLetterTopic, prefix: marker, connection: harness.connection) {
+            $0.count >= rejected.count
+        }
+        #expect(letters.allSatisfy { text($0, SluiceHeader.errorClass) == "rejected" })
+        #expect(
+            Set(letters.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } })
+                == Set((0..<rejected.count).map { "\(marker)-\($0)" }))
+        let results = try await harness.readJSON("sluice.results", function: name) { results in
+            results.filter { ($0["output"] as? String)?.hasPrefix(marker) == true }.count >= tolerated.count
+        }
+        #expect(results.allSatisfy { $0["status"] as? String == "success" })
+        #expect(ChildProcess.isAlive(worker.pid), "the worker died: \(worker.log.suffix(2000))")
+    }
+
+    @Test(
+        "A dead letter over the record budget (900 KB) leaves out the event's value and notes its size; the partition moves on"
+    )
+    func deadLetterTooLarge() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = try await harness.deployPython(
+            "big", code: "def main(event, context):\n    return 'ok'\n", fields: "ordering: partition\n")
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let worker = try await harness.startWorker(registry: registry)
+        // Over the platform's 256 KB event limit (so rejected) and over the 900 KB budget of a record.
+        let ids = try await harness.publishRequests(
+            function: name, count: 2, key: { _ in "same" },
+            value: { $0 == 0 ? String(repeating: "x", count: 950_000) : "small" })
+        let results = try await harness.readJSON("sluice.results", function: name) { results in
+            Set(results.filter { $0["final"] as? Bool == true }.compactMap { $0["invocation_id"] as? String })
+                == Set(ids)
+        }
+        await worker.stop()
+        #expect(results.contains { $0["invocation_id"] as? String == ids[1] && $0["status"] as? String == "success" })
+        let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { $0.count >= 1 }
+        let letter = try #require(letters.first)
+        #expect(letter.value?.count == nil, "the value was kept")
+        #expect(text(letter, RecordBudget.valueDroppedHeader) == "950000")
+        #expect(text(letter, SluiceHeader.errorClass) == "rejected")
+    }
+
+    @Test(
+        "An event too large for an invocation request becomes a rejected dead letter with its provenance; the router routes the next event"
+    )
+    func routerOversizeEvent() async throws {
+        let harness = try await PipelineHarness.make()
+        let trigger = try await makeTestTopic("oversize-trigger", partitions: 1)
+        let name = try await harness.deployPython(
+            "routed", code: "def main(event, context):\n    return 'ok'\n", fields: "event_triggers: [\(trigger)]\n")
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let router = harness.startRouter(registry: registry, functions: [name])
+        let worker = try await harness.startWorker(registry: registry)
+        let big = try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            let big = try await producer.send(
+                ProducerRecord(topic: trigger, value: Array(repeating: UInt8(ascii: "x"), count: 999_000)))
+            _ = try await producer.send(ProducerRecord(topic: trigger, value: Array("small".utf8)))
+            return big
+        }
+        let results = try await harness.readJSON("sluice.results", function: name) { $0.count >= 1 }
+        let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { $0.count >= 1 }
+        await router.stop()
+        await worker.stop()
+        #expect(results.first?["status"] as? String == "success")
+        let letter = try #require(letters.first)
+        #expect(text(letter, SluiceHeader.errorClass) == "rejected")
+        #expect(text(letter, RecordBudget.valueDroppedHeader) == "999000")
+        #expect(text(letter, SluiceHeader.originTopic) == trigger)
+        #expect(text(letter, SluiceHeader.originOffset) == String(big.offset))
+    }
+}
