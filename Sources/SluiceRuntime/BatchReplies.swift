@@ -39,7 +39,8 @@ extension FunctionRunner {
                 outcome.durationMs = (now - last) / .milliseconds(1)
                 last = now
                 outcomes.append(outcome)
-                if outcome.status == .timeout || outcome.status == .crash { break }
+                // A flood is the reply that overflowed; the process is gone, and the rest did not run.
+                if outcome.status == .timeout || outcome.status == .crash || python.process.stdout.overflowed { break }
             }
             watch.finish()
             group.cancelAll()

@@ -50,7 +50,7 @@ final class FunctionProcess: Sendable {
     /// Starts `executable` in `directory` with exactly `environment`.
     static func start(
         _ executable: String, _ arguments: [String], environment: [String: String], directory: String,
-        cgroup: Cgroup? = nil, inherit: Int32? = nil
+        cgroup: Cgroup? = nil, inherit: Int32? = nil, stdoutLimit: Int
     ) throws -> FunctionProcess {
         var input: [Int32] = [0, 0]
         var output: [Int32] = [0, 0]
@@ -74,7 +74,9 @@ final class FunctionProcess: Sendable {
         close(errors[1])
         _ = fcntl(input[1], F_SETFL, fcntl(input[1], F_GETFL) | O_NONBLOCK)
         signal(SIGPIPE, SIG_IGN)
-        let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: StreamBuffer(), cgroup: cgroup)
+        // A flood of output kills the process's group (its own session; a launcher's SIGKILL ends its sandbox).
+        let stdout = StreamBuffer(limit: stdoutLimit) { kill(-pid, SIGKILL) }
+        let process = FunctionProcess(pid: pid, stdinFD: input[1], stdout: stdout, cgroup: cgroup)
         process.stdout.startReading(output[0], name: "sluice-fn-\(pid)-out")
         process.stderr.startReading(errors[0], name: "sluice-fn-\(pid)-err")
         let reaper = Thread { [process] in

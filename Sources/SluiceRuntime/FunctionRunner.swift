@@ -186,7 +186,9 @@ public final class FunctionRunner: Sendable {
     private func invokeExec(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
         let process: FunctionProcess
         do {
-            process = try launcher.start(spec) { code, _ in [code + "/" + spec.manifest.handler] }
+            process = try launcher.start(spec, stdoutLimit: Self.maxExecOutputBytes) { code, _ in
+                [code + "/" + spec.manifest.handler]
+            }
         } catch let refusal as SandboxRefusal {
             var outcome = InvocationOutcome(status: .sandbox, error: refusal.message)
             outcome.retryable = false
@@ -197,8 +199,17 @@ public final class FunctionRunner: Sendable {
         var outcome = await bounded(spec, process: process) {
             try? await process.write(input.event ?? [])
             process.closeStdin()
-            let output = await process.stdout.wait { bytes, eof in eof ? bytes : nil }
+            let output = await process.stdout.wait { bytes, end in end == nil ? nil : bytes }
             let exit = await process.waitForExit()
+            if process.stdout.overflowed {
+                var outcome = InvocationOutcome(
+                    status: .error,
+                    error:
+                        "\(spec.manifest.handler) wrote more than \(Self.maxExecOutputBytes) bytes to its output; killed"
+                )
+                outcome.retryable = false
+                return outcome
+            }
             if exit == .exited(Self.nonRetryableExitCode) {
                 var outcome = InvocationOutcome(
                     status: .error, error: "\(spec.manifest.handler) \(exit.description) (not retryable)")
@@ -237,6 +248,10 @@ public final class FunctionRunner: Sendable {
         outcome.retryable = true
         return outcome
     }
+
+    /// The most an `exec` function may write to its output (a result holds at most 900 KB of it); more
+    /// kills it and ends the invocation as an error that is not retried.
+    static let maxExecOutputBytes = 1 << 20
 
     /// The exit status with which an `exec` function reports an error that must not be retried
     /// (EX_DATAERR of sysexits.h). Other non-zero exits are `crash`.

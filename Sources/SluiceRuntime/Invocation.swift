@@ -59,6 +59,15 @@ public struct InvocationOutcome: Sendable {
 
 /// Frames of the runtime protocol: 4-byte big-endian length, then the bytes.
 enum Frame {
+    /// The longest frame a worker reads (a 2 MB exception passes; its text is cut afterwards).
+    static let maxBytes = 16 << 20
+
+    /// The length the next frame declares, once its 4 bytes are there.
+    static func declaredLength(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        return Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+    }
+
     static func encode(_ body: [UInt8]) -> [UInt8] {
         let length = UInt32(body.count)
         return [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
@@ -67,9 +76,7 @@ enum Frame {
 
     /// Takes one complete frame off the front of `bytes`, if there is one.
     static func take(_ bytes: inout [UInt8]) -> [UInt8]? {
-        guard bytes.count >= 4 else { return nil }
-        let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-        guard bytes.count >= 4 + length else { return nil }
+        guard let length = declaredLength(bytes), bytes.count >= 4 + length else { return nil }
         let body = Array(bytes[4..<(4 + length)])
         bytes.removeFirst(4 + length)
         return body

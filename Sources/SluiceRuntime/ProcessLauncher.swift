@@ -39,8 +39,10 @@ public struct ProcessLauncher: Sendable {
 
     /// Starts `program(code folder, runtime folder)` — the folders as the process sees them: `/code` and
     /// `/runtime` inside a sandbox, the real paths otherwise.
-    func start(_ spec: FunctionSpec, program: (_ code: String, _ runtime: String) -> [String]) throws -> FunctionProcess
-    {
+    /// `stdoutLimit`: the most unconsumed output held; more ends the process (`StreamBuffer`).
+    func start(
+        _ spec: FunctionSpec, stdoutLimit: Int, program: (_ code: String, _ runtime: String) -> [String]
+    ) throws -> FunctionProcess {
         let manifest = spec.manifest
         let variables = environment.variables(for: spec)
         let runtimeFolder = URL(fileURLWithPath: environment.pythonBootstrap).deletingLastPathComponent().path
@@ -54,7 +56,8 @@ public struct ProcessLauncher: Sendable {
             }
             let command = program(manifest.codePath, runtimeFolder)
             return try FunctionProcess.start(
-                command[0], Array(command.dropFirst()), environment: variables, directory: manifest.codePath)
+                command[0], Array(command.dropFirst()), environment: variables, directory: manifest.codePath,
+                stdoutLimit: stdoutLimit)
         case .sandbox:
             guard let sandboxing else {
                 throw SandboxRefusal(message: "this worker has no sandbox, so it cannot run \(spec.name)")
@@ -64,7 +67,7 @@ public struct ProcessLauncher: Sendable {
                 program: program("/code", "/runtime"))
             return try FunctionProcess.start(
                 command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup,
-                inherit: command.inherited)
+                inherit: command.inherited, stdoutLimit: stdoutLimit)
         }
     }
 }

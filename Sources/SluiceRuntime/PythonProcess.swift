@@ -19,12 +19,17 @@ final class PythonProcess: Sendable {
     enum Reply: Sendable {
         case frame([UInt8])
         case closed
+        /// The process wrote a frame longer than `Frame.maxBytes`, or more than `stdoutLimit` at once.
+        case flooded
     }
+
+    /// The most unconsumed output a python process may hold at once: a batch's replies, each a frame.
+    static let stdoutLimit = 2 * Frame.maxBytes
 
     /// Starts the process and waits (up to `timeout`) for its ready frame.
     static func start(spec: FunctionSpec, launcher: ProcessLauncher, timeout: Duration) async throws -> PythonProcess {
         let bootstrap = URL(fileURLWithPath: launcher.environment.pythonBootstrap).lastPathComponent
-        let process = try launcher.start(spec) { code, runtime in
+        let process = try launcher.start(spec, stdoutLimit: Self.stdoutLimit) { code, runtime in
             [launcher.environment.python, "-I", "-B", runtime + "/" + bootstrap, code, spec.manifest.handler]
         }
         let python = PythonProcess(process: process)
@@ -75,7 +80,17 @@ final class PythonProcess: Sendable {
     /// The outcome of the next request sent, from its reply: `crash` when the process ended first. The
     /// caller bounds the wait.
     func nextOutcome() async -> InvocationOutcome {
-        guard case .frame(let body) = await nextReply() else { return Self.crashed }
+        let reply = await nextReply()
+        if case .flooded = reply {
+            var outcome = InvocationOutcome(
+                status: .error,
+                error:
+                    "the function's process wrote more than \(Frame.maxBytes) bytes in one reply, or \(Self.stdoutLimit) at once; killed"
+            )
+            outcome.retryable = false
+            return outcome
+        }
+        guard case .frame(let body) = reply else { return Self.crashed }
         if body.count > Self.successPrefix.count + 1, body.starts(with: Self.successPrefix) {
             return InvocationOutcome(status: .success, output: Array(body[Self.successPrefix.count..<(body.count - 1)]))
         }
@@ -112,10 +127,15 @@ final class PythonProcess: Sendable {
     static let crashed = InvocationOutcome(status: .crash, error: "the python3 process ended during the invocation")
 
     private func nextReply() async -> Reply {
-        await process.stdout.wait { bytes, eof in
+        let reply: Reply = await process.stdout.wait { bytes, end in
+            if end == .overflowed { return .flooded }
+            // Not a frame this side will hold: the process is ended below.
+            if let length = Frame.declaredLength(bytes), length > Frame.maxBytes { return .flooded }
             if let frame = Frame.take(&bytes) { return .frame(frame) }
-            return eof ? .closed : nil
+            return end == nil ? nil : .closed
         }
+        if case .flooded = reply { process.stdout.markOverflowed() }
+        return reply
     }
 }
 

@@ -69,7 +69,9 @@ actor WarmPool {
     /// as its leader, else to the idle ones. An unhealthy process is ended, and the next waiting
     /// invocation leads on a new one.
     func release(_ process: PythonProcess?, healthy: Bool) async {
-        if let process, healthy, process.process.exitStatus == nil, process.leftNothingBehind {
+        if let process, healthy, process.process.exitStatus == nil, !process.process.stdout.overflowed,
+            process.leftNothingBehind
+        {
             if waiting.isEmpty {
                 busy -= 1
                 idle.append((process, .now))

@@ -147,4 +147,31 @@ struct HostileRecordTests {
         #expect(text(letter, SluiceHeader.originTopic) == trigger)
         #expect(text(letter, SluiceHeader.originOffset) == String(big.offset))
     }
+
+    @Test(
+        "An exec function writing /dev/zero to its output, twice: each ends as a final error, and the worker process's peak RSS stays under 400 MB"
+    )
+    func stdoutFloodKeepsWorkerSmall() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("flood")
+        try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(name)\ntenant: acme\nruntime: exec\nhandler: flood.sh\ntimeout_seconds: 120\n",
+                files: ["flood.sh": "#!/bin/sh\nexec cat /dev/zero\n"]))
+        let worker = try BackgroundSluice(
+            ["worker"] + harness.workerArguments + ["--group", "flood-\(harness.invocationsTopic)"])
+        defer { worker.stop() }
+        let ids = try await harness.publishRequests(function: name, count: 2, key: { _ in nil }, value: { _ in "1" })
+        let results = try await harness.readJSON("sluice.results", function: name) { results in
+            Set(results.filter { $0["final"] as? Bool == true }.compactMap { $0["invocation_id"] as? String })
+                == Set(ids)
+        }
+        #expect(results.allSatisfy { $0["status"] as? String == "error" && $0["error_class"] as? String == "error" })
+        let status = try String(contentsOfFile: "/proc/\(worker.pid)/status", encoding: .utf8)
+        let peakKB = try #require(
+            status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first
+                .flatMap { Int($0) })
+        print("worker peak RSS under the stdout flood: \(peakKB / 1024) MB")
+        #expect(peakKB < 400 * 1024, "the worker's peak RSS was \(peakKB / 1024) MB")
+    }
 }

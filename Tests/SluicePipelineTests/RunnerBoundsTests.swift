@@ -42,4 +42,71 @@ struct RunnerBoundsTests {
         #expect(next.status == .success)
         #expect(next.processID == failed.processID, "an error replaced the warm process")
     }
+
+    /// A function in a fresh folder: `files` written there (`.sh` files executable).
+    func spec(_ runtime: FunctionManifest.Runtime, handler: String, files: [String: String]) throws -> FunctionSpec {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("flood"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (name, text) in files {
+            let path = folder.appendingPathComponent(name)
+            try text.write(to: path, atomically: true, encoding: .utf8)
+            if name.hasSuffix(".sh") {
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path.path)
+            }
+        }
+        var manifest = FunctionManifest(
+            name: uniqueName("flood"), tenant: "acme", runtime: runtime, handler: handler, codePath: folder.path)
+        manifest.timeoutSeconds = 120
+        return FunctionSpec(manifest: manifest, version: 1, codeHash: uniqueName("hash"))
+    }
+
+    @Test(
+        "An exec function writing /dev/zero to its output is killed at 1 MB: a final error naming the limit, not a timeout"
+    )
+    func execFlood() async throws {
+        let flood = try spec(.exec, handler: "flood.sh", files: ["flood.sh": "#!/bin/sh\nexec cat /dev/zero\n"])
+        let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
+        let outcome = await runner.invoke(
+            flood, InvocationInput(invocationID: "inv_flood", event: nil, contextJSON: Array("{}".utf8)))
+        await runner.shutdown()
+        #expect(outcome.status == .error, "\(outcome.status): \(outcome.error ?? "")")
+        #expect(outcome.retryable == false)
+        #expect(outcome.error?.contains("more than 1048576 bytes") == true, "\(outcome.error ?? "")")
+    }
+
+    @Test(
+        "A python function writing garbage to the protocol descriptor is killed: a 4 GB frame header, or 64 MB of bytes, is a final error naming the limit; the next invocation gets a new process"
+    )
+    func pythonFlood() async throws {
+        let flood = try spec(
+            .python3, handler: "handler.main",
+            files: [
+                "handler.py": """
+                import os, sys
+                def main(event, context):
+                    # The runtime's own descriptor for frames (fd 1 goes to stderr).
+                    out = sys.modules['__main__'].protocol_out.fileno()
+                    if event == 'header':
+                        os.write(out, b'\\xff\\xff\\xff\\xff')
+                    elif event == 'stream':
+                        chunk = b'\\x00\\xff\\xff\\xfe' + b'x' * 1048576
+                        for _ in range(64):
+                            os.write(out, chunk)
+                    return 'ok'
+                """
+            ])
+        let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
+        func input(_ event: String) -> InvocationInput {
+            InvocationInput(
+                invocationID: "inv_\(event)", event: Array("\"\(event)\"".utf8), contextJSON: Array("{}".utf8))
+        }
+        let header = await runner.invoke(flood, input("header"))
+        let fine = await runner.invoke(flood, input("fine"))
+        let stream = await runner.invoke(flood, input("stream"))
+        await runner.shutdown()
+        #expect(header.status == .error && header.retryable == false, "\(header.status): \(header.error ?? "")")
+        #expect(header.error?.contains("bytes in one reply") == true, "\(header.error ?? "")")
+        #expect(fine.status == .success, "\(fine.status): \(fine.error ?? "")")
+        #expect(stream.status != .success && stream.status != .timeout, "\(stream.status): \(stream.error ?? "")")
+    }
 }
