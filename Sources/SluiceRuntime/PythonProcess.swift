@@ -92,7 +92,16 @@ final class PythonProcess: Sendable {
         }
         guard case .frame(let body) = reply else { return Self.crashed }
         if body.count > Self.successPrefix.count + 1, body.starts(with: Self.successPrefix) {
-            return InvocationOutcome(status: .success, output: Array(body[Self.successPrefix.count..<(body.count - 1)]))
+            let output = Array(body[Self.successPrefix.count..<(body.count - 1)])
+            // The frame may be forged (the function can write to the descriptor): its output goes into
+            // a result record as JSON, so it must be JSON (no NaN, nothing after it). A forged frame also
+            // leaves the real reply unread: `crash` ends the process, so no later invocation reads it.
+            guard (try? JSONSerialization.jsonObject(with: Data(output), options: [.fragmentsAllowed])) != nil else {
+                var outcome = InvocationOutcome(status: .crash, error: "the function's reply is not valid JSON")
+                outcome.retryable = false
+                return outcome
+            }
+            return InvocationOutcome(status: .success, output: output)
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             return Self.crashed

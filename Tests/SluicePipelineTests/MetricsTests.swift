@@ -63,7 +63,11 @@ struct MetricsTests {
         defer { worker.stop() }
         _ = try await harness.publishRequests(
             function: name, count: 6, key: { "k\($0)" }, value: { $0 == 0 ? "bad" : "ok\($0)" })
+        // A request for a function nobody deployed: its name (anyone's text) makes no series.
+        let ghost = uniqueName("ghost")
+        _ = try await harness.publishRequests(function: ghost, count: 1, key: { _ in nil }, value: { _ in "1" })
         _ = try await harness.readJSON("sluice.results", function: name) { $0.count >= 6 }
+        _ = try await harness.readJSON("sluice.results", function: ghost) { $0.count >= 1 }
 
         let text = try await withDeadline(.seconds(30), "the worker's /metrics answering") {
             while true {
@@ -78,6 +82,8 @@ struct MetricsTests {
         }
         #expect(value("sluice_invocations_total", ["function": name, "status": "success"]) == 5)
         #expect(value("sluice_invocations_total", ["function": name, "status": "error"]) == 1)
+        #expect(!text.contains(ghost), "a series names the undeployed function \(ghost)")
+        #expect(value("sluice_invocations_total", ["function": "(not deployed)", "status": "rejected"]) ?? 0 >= 1)
         #expect(value("sluice_invocation_errors_total", ["function": name, "class": "error"]) == 1)
         #expect((value("sluice_cold_starts_total", ["function": name]) ?? 0) >= 1)
         #expect(value("sluice_invocation_duration_seconds_count", ["function": name]) == 6)

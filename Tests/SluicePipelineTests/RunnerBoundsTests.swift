@@ -75,7 +75,7 @@ struct RunnerBoundsTests {
     }
 
     @Test(
-        "A python function writing garbage to the protocol descriptor is killed: a 4 GB frame header, or 64 MB of bytes, is a final error naming the limit; the next invocation gets a new process"
+        "A python function writing garbage to the protocol descriptor is killed: a 4 GB frame header, or 64 MB of bytes, is a final error naming the limit, a forged frame with NaN a crash not retried; the next invocation gets a new process"
     )
     func pythonFlood() async throws {
         let flood = try spec(
@@ -88,6 +88,9 @@ struct RunnerBoundsTests {
                     out = sys.modules['__main__'].protocol_out.fileno()
                     if event == 'header':
                         os.write(out, b'\\xff\\xff\\xff\\xff')
+                    elif event == 'forged':
+                        body = b'{"ok":true,"output":NaN}'
+                        os.write(out, len(body).to_bytes(4, 'big') + body)
                     elif event == 'stream':
                         chunk = b'\\x00\\xff\\xff\\xfe' + b'x' * 1048576
                         for _ in range(64):
@@ -102,11 +105,16 @@ struct RunnerBoundsTests {
         }
         let header = await runner.invoke(flood, input("header"))
         let fine = await runner.invoke(flood, input("fine"))
+        let forged = await runner.invoke(flood, input("forged"))
+        let afterForged = await runner.invoke(flood, input("fine"))
         let stream = await runner.invoke(flood, input("stream"))
         await runner.shutdown()
         #expect(header.status == .error && header.retryable == false, "\(header.status): \(header.error ?? "")")
         #expect(header.error?.contains("bytes in one reply") == true, "\(header.error ?? "")")
         #expect(fine.status == .success, "\(fine.status): \(fine.error ?? "")")
+        #expect(forged.status == .crash && forged.retryable == false, "\(forged.status): \(forged.error ?? "")")
+        #expect(forged.error?.contains("not valid JSON") == true)
+        #expect(afterForged.status == .success && afterForged.output == Array("\"ok\"".utf8))
         #expect(stream.status != .success && stream.status != .timeout, "\(stream.status): \(stream.error ?? "")")
     }
 }

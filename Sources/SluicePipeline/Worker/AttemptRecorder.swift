@@ -33,7 +33,8 @@ struct AttemptRecorder: Sendable {
     /// Decides by the retry policy and writes the records that follow; returns once they are acknowledged.
     func record(_ attempt: Attempt, tiers: RetryTiers, producer: KafkaProducer) async -> Disposition {
         let (request, outcome, policy) = (attempt.request, attempt.outcome, attempt.policy)
-        countInMetrics(outcome, function: request.function)
+        // Labels name deployed functions only: a request's function header is anyone's text.
+        countInMetrics(outcome, function: attempt.spec?.name ?? "(not deployed)")
         let ageMs = request.origin.flatMap {
             $0.timestampMs >= 0 ? Int64(attempt.end.timeIntervalSince1970 * 1000) - $0.timestampMs : nil
         }
