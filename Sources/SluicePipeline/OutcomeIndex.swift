@@ -9,10 +9,23 @@ import Synchronization
 /// and those that are final (success, or dead-lettered), so a redelivered request is not run twice and a
 /// key waiting on a record in retry learns when its chain ended. The window is the last
 /// `windowPerPartition` results of each partition (default 100 000), read at start and followed live.
+/// Only results a worker wrote count (their `ResultSigner` MAC checks out), and the index forgets the
+/// oldest ids past `capacity`, so its memory is bounded however many results arrive.
 public final class OutcomeIndex: Service, Sendable {
+    private struct Settled {
+        var succeeded: Set<String> = []
+        var final: Set<String> = []
+        /// Ids in the order they became final, oldest first from `head` (for forgetting).
+        var order: [String] = []
+        var head = 0
+    }
     /// The results topic.
     public let topic: String
-    private let settled = Mutex<(succeeded: Set<String>, final: Set<String>)>(([], []))
+    /// The most settled ids kept.
+    public let capacity: Int
+    private let signer: ResultSigner
+    private let settled = Mutex(Settled())
+    private let ignored = Atomic<Int>(0)
     private let finalWaiters = Waiters<String>()
     private let position = Mutex<[TopicPartition: Int64]>([:])
     private let follower: TopicFollower
@@ -20,21 +33,26 @@ public final class OutcomeIndex: Service, Sendable {
     /// Woken whenever a result was read (for `catchUp`).
     private let progressWaiters = Waiters<Int>()
 
-    private init(topic: String, follower: TopicFollower, connection: KafkaConnection) {
+    private init(
+        topic: String, capacity: Int, signer: ResultSigner, follower: TopicFollower, connection: KafkaConnection
+    ) {
         self.topic = topic
+        self.capacity = capacity
+        self.signer = signer
         self.follower = follower
         self.connection = connection
     }
 
     public static func start(
         connection: KafkaConnection, topic: String = PlatformTopics.standard.results,
-        windowPerPartition: Int64 = 100_000, logger: Logger
+        windowPerPartition: Int64 = 100_000, capacity: Int = 1_000_000, signer: ResultSigner, logger: Logger
     ) async throws -> OutcomeIndex {
         let follower = try await TopicFollower.open(
             topic, startingAt: { _, end in max(0, end - windowPerPartition) }, connection: connection,
             fetchWaitMaxMs: 10,
             bufferCapacity: 50_000, logger: logger)
-        return OutcomeIndex(topic: topic, follower: follower, connection: connection)
+        return OutcomeIndex(
+            topic: topic, capacity: capacity, signer: signer, follower: follower, connection: connection)
     }
 
     /// Applies results until cancelled or a graceful shutdown, then closes the index.
@@ -49,7 +67,13 @@ public final class OutcomeIndex: Service, Sendable {
     private func apply(_ record: ConsumerRecord) {
         if let id = record.keyText {
             let success = record.header(SluiceHeader.status, is: "success")
-            if success || record.header(SluiceHeader.final, is: "true") { note(id, success: success) }
+            if success || record.header(SluiceHeader.final, is: "true") {
+                if signer.isAuthentic(record, invocationID: id) {
+                    note(id, success: success)
+                } else {
+                    ignored.add(1, ordering: .relaxed)
+                }
+            }
         }
         position.withLock { $0[record.topicPartition] = record.offset + 1 }
         progressWaiters.signal(0)
@@ -57,6 +81,9 @@ public final class OutcomeIndex: Service, Sendable {
 
     /// Closes an index that was started and never run.
     public func close() async { await follower.close() }
+
+    /// Final results ignored because no worker of this platform wrote them (no valid MAC).
+    public var ignoredResults: Int { ignored.load(ordering: .relaxed) }
 
     public func hasSucceeded(_ invocationID: String) -> Bool {
         settled.withLock { $0.succeeded.contains(invocationID) }
@@ -71,7 +98,19 @@ public final class OutcomeIndex: Service, Sendable {
     public func note(_ invocationID: String, success: Bool) {
         settled.withLock { settled in
             if success { settled.succeeded.insert(invocationID) }
-            settled.final.insert(invocationID)
+            guard settled.final.insert(invocationID).inserted else { return }
+            settled.order.append(invocationID)
+            while settled.order.count - settled.head > capacity {
+                let oldest = settled.order[settled.head]
+                settled.final.remove(oldest)
+                settled.succeeded.remove(oldest)
+                settled.head += 1
+            }
+            // Compact now and then, so the order array does not grow with what was forgotten.
+            if settled.head > capacity {
+                settled.order.removeFirst(settled.head)
+                settled.head = 0
+            }
         }
         finalWaiters.signal(invocationID)
     }

@@ -65,7 +65,7 @@ public enum ResultRecords {
 
     /// The result record: `invocation_id`, `function_id`, `version`, `status`, `output`, `error`,
     /// `duration_ms`, `cold_start` and the rest of what is known (docs/architecture.md).
-    public static func result(_ finished: Finished, topic: String) -> ProducerRecord {
+    public static func result(_ finished: Finished, topic: String, signer: ResultSigner) -> ProducerRecord {
         let outcome = finished.outcome
         var json = JSONWriter(capacity: 512 + (outcome.output?.count ?? 0))
         json.beginObject()
@@ -101,6 +101,8 @@ public enum ResultRecords {
         record.headers += [
             KafkaHeader(name: SluiceHeader.status, string: outcome.status.rawValue),
             KafkaHeader(name: SluiceHeader.final, string: finished.final ? "true" : "false"),
+            signer.header(
+                invocationID: finished.request.invocationID, status: outcome.status.rawValue, final: finished.final),
         ]
         return record
     }

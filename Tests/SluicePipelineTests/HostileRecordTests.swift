@@ -174,4 +174,42 @@ struct HostileRecordTests {
         print("worker peak RSS under the stdout flood: \(peakKB / 1024) MB")
         #expect(peakKB < 400 * 1024, "the worker's peak RSS was \(peakKB / 1024) MB")
     }
+
+    @Test("A forged success result (written without the platform's key) does not make a worker skip the invocation")
+    func forgedResult() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = try await harness.deployPython("victim", code: "def main(event, context):\n    return 'ran'\n")
+        let id = InvocationRequest.randomID()
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            _ = try await producer.send(
+                ProducerRecord(
+                    topic: PlatformTopics.standard.results, key: Array(id.utf8),
+                    value: Array("{\"invocation_id\":\"\(id)\",\"status\":\"success\",\"final\":true}".utf8),
+                    headers: [
+                        KafkaHeader(name: SluiceHeader.invocationID, string: id),
+                        KafkaHeader(name: SluiceHeader.function, string: name),
+                        KafkaHeader(name: SluiceHeader.status, string: "success"),
+                        KafkaHeader(name: SluiceHeader.final, string: "true"),
+                        KafkaHeader(name: "sluice-result-mac", string: String(repeating: "0", count: 64)),
+                    ]))
+        }
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let worker = try await harness.startWorker(registry: registry)
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            let request = InvocationRequest(
+                invocationID: id, function: name, trigger: "invoke", key: nil, value: Array("1".utf8),
+                traceParent: .start())
+            _ = try await producer.send(request.producerRecord(topic: harness.invocationsTopic))
+        }
+        let results = try await harness.readJSON("sluice.results", function: name) { results in
+            results.contains { $0["invocation_id"] as? String == id && $0["worker_id"] as? String == "test-worker" }
+        }
+        await worker.stop()
+        #expect(
+            results.contains {
+                $0["invocation_id"] as? String == id && $0["status"] as? String == "success"
+                    && $0["output"] as? String == "ran"
+            })
+    }
 }

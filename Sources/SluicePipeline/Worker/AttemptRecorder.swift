@@ -28,6 +28,7 @@ struct AttemptRecorder: Sendable {
 
     let workerID: String
     let topics: PlatformTopics
+    let signer: ResultSigner
     let logger: Logger
 
     /// Decides by the retry policy and writes the records that follow; returns once they are acknowledged.
@@ -60,7 +61,7 @@ struct AttemptRecorder: Sendable {
         case .succeeded:
             await publish(
                 [
-                    ResultRecords.result(finished, topic: topics.results),
+                    ResultRecords.result(finished, topic: topics.results, signer: signer),
                     ResultRecords.log(finished, topic: topics.invocationLog),
                 ], producer: producer)
             return .settled
@@ -69,7 +70,7 @@ struct AttemptRecorder: Sendable {
             finished.retryAt = attempt.end.addingTimeInterval(Double(delayMs) / 1000)
             await publish(
                 [retry].compactMap { $0 } + [
-                    ResultRecords.result(finished, topic: topics.results),
+                    ResultRecords.result(finished, topic: topics.results, signer: signer),
                     ResultRecords.log(finished, topic: topics.invocationLog),
                 ],
                 producer: producer)
@@ -91,7 +92,7 @@ struct AttemptRecorder: Sendable {
                 .first
             await publish(
                 [
-                    ResultRecords.result(finished, topic: topics.results),
+                    ResultRecords.result(finished, topic: topics.results, signer: signer),
                     ResultRecords.log(finished, topic: topics.invocationLog),
                 ], producer: producer)
             logger.info(

@@ -98,13 +98,15 @@ public final class Worker: Service, Sendable {
         } else {
             tiers = try await RetryTiers.discover(prefix: configuration.topics.retryPrefix, connection: connection)
         }
+        let signer = try configuration.resultSigner ?? ResultSigner.project()
         let index = try await OutcomeIndex.start(
             connection: connection, topic: configuration.topics.results,
-            windowPerPartition: configuration.resultsWindowPerPartition, logger: logger)
+            windowPerPartition: configuration.resultsWindowPerPartition, signer: signer, logger: logger)
         stopper.onStop { index.wakeWaiters() }
         let load = WorkerLoad()
         let concurrency = FunctionConcurrency()
-        let recorder = AttemptRecorder(workerID: configuration.workerID, topics: configuration.topics, logger: logger)
+        let recorder = AttemptRecorder(
+            workerID: configuration.workerID, topics: configuration.topics, signer: signer, logger: logger)
         let handler = InvocationHandler(
             configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder,
             load: load, concurrency: concurrency, tiers: tiers, logger: logger)

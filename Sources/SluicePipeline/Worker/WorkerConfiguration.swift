@@ -26,6 +26,9 @@ extension Worker {
         public var resultsWindowPerPartition: Int64 = 100_000
         /// Limits (`max_event_bytes`) and sandbox settings from `Config/platform.yaml`.
         public var platform = PlatformConfiguration.standard
+        /// Signs the results this worker writes and authenticates those it trusts; nil: the project's
+        /// key (`ResultSigner.project()`).
+        public var resultSigner: ResultSigner?
         /// The retry consumer's group.
         public var retryGroupID: String { groupID + "-retry" }
 
