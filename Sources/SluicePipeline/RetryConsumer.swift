@@ -16,12 +16,17 @@ final class RetryConsumer: Service, Sendable {
     private let logger: Logger
     /// Runs a record once it is due, and returns once what follows from it is acknowledged.
     private let handle: @Sendable (ConsumerRecord, KafkaProducer) async -> Void
+    /// The longest a record may be held (ms): its function's longest backoff (`retry.max_ms`) and a
+    /// second; 0 for a function that is not deployed.
+    private let longestHoldMs: @Sendable (ConsumerRecord) -> Int64
 
     init(
         clients: GroupClients, topics: [String], maxHeld: Int, stopper: ConsumerStopper, logger: Logger,
+        longestHoldMs: @escaping @Sendable (ConsumerRecord) -> Int64,
         handle: @escaping @Sendable (ConsumerRecord, KafkaProducer) async -> Void
     ) {
         self.handle = handle
+        self.longestHoldMs = longestHoldMs
         self.clients = clients
         self.topics = topics
         self.maxHeld = maxHeld
@@ -35,10 +40,13 @@ final class RetryConsumer: Service, Sendable {
     }
 
     /// How long to hold a record until its `sluice-retry-due` (ms since the epoch): anything the header says
-    /// — missing, malformed, past, or further than the longest backoff a policy may ask for (anyone can
-    /// write to a tier) — is kept within 0 ms … one day.
-    static func waitMs(_ record: ConsumerRecord, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> Int64 {
-        let longest = Int64(RetryPolicy.longestBackoffMs)
+    /// — missing, malformed, past, or further than `longestMs` (its function's longest backoff; anyone can
+    /// write to a tier) — is kept within 0 ms … `longestMs`, and never more than a day.
+    static func waitMs(
+        _ record: ConsumerRecord, longestMs: Int64 = Int64(RetryPolicy.longestBackoffMs),
+        nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
+    ) -> Int64 {
+        let longest = min(max(0, longestMs), Int64(RetryPolicy.longestBackoffMs))
         let dueMs = record.headerText(SluiceHeader.retryDue).flatMap(Int64.init) ?? nowMs
         let clamped = min(max(dueMs, nowMs), nowMs + longest)
         return clamped - nowMs + (clamped > nowMs ? 1 : 0)
@@ -59,7 +67,8 @@ final class RetryConsumer: Service, Sendable {
                     group.addTask {
                         defer { held.release() }
                         // A stop ends the wait: the record stays uncommitted and is read again later.
-                        guard await self.stopper.sleep(for: .milliseconds(Self.waitMs(record))) else { return }
+                        let wait = Self.waitMs(record, longestMs: self.longestHoldMs(record))
+                        guard await self.stopper.sleep(for: .milliseconds(wait)) else { return }
                         await self.handle(record, producer)
                         await commits.finished(record)
                     }

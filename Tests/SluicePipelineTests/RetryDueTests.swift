@@ -24,5 +24,8 @@ struct RetryDueTests {
         // These overflowed the old arithmetic and trapped the worker.
         #expect(RetryConsumer.waitMs(record(due: String(Int64.max)), nowMs: now) == day)
         #expect(RetryConsumer.waitMs(record(due: String(Int64.min)), nowMs: now) == 0)
+        // Held no longer than the function's longest backoff (and a second): 61 s for max_ms 60000.
+        #expect(RetryConsumer.waitMs(record(due: String(now + 86_400_000)), longestMs: 61_000, nowMs: now) == 61_001)
+        #expect(RetryConsumer.waitMs(record(due: String(now + 86_400_000)), longestMs: 0, nowMs: now) == 0)
     }
 }

@@ -119,7 +119,11 @@ public final class Worker: Service, Sendable {
                 try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
                     let retries = RetryConsumer(
                         clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld,
-                        stopper: stopper, logger: logger
+                        stopper: stopper, logger: logger,
+                        longestHoldMs: { [registry] record in
+                            let function = record.headerText(SluiceHeader.function) ?? ""
+                            return registry.function(named: function).map { Int64($0.manifest.retry.maxMs) + 1000 } ?? 0
+                        }
                     ) { record, producer in
                         _ = await handler.handle(record, producer: producer)
                     }
