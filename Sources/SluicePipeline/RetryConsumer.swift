@@ -58,21 +58,27 @@ final class RetryConsumer: Service, Sendable {
     func run() async {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let held = AsyncSemaphore(permits: maxHeld)
+        let ownership = PartitionOwnership()
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
                 switch event {
                 case .record(let record):
                     await commits.started(record)
                     await held.acquire()
+                    let generation = ownership.generation(of: record.topicPartition)
                     group.addTask {
                         defer { held.release() }
                         // A stop ends the wait: the record stays uncommitted and is read again later.
                         let wait = Self.waitMs(record, longestMs: self.longestHoldMs(record))
                         guard await self.stopper.sleep(for: .milliseconds(wait)) else { return }
+                        // Its partition moved while it was held: the new owner runs it from the committed
+                        // offset, so running it here too would run it twice.
+                        guard ownership.isCurrent(record.topicPartition, generation: generation) else { return }
                         await self.handle(record, producer)
                         await commits.finished(record)
                     }
                 case .revoked(let partitions):
+                    ownership.revoke(partitions)
                     await clients.revoked(partitions)
                 case .error(let error):
                     logger.warning("retry consumer error", metadata: ["error": "\(error)"])

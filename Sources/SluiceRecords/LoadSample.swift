@@ -89,28 +89,42 @@ public struct LoadSample: Sendable, Hashable, Codable {
     }
 
     /// The sample in a record value, or nil for anything else on the topic (Scaling Events) and for a
-    /// sample whose numbers are out of range (anyone can write the topic; sums of them must not overflow).
+    /// sample too large to be one. Anyone can write the topic: every number is clamped into range, so
+    /// sums of them cannot overflow (a worker's own momentary -1 reads as 0).
     public static func decode(_ value: [UInt8]) -> LoadSample? {
         guard value.count <= 4 << 20,
-            let sample = try? JSONDecoder().decode(LoadSample.self, from: Data(value)), sample.type == "load_sample",
-            sample.isPlausible
+            var sample = try? JSONDecoder().decode(LoadSample.self, from: Data(value)), sample.type == "load_sample",
+            sample.functions.count <= 10_000, sample.partitions.count <= 100_000, sample.warmProcesses.count <= 10_000
         else { return nil }
+        sample.clampNumbers()
         return sample
     }
 
-    /// Every count within `RecordBounds.count`, durations and lags finite and bounded, at most 10,000
-    /// functions and 100,000 partitions.
-    var isPlausible: Bool {
-        let counts = RecordBounds.count
-        let lag: ClosedRange<Int64> = 0...1_000_000_000_000_000
-        return counts.contains(inFlight) && counts.contains(queued) && functions.count <= 10_000
-            && partitions.count <= 100_000 && intervalSeconds.isFinite && (0...3600).contains(intervalSeconds)
-            && warmProcesses.values.allSatisfy(counts.contains)
-            && functions.values.allSatisfy {
-                counts.contains($0.inFlight) && counts.contains($0.invocations) && counts.contains($0.warmProcesses)
-                    && $0.durationMsSum.isFinite && (0...1e12).contains($0.durationMsSum)
-            }
-            && partitions.allSatisfy { $0.partition >= 0 && lag.contains($0.lag) }
+    /// Counts into `RecordBounds.count`, durations and the interval finite and bounded, lags into
+    /// 0 … 10^15.
+    mutating func clampNumbers() {
+        func count(_ value: Int) -> Int {
+            min(max(value, RecordBounds.count.lowerBound), RecordBounds.count.upperBound)
+        }
+        func real(_ value: Double, _ upper: Double) -> Double { value.isFinite ? min(max(value, 0), upper) : 0 }
+        inFlight = count(inFlight)
+        queued = count(queued)
+        intervalSeconds = real(intervalSeconds, 3600)
+        warmProcesses = warmProcesses.mapValues(count)
+        functions = functions.mapValues { load in
+            var load = load
+            load.inFlight = count(load.inFlight)
+            load.invocations = count(load.invocations)
+            load.warmProcesses = count(load.warmProcesses)
+            load.durationMsSum = real(load.durationMsSum, 1e12)
+            return load
+        }
+        partitions = partitions.map { partition in
+            var partition = partition
+            partition.partition = max(0, partition.partition)
+            partition.lag = min(max(partition.lag, 0), 1_000_000_000_000_000)
+            return partition
+        }
     }
 
     public func encoded() -> [UInt8] {

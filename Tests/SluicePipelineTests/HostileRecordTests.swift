@@ -213,3 +213,55 @@ struct HostileRecordTests {
             })
     }
 }
+
+@Suite("A rebalance moves records in retry", .timeLimit(.minutes(5)))
+struct RetryRebalanceTests {
+    @Test(
+        "Records held in retry when their partitions move to a second worker run once: the first worker drops what it lost"
+    )
+    func heldRecordsRunOnce() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = try await harness.deployPython(
+            "moved", code: "def main(event, context):\n    return event\n", fields: "ordering: none\n")
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        // 60 records due in 15 s on the 1 s tier (the function's longest backoff, 60 s, allows the hold).
+        let dueMs = Int64(Date().timeIntervalSince1970 * 1000) + 15_000
+        var ids: [String] = []
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            for index in 0..<60 {
+                let id = InvocationRequest.randomID()
+                ids.append(id)
+                var request = InvocationRequest(
+                    invocationID: id, function: name, trigger: "invoke", key: Array("k\(index)".utf8),
+                    value: Array("\(index)".utf8), traceParent: .start())
+                request.attempt = 2
+                var record = request.producerRecord(topic: harness.retryPrefix + "1s")
+                record.headers.append(KafkaHeader(name: SluiceHeader.retryDue, string: String(dueMs)))
+                _ = try await producer.send(record)
+            }
+        }
+        let first = try await harness.startWorker(registry: registry, id: "first")
+        // The first worker has joined its groups (its load samples list assigned partitions) and holds
+        // the records; the second member joins now, so some partitions move to it before they are due.
+        _ = try await nextLoadSample(harness.connection, timeout: .seconds(60)) { sample in
+            sample.workerID == "first" && sample.group == "workers-\(harness.invocationsTopic)"
+                && !sample.partitions.isEmpty
+        }
+        let second = try await harness.startWorker(registry: registry, id: "second")
+        let wanted = Set(ids)
+        let results = try await harness.readJSON("sluice.results", function: name) { results in
+            wanted.isSubset(of: Set(results.compactMap { $0["invocation_id"] as? String }))
+        }
+        // Anything still running that would make a second result has had its chance by the time both
+        // workers stopped.
+        await first.stop()
+        await second.stop()
+        let all = try await harness.readJSON("sluice.results", function: name) { $0.count >= results.count }
+        var counts: [String: Int] = [:]
+        for id in all.compactMap({ $0["invocation_id"] as? String }) { counts[id, default: 0] += 1 }
+        let twice = counts.filter { $0.value > 1 }
+        #expect(twice.isEmpty, "\(twice.count) records in retry ran twice")
+        #expect(Set(counts.keys) == wanted)
+    }
+}

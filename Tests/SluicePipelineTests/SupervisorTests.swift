@@ -38,9 +38,10 @@ struct SupervisorTests {
         configuration.policy.maxWorkers = 3
         configuration.policy.scaleDownWindowSeconds = 20
         configuration.policy.cooldownSeconds = 3
-        configuration.policy.idleSecondsBeforeZero = 8
-        // The function's warm pool goes to zero before the pool of workers does, so a worker's load
-        // sample can show the decision applied.
+        configuration.policy.idleSecondsBeforeZero = 20
+        // The function's warm pool goes to zero well before the pool of workers does, so a worker's load
+        // sample can show the decision applied (with 8 s against 3 s, a loaded machine once delayed the
+        // function's decision until the workers were gone).
         configuration.functionPolicy.idleSecondsBeforeZero = 3
         configuration.functionPolicy.scaleDownWindowSeconds = 10
         let supervisor = Supervisor(configuration: configuration)
