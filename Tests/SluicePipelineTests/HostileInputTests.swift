@@ -35,7 +35,7 @@ func follow(
     }
 }
 
-/// The fuzzing suite: a router and a worker process run while generated bad records land on every
+/// The fuzzing suite: a router, a worker process and a supervisor run while generated bad records land on every
 /// platform topic the pipeline reads and on a trigger topic. Seeded (`SLUICE_FUZZ_SEED` repeats a run;
 /// the seed is printed and named in failures).
 @Suite("Hostile input on every topic (seeded fuzzing)", .timeLimit(.minutes(10)))
@@ -44,7 +44,7 @@ struct HostileInputTests {
     static let recordsPerBatch = 500
 
     @Test(
-        "2000 generated bad records on invocations, retry tiers, registry, results, scaling, DLQ and a trigger topic: processes live, RSS bounded, the function answers, every request ends as a result or dead letter, lag returns to 0"
+        "2000 generated bad records on invocations, retry tiers, registry, results, scaling, DLQ and a trigger topic: router, worker and supervisor live, RSS bounded, the function answers, every request ends as a result or dead letter, lag returns to 0"
     )
     func fuzz() async throws {
         try await HeavyLoad.exclusive { try await fuzzAlone() }
@@ -79,6 +79,14 @@ struct HostileInputTests {
         let group = "fuzz-\(harness.invocationsTopic)"
         let worker = try BackgroundSluice(["worker"] + harness.workerArguments + ["--group", group])
         defer { worker.stop() }
+        // A supervisor reads the fuzzed scaling topic too (its own idle pool: no workers to start).
+        let idle = try await makeTestTopic("fuzz-idle", partitions: 1)
+        let supervisor = try BackgroundSluice([
+            "supervisor", "--brokers", harness.connection.brokerList, "--min-workers", "0", "--max-workers", "1",
+            "--initial-workers", "0", "--group", "idle-\(idle)", "--invocations-topic", idle, "--pool",
+            "pool:idle-\(idle)",
+        ])
+        defer { supervisor.stop() }
 
         // What each accounted record must end as: a final result for its invocation id, or a dead letter
         // (keyed by the record's marker, or naming the invocation id).
@@ -165,6 +173,9 @@ struct HostileInputTests {
             }
             // After each batch: alive, bounded, still answering.
             #expect(ChildProcess.isAlive(worker.pid), "seed \(seed): the worker died; \(worker.log.suffix(3000))")
+            #expect(
+                ChildProcess.isAlive(supervisor.pid),
+                "seed \(seed): the supervisor died; \(supervisor.log.suffix(3000))")
             let rssMB = residentMB(worker.pid)
             #expect(rssMB < 600, "seed \(seed): the worker holds \(rssMB) MB")
             let sandboxes = sandboxedProcesses("/sluice/\(worker.pid)-").count
