@@ -27,7 +27,7 @@ public struct ResultSigner: Sendable {
         try FileManager.default.createDirectory(
             at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        // Written under a unique name and renamed: two workers starting at once agree on one key.
+        // Written under a unique name and linked into place: two workers starting at once agree on one key.
         let staging = path.appendingPathExtension("\(getpid())-\(UUID().uuidString)")
         guard
             FileManager.default.createFile(

@@ -88,6 +88,8 @@ struct RunnerBoundsTests {
                     out = sys.modules['__main__'].protocol_out.fileno()
                     if event == 'header':
                         os.write(out, b'\\xff\\xff\\xff\\xff')
+                    elif event == 'nan':
+                        return float('nan')
                     elif event == 'forged':
                         body = b'{"ok":true,"output":NaN}'
                         os.write(out, len(body).to_bytes(4, 'big') + body)
@@ -105,6 +107,7 @@ struct RunnerBoundsTests {
         }
         let header = await runner.invoke(flood, input("header"))
         let fine = await runner.invoke(flood, input("fine"))
+        let nan = await runner.invoke(flood, input("nan"))
         let forged = await runner.invoke(flood, input("forged"))
         let afterForged = await runner.invoke(flood, input("fine"))
         let stream = await runner.invoke(flood, input("stream"))
@@ -112,6 +115,8 @@ struct RunnerBoundsTests {
         #expect(header.status == .error && header.retryable == false, "\(header.status): \(header.error ?? "")")
         #expect(header.error?.contains("bytes in one reply") == true, "\(header.error ?? "")")
         #expect(fine.status == .success, "\(fine.status): \(fine.error ?? "")")
+        #expect(nan.status == .error && nan.retryable == false, "\(nan.status): \(nan.error ?? "")")
+        #expect(nan.error?.contains("not JSON-serializable") == true, "\(nan.error ?? "")")
         #expect(forged.status == .crash && forged.retryable == false, "\(forged.status): \(forged.error ?? "")")
         #expect(forged.error?.contains("not valid JSON") == true)
         #expect(afterForged.status == .success && afterForged.output == Array("\"ok\"".utf8))

@@ -23,7 +23,7 @@ protocol_in = sys.stdin.buffer
 
 
 def frame(obj):
-    data = json.dumps(obj, separators=(",", ":")).encode()
+    data = json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
     return struct.pack(">I", len(data)) + data
 
 
@@ -93,7 +93,8 @@ def invoke(function, request):
         output = function(decode_event(raw), request["context"])
         try:
             # Output last, so the worker can take it without parsing the frame.
-            data = b'{"ok":true,"output":' + json.dumps(output, separators=(",", ":")).encode() + b"}"
+            # allow_nan=False: NaN and infinities are not JSON; the result record must be.
+            data = b'{"ok":true,"output":' + json.dumps(output, separators=(",", ":"), allow_nan=False).encode() + b"}"
             return struct.pack(">I", len(data)) + data
         except (TypeError, ValueError) as error:
             return frame({"ok": False, "error": f"the output is not JSON-serializable: {error}", "traceback": "", "retryable": False})

@@ -6,11 +6,12 @@ import SluiceRecords
 /// again what failed, and marks the event finished (its offset may commit) once all are acknowledged. A
 /// request the broker refuses for good is replaced by its dead letter: nothing is skipped unrecorded.
 struct RequestAcknowledger: Sendable {
-    /// What one event becomes for one function: the record to write, and the dead letter to write in its
-    /// place if the broker refuses it for good (nil when the record is a dead letter already).
+    /// What one event becomes for one function: the record to write, and how to make the dead letter to
+    /// write in its place if the broker refuses it for good (nil when the record is a dead letter already;
+    /// made only then, off the common path).
     struct Route: Sendable {
         var record: ProducerRecord
-        var deadLetter: ProducerRecord?
+        var deadLetter: (@Sendable () -> ProducerRecord)?
     }
 
     private typealias Pending = (record: ConsumerRecord, deliveries: [PendingDelivery?], routes: [Route])
@@ -66,7 +67,7 @@ struct RequestAcknowledger: Sendable {
                     metadata: [
                         "event": "\(record.topic)/\(record.partition)@\(record.offset)", "error": "\(error)",
                     ])
-                request = route.deadLetter ?? request
+                request = route.deadLetter?() ?? request
                 replaced = true
                 pending = try? await producer.enqueue(request)
             } catch {

@@ -108,7 +108,7 @@ public final class Router: Service, Sendable {
                 passthroughHeaders: InvocationRequest.passthrough(record.headers))
             request.triggerTimestampMs = record.timestampMs >= 0 ? record.timestampMs : nil
             let produced = request.producerRecord(topic: configuration.topics.invocations)
-            let rejected = { (error: String) in
+            let rejected = { @Sendable [request] (error: String) in
                 self.deadLetter(request, version: spec.version, error: error, trace: trace)
             }
             guard produced.byteCount <= RecordBudget.bytes else {
@@ -122,7 +122,7 @@ public final class Router: Service, Sendable {
                 return RequestAcknowledger.Route(record: rejected(error), deadLetter: nil)
             }
             return RequestAcknowledger.Route(
-                record: produced, deadLetter: rejected("the broker refused the invocation request"))
+                record: produced, deadLetter: { rejected("the broker refused the invocation request") })
         }
     }
 
