@@ -2,13 +2,15 @@ import Foundation
 import SluiceRecords
 import Synchronization
 
-/// The bounded hand-over between a consumer's poll thread and its one reader. When the number of buffered
-/// records reaches `capacity` the poll thread pauses fetching; below half of it, fetching resumes.
+/// The bounded hand-over between a consumer's poll thread and its one reader. When the buffered records
+/// reach `capacity`, or their bytes `byteCapacity`, the poll thread pauses fetching; below half of both,
+/// fetching resumes.
 final class ConsumerEventBuffer: Sendable {
     private struct State {
         var incoming: [ConsumerEvent] = []
         var outgoing: [ConsumerEvent] = []  // reversed: the next event is last
         var records = 0
+        var bytes = 0
         var waiter: CheckedContinuation<ConsumerEvent?, Never>?
         var finished = false
 
@@ -18,20 +20,25 @@ final class ConsumerEventBuffer: Sendable {
                 incoming.removeAll(keepingCapacity: true)
             }
             guard let event = outgoing.popLast() else { return nil }
-            if case .record = event { records -= 1 }
+            if case .record(let record) = event {
+                records -= 1
+                bytes -= record.byteCount
+            }
             return event
         }
     }
 
     private let state = Mutex(State())
     let capacity: Int
+    let byteCapacity: Int
     /// Where the poll thread waits for room (`waitForRoom`); the reader signals it.
     private let room = NSCondition()
     private let pollerWaiting = Atomic<Bool>(false)
     private let wakeups = Atomic<Int>(0)
 
-    init(capacity: Int) {
+    init(capacity: Int, byteCapacity: Int = 64 << 20) {
         self.capacity = max(capacity, 1)
+        self.byteCapacity = max(byteCapacity, 1)
     }
 
     /// Blocks the poll thread until the reader has drained half of the buffer or `wake()` is called;
@@ -79,7 +86,10 @@ final class ConsumerEventBuffer: Sendable {
                 return waiter
             }
             state.incoming.append(event)
-            if case .record = event { state.records += 1 }
+            if case .record(let record) = event {
+                state.records += 1
+                state.bytes += record.byteCount
+            }
             return nil
         }
         waiter?.resume(returning: event)
@@ -110,8 +120,9 @@ final class ConsumerEventBuffer: Sendable {
     }
 
     var bufferedRecords: Int { state.withLock { $0.records } }
-    var isFull: Bool { bufferedRecords >= capacity }
-    var hasRoom: Bool { bufferedRecords <= capacity / 2 }
+    var bufferedBytes: Int { state.withLock { $0.bytes } }
+    var isFull: Bool { state.withLock { $0.records >= capacity || $0.bytes >= byteCapacity } }
+    var hasRoom: Bool { state.withLock { $0.records <= capacity / 2 && $0.bytes <= byteCapacity / 2 } }
 
     /// Drops buffered records of `partitions` (revoked or seeked: they will be fetched again).
     func dropRecords(of partitions: Set<TopicPartition>) {
@@ -122,7 +133,11 @@ final class ConsumerEventBuffer: Sendable {
             }
             state.incoming.removeAll { !keep($0) }
             state.outgoing.removeAll { !keep($0) }
-            state.records = (state.incoming + state.outgoing).count { if case .record = $0 { true } else { false } }
+            let records = (state.incoming + state.outgoing).compactMap { event -> ConsumerRecord? in
+                if case .record(let record) = event { record } else { nil }
+            }
+            state.records = records.count
+            state.bytes = records.reduce(0) { $0 + $1.byteCount }
         }
     }
 

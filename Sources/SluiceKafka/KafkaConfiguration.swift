@@ -91,6 +91,8 @@ public struct ConsumerConfiguration: Sendable {
     public var offsetReset: OffsetReset = .earliest
     /// Records held for the caller before the consumer pauses fetching (backpressure).
     public var bufferCapacity: Int = 10_000
+    /// …and at most this many bytes of them (keys, values, headers): a count alone does not bound memory.
+    public var bufferBytes: Int = 64 << 20
     public var sessionTimeoutMs: Int = 6_000
     /// Also the time a rebalance may take; librdkafka's 300 s default stalls joins (docs/architecture.md).
     public var maxPollIntervalMs: Int = 10_000

@@ -35,7 +35,8 @@ public final class KafkaConsumer: Sendable {
     public static func make(_ configuration: ConsumerConfiguration, logger: Logger = Logger(label: "sluice.kafka"))
         throws -> KafkaConsumer
     {
-        let buffer = ConsumerEventBuffer(capacity: configuration.bufferCapacity)
+        let buffer = ConsumerEventBuffer(
+            capacity: configuration.bufferCapacity, byteCapacity: configuration.bufferBytes)
         let control = PartitionControl(buffer: buffer)
         let client = try RDKafkaClient.make(
             kind: .consumer, properties: configuration.properties, events: 0, logger: logger

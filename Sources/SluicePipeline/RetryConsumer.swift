@@ -12,6 +12,7 @@ final class RetryConsumer: Service, Sendable {
     private let clients: GroupClients
     private let topics: [String]
     private let maxHeld: Int
+    private let maxHeldBytes: Int
     private let stopper: ConsumerStopper
     private let logger: Logger
     /// Runs a record once it is due, and returns once what follows from it is acknowledged.
@@ -21,7 +22,8 @@ final class RetryConsumer: Service, Sendable {
     private let longestHoldMs: @Sendable (ConsumerRecord) -> Int64
 
     init(
-        clients: GroupClients, topics: [String], maxHeld: Int, stopper: ConsumerStopper, logger: Logger,
+        clients: GroupClients, topics: [String], maxHeld: Int, maxHeldBytes: Int, stopper: ConsumerStopper,
+        logger: Logger,
         longestHoldMs: @escaping @Sendable (ConsumerRecord) -> Int64,
         handle: @escaping @Sendable (ConsumerRecord, KafkaProducer) async -> Void
     ) {
@@ -30,6 +32,7 @@ final class RetryConsumer: Service, Sendable {
         self.clients = clients
         self.topics = topics
         self.maxHeld = maxHeld
+        self.maxHeldBytes = maxHeldBytes
         self.stopper = stopper
         self.logger = logger
     }
@@ -58,6 +61,7 @@ final class RetryConsumer: Service, Sendable {
     func run() async {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let held = AsyncSemaphore(permits: maxHeld)
+        let heldBytes = ByteBudget(limit: maxHeldBytes)
         let ownership = PartitionOwnership()
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
@@ -65,9 +69,14 @@ final class RetryConsumer: Service, Sendable {
                 case .record(let record):
                     await commits.started(record)
                     await held.acquire()
+                    let bytes = record.byteCount
+                    await heldBytes.acquire(bytes)
                     let generation = ownership.generation(of: record.topicPartition)
                     group.addTask {
-                        defer { held.release() }
+                        defer {
+                            heldBytes.release(bytes)
+                            held.release()
+                        }
                         // A stop ends the wait: the record stays uncommitted and is read again later.
                         let wait = Self.waitMs(record, longestMs: self.longestHoldMs(record))
                         guard await self.stopper.sleep(for: .milliseconds(wait)) else { return }

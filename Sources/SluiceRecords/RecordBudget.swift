@@ -36,3 +36,10 @@ extension ProducerRecord {
         return record
     }
 }
+
+extension ConsumerRecord {
+    /// Key, value and headers (names and values) in bytes: what holding the record costs.
+    public var byteCount: Int {
+        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+    }
+}

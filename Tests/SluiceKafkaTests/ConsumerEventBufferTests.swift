@@ -30,6 +30,27 @@ struct ConsumerEventBufferTests {
         #expect(buffer.bufferedRecords == 5)
     }
 
+    @Test("Full at the byte capacity too: four 300 KB records fill a 1 MB buffer whatever its record count")
+    func fullByBytes() async {
+        let buffer = ConsumerEventBuffer(capacity: 10_000, byteCapacity: 1_000_000)
+        func big(_ offset: Int64) -> ConsumerEvent {
+            .record(
+                ConsumerRecord(
+                    topic: "t", partition: 0, offset: offset, timestampMs: 0, key: [1, 2],
+                    value: [UInt8](repeating: 0, count: 300_000), headers: [KafkaHeader(name: "h", string: "v")]))
+        }
+        for offset in Int64(0)..<3 { buffer.push(big(offset)) }
+        #expect(!buffer.isFull)
+        #expect(buffer.bufferedBytes == 3 * 300_004)
+        buffer.push(big(3))
+        #expect(buffer.isFull)
+        for _ in 0..<2 { _ = await buffer.next() }
+        #expect(!buffer.hasRoom)  // 600 KB left: room only at half the bytes
+        _ = await buffer.next()
+        #expect(buffer.hasRoom)
+        #expect(buffer.bufferedBytes == 300_004)
+    }
+
     @Test("Dropping a revoked partition keeps the others, in order")
     func dropPartition() async {
         let buffer = ConsumerEventBuffer(capacity: 100)

@@ -18,11 +18,16 @@ struct RequestAcknowledger: Sendable {
     private let producer: KafkaProducer
     private let commits: CommitLoop
     private let inFlight: AsyncSemaphore
+    private let inFlightBytes: ByteBudget
     private let logger: Logger
     private let stream: AsyncStream<Pending>
     private let input: AsyncStream<Pending>.Continuation
 
-    init(producer: KafkaProducer, commits: CommitLoop, inFlight: AsyncSemaphore, logger: Logger) {
+    init(
+        producer: KafkaProducer, commits: CommitLoop, inFlight: AsyncSemaphore, inFlightBytes: ByteBudget,
+        logger: Logger
+    ) {
+        self.inFlightBytes = inFlightBytes
         self.producer = producer
         self.commits = commits
         self.inFlight = inFlight
@@ -43,6 +48,7 @@ struct RequestAcknowledger: Sendable {
                 await acknowledge(delivery, route, event: record)
             }
             await commits.finished(record)
+            inFlightBytes.release(record.byteCount)
             inFlight.release()
         }
     }

@@ -24,6 +24,8 @@ public final class Router: Service, Sendable {
         public var functions: Set<String>?
         /// Events taken and not yet acknowledged downstream.
         public var maxInFlight = 10_000
+        /// …and at most this many bytes of them.
+        public var maxInFlightBytes = 128 << 20
         public init(connection: KafkaConnection) { self.connection = connection }
     }
 
@@ -56,14 +58,16 @@ public final class Router: Service, Sendable {
         let options = GroupClients.Options(groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight)
         try await GroupClients.with(connection: configuration.connection, options, logger: logger) { clients in
             let inFlight = AsyncSemaphore(permits: configuration.maxInFlight)
+            let inFlightBytes = ByteBudget(limit: configuration.maxInFlightBytes)
             let acknowledger = RequestAcknowledger(
-                producer: clients.producer, commits: clients.commits, inFlight: inFlight, logger: logger)
+                producer: clients.producer, commits: clients.commits, inFlight: inFlight,
+                inFlightBytes: inFlightBytes, logger: logger)
             stopper.attach(clients.consumer)
             let subscribed = try subscribe(clients.consumer, to: triggerTopics(), after: [])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await self.followTriggers(clients.consumer, subscribed: subscribed) }
                 group.addTask { await acknowledger.run() }
-                await read(clients, inFlight: inFlight, acknowledger: acknowledger)
+                await read(clients, inFlight: inFlight, inFlightBytes: inFlightBytes, acknowledger: acknowledger)
                 acknowledger.finish()
                 // The acknowledger ends once every request taken is acknowledged; the follower is cancelled.
                 try await group.next()
@@ -72,7 +76,9 @@ public final class Router: Service, Sendable {
         }
     }
 
-    private func read(_ clients: GroupClients, inFlight: AsyncSemaphore, acknowledger: RequestAcknowledger) async {
+    private func read(
+        _ clients: GroupClients, inFlight: AsyncSemaphore, inFlightBytes: ByteBudget, acknowledger: RequestAcknowledger
+    ) async {
         for await event in clients.consumer.events {
             guard case .record(let record) = event else {
                 if case .revoked(let partitions) = event { await clients.revoked(partitions) }
@@ -83,6 +89,7 @@ public final class Router: Service, Sendable {
             }
             await clients.commits.started(record)
             await inFlight.acquire()
+            await inFlightBytes.acquire(record.byteCount)
             let routes = routes(for: record)
             var deliveries: [PendingDelivery?] = []
             for route in routes {

@@ -119,7 +119,7 @@ public final class Worker: Service, Sendable {
                 try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
                     let retries = RetryConsumer(
                         clients: retryClients, topics: tiers.topics, maxHeld: configuration.maxRetriesHeld,
-                        stopper: stopper, logger: logger,
+                        maxHeldBytes: configuration.maxRetriesHeldBytes, stopper: stopper, logger: logger,
                         longestHoldMs: { [registry] record in
                             let function = record.headerText(SluiceHeader.function) ?? ""
                             return registry.function(named: function).map { Int64($0.manifest.retry.maxMs) + 1000 } ?? 0
@@ -172,6 +172,7 @@ public final class Worker: Service, Sendable {
     private func consume(_ clients: GroupClients, handler: InvocationHandler, load: WorkerLoad) async {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let taken = AsyncSemaphore(permits: configuration.maxInFlight)
+        let takenBytes = ByteBudget(limit: configuration.maxInFlightBytes)
         let gates = KeyGates()
         let ownership = PartitionOwnership()
         await withTaskGroup(of: Void.self) { group in
@@ -189,12 +190,15 @@ public final class Worker: Service, Sendable {
                     let takenAt = Date()
                     await commits.started(record)
                     await taken.acquire()
+                    let bytes = record.byteCount
+                    await takenBytes.acquire(bytes)
                     load.took()
                     let ticket = handler.orderingTicket(record, gates: gates)
                     let generation = ownership.generation(of: record.topicPartition)
                     group.addTask {
                         defer {
                             load.untook()
+                            takenBytes.release(bytes)
                             taken.release()
                         }
                         await ticket?.wait()

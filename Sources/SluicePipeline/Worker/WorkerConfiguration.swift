@@ -11,6 +11,8 @@ extension Worker {
         public var concurrency: Int = 16
         /// Records taken from Kafka and not finished (queued behind their key or running).
         public var maxInFlight: Int = 2000
+        /// …and at most this many bytes of them (keys, values and headers).
+        public var maxInFlightBytes: Int = 128 << 20
         public var groupID: String = "sluice-workers"
         /// The platform topics: invocations consumed; results, invocation log, dead letters and load
         /// samples written; retry tiers discovered by `retryPrefix` unless `retryTiers` names them.
@@ -19,8 +21,9 @@ extension Worker {
         public var warmTTL: Duration = .seconds(60)
         /// Retry tier topics; nil: those named `<topics.retryPrefix><delay>` on the broker.
         public var retryTiers: RetryTiers?
-        /// Records held in memory by the retry consumer until they are due.
+        /// Records held in memory by the retry consumer until they are due, and their bytes at most.
         public var maxRetriesHeld: Int = 10_000
+        public var maxRetriesHeldBytes: Int = 128 << 20
         /// Results per partition read at start, to know which invocations already ended (0: none, for a
         /// fresh benchmark topic).
         public var resultsWindowPerPartition: Int64 = 100_000
