@@ -29,6 +29,8 @@ public final class Sandboxing: Sendable {
     public let launcher: String
     /// An empty directory each sandbox mounts its root on (in its own mount namespace).
     public let rootDirectory: String
+    /// Where the launcher keeps its compiled seccomp program (the run folder, root's).
+    var seccompCache: String { URL(fileURLWithPath: rootDirectory).deletingLastPathComponent().path }
     /// nil when the platform allows running without cgroups and the host has none usable.
     public let cgroups: CgroupHost?
     /// Numbers the cgroups of this process (shared by every instance: names must never repeat).
@@ -113,7 +115,7 @@ public final class Sandboxing: Sendable {
             "--tmp-mb", String(policy.tmpMB), "--net", policy.hostNetwork ? "host" : "none", "--nofile",
             String(policy.openFiles),
             "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid),
-            "--lifeline", String(Lifeline.launcherDescriptor), "--",
+            "--lifeline", String(Lifeline.launcherDescriptor), "--seccomp-cache", seccompCache, "--",
         ]
         return Command(
             executable: launcher, arguments: arguments + program, cgroup: cgroup, inherited: Lifeline.readEnd)

@@ -22,6 +22,8 @@
 #include <poll.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -51,6 +53,7 @@ struct policy {
     int host_network;
     long nofile;
     long fsize_mb;
+    const char *seccomp_cache;  // where the compiled filter is kept (optional)
     int lifeline;  // read end of a pipe only the worker writes to: EOF = the worker is gone (-1: none)
     uid_t uid;
     gid_t gid;
@@ -71,7 +74,7 @@ static void die(const char *format, ...) {
 static void usage(void) {
     fputs("usage: sluice-sandbox --root DIR --code DIR [--runtime DIR] [--cgroup-procs FILE]... [--ro-file PATH]...\n"
           "                      [--tmp-mb N] [--net none|host] [--nofile N] [--fsize-mb N] [--uid N] [--gid N]\n"
-          "                      [--lifeline FD]\n"
+          "                      [--lifeline FD] [--seccomp-cache DIR]\n"
           "                      -- PROGRAM [ARG...]\n",
           stderr);
     _exit(125);
@@ -319,9 +322,12 @@ static void add_rules(scmp_filter_ctx filter, const char *const *names, size_t c
 
 #define COUNT(array) (sizeof array / sizeof *array)
 
-static void load_seccomp(void) {
+// The filter as libseccomp builds it (a binary tree of the calls: a lookup per syscall takes a few
+// comparisons, not one per rule).
+static scmp_filter_ctx build_filter(void) {
     scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
     if (!filter) die("seccomp_init");
+    if (seccomp_attr_set(filter, SCMP_FLTATR_CTL_OPTIMIZE, 2) != 0) die("seccomp binary tree");
     add_rules(filter, allowed_calls, COUNT(allowed_calls), SCMP_ACT_ALLOW);
     add_rules(filter, refused_calls, COUNT(refused_calls), SCMP_ACT_ERRNO(EPERM));
     add_rules(filter, killing_calls, COUNT(killing_calls), SCMP_ACT_KILL_PROCESS);
@@ -337,8 +343,66 @@ static void load_seccomp(void) {
     }
     // clone3 passes its flags in memory the filter cannot read: ENOSYS (the default) makes libc fall back
     // to clone, whose flags it can.
-    if (seccomp_load(filter) != 0) die("seccomp_load");
+    return filter;
+}
+
+// The compiled program (BPF), read or built before the root is pivoted and loaded after the function
+// process dropped its privileges.
+static struct sock_filter *filter_program;
+static unsigned short filter_length;
+
+static int read_program(int fd, off_t size) {
+    if (size <= 0 || size > 65536 || size % (off_t)sizeof(struct sock_filter) != 0) return -1;
+    filter_program = malloc((size_t)size);
+    if (!filter_program) return -1;
+    off_t got = 0;
+    while (got < size) {
+        ssize_t count = pread(fd, (char *)filter_program + got, (size_t)(size - got), got);
+        if (count < 0 && errno == EINTR) continue;
+        if (count <= 0) return -1;
+        got += count;
+    }
+    filter_length = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    return 0;
+}
+
+// Compiling the filter with libseccomp costs a few milliseconds per sandbox start, so the program is
+// kept in `cache_dir`, named after this launcher binary (a new build makes a new file). The cache is
+// used only if root owns it and nobody else can write it; anything wrong with it means compiling anew.
+static void prepare_seccomp(const char *cache_dir) {
+    char path[4096] = "";
+    struct stat self;
+    if (cache_dir && stat("/proc/self/exe", &self) == 0) {
+        snprintf(path, sizeof path, "%s/seccomp-%lx-%lx-%lx.bpf", cache_dir, (unsigned long)self.st_size,
+                 (unsigned long)self.st_mtim.tv_sec, (unsigned long)self.st_mtim.tv_nsec);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat info;
+        if (fd >= 0 && fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == 0 &&
+            !(info.st_mode & (S_IWGRP | S_IWOTH)) && read_program(fd, info.st_size) == 0) {
+            close(fd);
+            return;
+        }
+        if (fd >= 0) close(fd);
+        free(filter_program);
+        filter_program = NULL;
+    }
+    scmp_filter_ctx filter = build_filter();
+    char staging[4200];
+    snprintf(staging, sizeof staging, "%s.%d", path[0] ? path : "/tmp/sluice-seccomp", getpid());
+    int fd = open(staging, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) die("create %s", staging);
+    if (seccomp_export_bpf(filter, fd) != 0) die("seccomp_export_bpf");
     seccomp_release(filter);
+    struct stat info;
+    if (fstat(fd, &info) != 0 || read_program(fd, info.st_size) != 0) die("read the seccomp program back");
+    close(fd);
+    // Whoever renames last wins; both programs are the same.
+    if (!path[0] || rename(staging, path) != 0) unlink(staging);
+}
+
+static void load_seccomp(void) {
+    struct sock_fprog program = {.len = filter_length, .filter = filter_program};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) die("load the seccomp filter");
 }
 
 static void drop_privileges(const struct policy *p) {
@@ -446,6 +510,7 @@ int main(int argc, char **argv) {
         else if (strcmp(arg, "--uid") == 0) p.uid = (uid_t)atol(value);
         else if (strcmp(arg, "--gid") == 0) p.gid = (gid_t)atol(value);
         else if (strcmp(arg, "--lifeline") == 0) p.lifeline = atoi(value);
+        else if (strcmp(arg, "--seccomp-cache") == 0) p.seccomp_cache = value;
         else usage();
         i += 2;
     }
@@ -453,6 +518,7 @@ int main(int argc, char **argv) {
     p.argv = argv + i;
     if (p.lifeline >= 0 && fcntl(p.lifeline, F_GETFD) < 0) die("--lifeline %d is not an open descriptor", p.lifeline);
 
+    prepare_seccomp(p.seccomp_cache);
     join_cgroups(&p);
     int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | (p.host_network ? 0 : CLONE_NEWNET);
     if (unshare(flags) != 0) die("unshare namespaces");
