@@ -40,16 +40,16 @@ public struct CgroupHost: Sendable, Hashable {
     static let v2Controllers = ["memory", "cpu", "pids"]
 
     /// Finds a usable hierarchy: cgroup v2 with memory, cpu and pids available, else v1 with memory, cpu,
-    /// cpuacct and pids mounted and writable.
+    /// cpuacct and pids mounted and writable. Sluice's cgroups go under `name` (tests use their own).
     /// - Throws: `SandboxUnavailable` naming what is missing.
-    public static func detect(root: String = "/sys/fs/cgroup") throws -> CgroupHost {
+    public static func detect(root: String = "/sys/fs/cgroup", name: String = "sluice") throws -> CgroupHost {
         var problems: [String] = []
         for unified in [root, root + "/unified"] {
             guard let controllers = SmallFile.read(unified + "/cgroup.controllers") else { continue }
             let available = Set(controllers.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
             let missing = v2Controllers.filter { !available.contains($0) }
             if missing.isEmpty {
-                let base = unified + "/sluice"
+                let base = unified + "/" + name
                 do {
                     try makeDirectory(base)
                     // Controllers reach a cgroup only when every ancestor delegates them.
@@ -71,8 +71,8 @@ public struct CgroupHost: Sendable, Hashable {
                 continue
             }
             do {
-                try makeDirectory(mount + "/sluice")
-                bases[controller] = mount + "/sluice"
+                try makeDirectory(mount + "/" + name)
+                bases[controller] = mount + "/" + name
             } catch {
                 problems.append("cgroup v1 controller \(controller): \(error)")
             }

@@ -60,7 +60,15 @@ struct SandboxLifetimeTests {
 
     @Test("A worker's start kills what runs in the cgroups of a worker that is gone, and removes them")
     func staleCgroupsAreCleared() async throws {
-        let host = try CgroupHost.detect()
+        // Under a parent of its own: a worker starting meanwhile would clear a stale cgroup under sluice/.
+        let parent = "sluice-test-\(UUID().uuidString.prefix(8))"
+        let host = try CgroupHost.detect(name: parent)
+        defer {
+            switch host.layout {
+            case .v1(let bases): for base in bases.values { rmdir(base) }
+            case .v2(let base): rmdir(base)
+            }
+        }
         // A pid that no longer runs: a child that has ended.
         let ended = try ChildProcess.spawn(
             "/bin/true", [], logFile: URL(fileURLWithPath: "/dev/null"), lifetime: .tiedToParent)
