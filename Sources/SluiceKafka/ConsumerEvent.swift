@@ -3,11 +3,10 @@ import SluiceRecords
 /// What a consumer delivers to its caller, in order.
 public enum ConsumerEvent: Sendable {
     case record(ConsumerRecord)
-    /// The group gave this consumer these partitions, in addition to those it holds (group consumers use
-    /// the cooperative-sticky assignor: rebalances are incremental).
+    /// The group gave this consumer these partitions (with the eager assignor in use, all it now holds;
+    /// with a cooperative one, those added).
     case assigned([TopicPartition])
-    /// The group took these partitions away (only those: the rest stay); records of them still buffered
-    /// were dropped.
+    /// The group took these partitions away; records of them still buffered were dropped.
     case revoked([TopicPartition])
     /// The partition is caught up at `offset` (only with `reportPartitionEOF`).
     case partitionEOF(TopicPartition, offset: Int64)

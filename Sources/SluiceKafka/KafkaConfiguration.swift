@@ -112,9 +112,6 @@ public struct ConsumerConfiguration: Sendable {
         // librdkafka 2.x refuses assign() without a group.id; a group-less consumer gets a private one that
         // it never joins or commits to.
         props["group.id"] = groupID ?? "sluice-unjoined-\(UInt64.random(in: 0...UInt64.max))"
-        // Incremental rebalances: a member joining or leaving moves only the partitions that change
-        // owner; the others keep running (and committing) where they are.
-        if groupID != nil { props["partition.assignment.strategy"] = "cooperative-sticky" }
         props["enable.auto.commit"] = "false"
         props["enable.auto.offset.store"] = "false"
         props["auto.offset.reset"] = offsetReset.rawValue
