@@ -13,16 +13,23 @@ public struct FunctionSignal: Sendable, Hashable {
     /// Records of the pool waiting to start (not per function: workers queue records before they know
     /// their function's slot).
     public var queued: Int
+    /// Records of the pool's topic not yet consumed (its lag, not held by a retry). A pool with a
+    /// backlog is not idle even when nothing ran for a while (a rebalance stops every worker for seconds).
+    public var backlog: Int64
 
-    public init(time: Double, invocationsPerSecond: Double, meanDurationMs: Double, inFlight: Int, queued: Int) {
+    public init(
+        time: Double, invocationsPerSecond: Double, meanDurationMs: Double, inFlight: Int, queued: Int,
+        backlog: Int64 = 0
+    ) {
         self.time = time
         self.invocationsPerSecond = invocationsPerSecond
         self.meanDurationMs = meanDurationMs
         self.inFlight = inFlight
         self.queued = queued
+        self.backlog = backlog
     }
 
-    var busy: Bool { invocationsPerSecond > 0 || inFlight > 0 }
+    var busy: Bool { invocationsPerSecond > 0 || inFlight > 0 || backlog > 0 }
 }
 
 /// Decides one function's warm processes and concurrency per worker (docs/architecture.md, "Autoscaling"):

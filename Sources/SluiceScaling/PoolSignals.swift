@@ -28,7 +28,7 @@ struct FunctionScalers {
     init(policy: FunctionScaler.Policy) { self.policy = policy }
 
     /// The decisions of this second, from the samples of the workers alive now.
-    mutating func observe(_ samples: [LoadSample], time: Double, workers: Int) -> [ScalingEvent] {
+    mutating func observe(_ samples: [LoadSample], time: Double, workers: Int, backlog: Int64) -> [ScalingEvent] {
         let queued = samples.reduce(0) { $0 + $1.queued }
         var loads: [String: (invocationsPerSecond: Double, durationMsSum: Double, invocations: Int, inFlight: Int)] =
             [:]
@@ -50,7 +50,7 @@ struct FunctionScalers {
             let signal = FunctionSignal(
                 time: time, invocationsPerSecond: load.invocationsPerSecond,
                 meanDurationMs: meanDurations[function] ?? 0,
-                inFlight: load.inFlight, queued: queued)
+                inFlight: load.inFlight, queued: queued, backlog: backlog)
             if let event = scaler.observe(signal, workers: workers) { events.append(event) }
             scalers[function] = scaler
         }

@@ -106,7 +106,9 @@ public final class Supervisor: Service, Sendable {
                 await decisions.publish(event)
                 carryOut(machine.decide(event.instancesAfter, now: now()), on: &machine, terminations: &terminations)
             }
-            for event in functions.observe(samples, time: now(), workers: max(scaler.workers, 1)) {
+            for event in functions.observe(
+                samples, time: now(), workers: max(scaler.workers, 1), backlog: signal.backlog)
+            {
                 await decisions.publish(event)
             }
         }

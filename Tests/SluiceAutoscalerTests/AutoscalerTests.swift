@@ -123,6 +123,22 @@ struct FunctionScalerTests {
         #expect((restored?.0 ?? 0) >= 5 + 30, "limit restored at \(String(describing: restored?.0))")
     }
 
+    @Test("Nothing runs for a while but the pool has a backlog (a rebalance stall): no scale to zero until it drains")
+    func backlogIsNotIdle() {
+        var scaler = FunctionScaler(functionID: "fn_stall")
+        _ = run(&scaler, from: 0, to: 10) { load($0, rate: 100) }
+        // 100 s with nothing running while 5000 records wait, then 100 s with neither.
+        let stalled = run(&scaler, from: 10, to: 110) { second in
+            FunctionSignal(
+                time: Double(second), invocationsPerSecond: 0, meanDurationMs: 100, inFlight: 0, queued: 0,
+                backlog: 5000)
+        }
+        #expect(!stalled.contains { $0.1.eventType == .scaleToZero }, "scaled to zero with 5000 records waiting")
+        let drained = run(&scaler, from: 110, to: 300) { load($0, rate: 0) }
+        let zero = drained.first { $0.1.eventType == .scaleToZero }
+        #expect((zero?.0 ?? 0) >= 109 + 60, "to zero before 60 s after the backlog drained")
+    }
+
     @Test("Load oscillating every 2 s does not flap; idle goes to zero after the idle period")
     func oscillationThenIdle() {
         var scaler = FunctionScaler(functionID: "fn_wave")
