@@ -143,7 +143,7 @@ struct DashboardTests {
         let server = Task { try await DashboardServer(state: fixture.state, port: port).run() }
         defer { server.cancel() }
         let base = "http://127.0.0.1:\(port)"
-        try await withDeadline(.seconds(60), "the dashboard knowing the function and both groups") {
+        try await withDeadline(.seconds(120), "the dashboard knowing the function and both groups") {
             while try await !fixture.shown({ await fetchJSON(base + $0) }) {
                 try await Task.sleep(for: .milliseconds(250))
             }
