@@ -25,7 +25,6 @@ public final class OutcomeIndex: Service, Sendable {
     public let capacity: Int
     private let signer: ResultSigner
     private let settled = Mutex(Settled())
-    private let ignored = Atomic<Int>(0)
     private let finalWaiters = Waiters<String>()
     private let position = Mutex<[TopicPartition: Int64]>([:])
     private let follower: TopicFollower
@@ -68,11 +67,8 @@ public final class OutcomeIndex: Service, Sendable {
         if let id = record.keyText {
             let success = record.header(SluiceHeader.status, is: "success")
             if success || record.header(SluiceHeader.final, is: "true") {
-                if signer.isAuthentic(record, invocationID: id) {
-                    note(id, success: success)
-                } else {
-                    ignored.add(1, ordering: .relaxed)
-                }
+                // Unsigned: not written by a worker of this platform, so not trusted.
+                if signer.isAuthentic(record, invocationID: id) { note(id, success: success) }
             }
         }
         position.withLock { $0[record.topicPartition] = record.offset + 1 }
@@ -81,9 +77,6 @@ public final class OutcomeIndex: Service, Sendable {
 
     /// Closes an index that was started and never run.
     public func close() async { await follower.close() }
-
-    /// Final results ignored because no worker of this platform wrote them (no valid MAC).
-    public var ignoredResults: Int { ignored.load(ordering: .relaxed) }
 
     public func hasSucceeded(_ invocationID: String) -> Bool {
         settled.withLock { $0.succeeded.contains(invocationID) }

@@ -4,6 +4,11 @@ import SluiceRuntime
 import SluiceTesting
 import Testing
 
+/// An invocation whose event is the JSON string `event` (its id names it too).
+private func input(_ event: String) -> InvocationInput {
+    InvocationInput(invocationID: "inv_\(event)", event: Array("\"\(event)\"".utf8), contextJSON: Array("{}".utf8))
+}
+
 @Suite("What a function returns is bounded before it reaches Kafka", .timeLimit(.minutes(2)))
 struct RunnerBoundsTests {
     @Test("A 2 MB exception message and traceback are cut to 4 KB and 16 KB; the process stays warm")
@@ -24,10 +29,6 @@ struct RunnerBoundsTests {
             name: uniqueName("huge"), tenant: "acme", runtime: .python3, handler: "handler.main", codePath: folder.path)
         let spec = FunctionSpec(manifest: manifest, version: 1, codeHash: uniqueName("hash"))
         let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
-        func input(_ event: String) -> InvocationInput {
-            InvocationInput(
-                invocationID: "inv_\(event)", event: Array("\"\(event)\"".utf8), contextJSON: Array("{}".utf8))
-        }
         let failed = await runner.invoke(spec, input("boom"))
         let next = await runner.invoke(spec, input("fine"))
         await runner.shutdown()
@@ -101,10 +102,6 @@ struct RunnerBoundsTests {
                 """
             ])
         let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
-        func input(_ event: String) -> InvocationInput {
-            InvocationInput(
-                invocationID: "inv_\(event)", event: Array("\"\(event)\"".utf8), contextJSON: Array("{}".utf8))
-        }
         let header = await runner.invoke(flood, input("header"))
         let fine = await runner.invoke(flood, input("fine"))
         let nan = await runner.invoke(flood, input("nan"))
