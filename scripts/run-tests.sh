@@ -2,12 +2,14 @@
 # Runs the (already built) test suite with an upper bound on its time, so a run that hangs fails with a
 # diagnosis instead of holding CI until CI's own limit: after SLUICE_TEST_LIMIT seconds (default 900;
 # the suite takes 3–8 minutes) the stack of every thread of the test process is printed (with gdb, when
-# installed) and the run is stopped, failing. Arguments go to `swift test`.
+# installed) and the run is stopped, failing. A failing run ends by repeating what failed (the lines of
+# failed tests and their issues), so the end of a long log names them. Arguments go to `swift test`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 limit=${SLUICE_TEST_LIMIT:-900}
+log=$(mktemp)
 
-swift test --skip-build "$@" &
+swift test --skip-build "$@" > >(tee "$log") 2>&1 &
 runner=$!
 trap 'kill "$runner" 2>/dev/null' INT TERM
 
@@ -46,4 +48,9 @@ pkill -P "$watchdog" sleep 2>/dev/null || true
 kill "$watchdog" 2>/dev/null
 wait "$watchdog" 2>/dev/null
 rm -f "$finished"
+if [ "$status" -ne 0 ]; then
+    echo "run-tests: the suite failed (exit $status); what failed, repeated from above:"
+    grep -aE '✘|recorded an issue|error: |Fatal error|hostile input: seed' "$log" | cut -c1-600 | tail -n 80
+fi
+rm -f "$log"
 exit "$status"

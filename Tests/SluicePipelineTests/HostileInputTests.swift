@@ -154,6 +154,10 @@ struct HostileInputTests {
                             topic: trigger, key: generate.key(marker: marker), value: generate.value(),
                             headers: generate.chance(0.3) ? generate.requestHeaders(id: id, function: name) : [])
                     }
+                    // The broker's own limit (message.max.bytes, 1 MiB) is not under test: a generated record
+                    // over it (a 899 KB value with a 100 KB key and a 70 KB header) would be refused at
+                    // publish (seed 10753933584544973112 did that).
+                    if record.byteCount > 1_000_000 { record.value = record.value.map { Array($0.prefix(800_000)) } }
                     let delivery = try await producer.enqueue(record)
                     deliveries.append((delivery, record.topic == trigger ? "trigger" : accounted ? marker : nil))
                     if accounted { expected.append((marker, id)) }
