@@ -6,7 +6,8 @@ public enum ConsumerEvent: Sendable {
     /// The group gave this consumer these partitions (with the eager assignor in use, all it now holds;
     /// with a cooperative one, those added).
     case assigned([TopicPartition])
-    /// The group took these partitions away; records of them still buffered were dropped.
+    /// The group took these partitions away; records of them still buffered were dropped. With
+    /// `revocationGraceMs` set, the rebalance waits for the reader's `acknowledgeRevocation`.
     case revoked([TopicPartition])
     /// The partition is caught up at `offset` (only with `reportPartitionEOF`).
     case partitionEOF(TopicPartition, offset: Int64)

@@ -96,6 +96,11 @@ public struct ConsumerConfiguration: Sendable {
     public var sessionTimeoutMs: Int = 6_000
     /// Also the time a rebalance may take; librdkafka's 300 s default stalls joins (docs/architecture.md).
     public var maxPollIntervalMs: Int = 10_000
+    /// When above 0, a revocation waits (up to this long, holding the rebalance) until the reader calls
+    /// `acknowledgeRevocation`: time to finish and commit the running work of the revoked partitions, so
+    /// their next owner does not run it again. Keep it under `maxPollIntervalMs`, the group's limit for a
+    /// member to rejoin.
+    public var revocationGraceMs: Int = 0
     /// Deliver an end-of-partition event when a partition is caught up.
     public var reportPartitionEOF: Bool = false
     /// How long the broker may hold a fetch with no new records: low for latency, higher for consumers

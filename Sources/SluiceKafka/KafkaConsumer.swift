@@ -37,7 +37,8 @@ public final class KafkaConsumer: Sendable {
     {
         let buffer = ConsumerEventBuffer(
             capacity: configuration.bufferCapacity, byteCapacity: configuration.bufferBytes)
-        let control = PartitionControl(buffer: buffer)
+        let control = PartitionControl(
+            buffer: buffer, revocationGrace: .milliseconds(configuration.revocationGraceMs), logger: logger)
         let client = try RDKafkaClient.make(
             kind: .consumer, properties: configuration.properties, events: 0, logger: logger
         ) { conf in
@@ -181,6 +182,7 @@ public final class KafkaConsumer: Sendable {
     /// has not closed by then (a coordinator that does not answer) is given up on with a warning, and its
     /// partitions go to the others when its session expires on the broker.
     public func close() async {
+        control.stopAwaitingRevocations()
         buffer.wake()
         await poller.stop()
         control.failPendingSeeks()
@@ -199,7 +201,14 @@ public final class KafkaConsumer: Sendable {
     /// Ends `events` for its reader (after what is buffered) while the consumer stays open for `commit`
     /// and `close`: the start of a graceful stop.
     public func finishEvents() {
+        control.stopAwaitingRevocations()
         buffer.finish()
+    }
+
+    /// With `revocationGraceMs` set: the reader has finished with the partitions of the last `.revoked` event
+    /// (their running work ended and was committed), so the rebalance may go on. Call once per event.
+    public func acknowledgeRevocation() {
+        control.acknowledgeRevocation()
     }
 
     /// Records fetched and not yet read by the caller.

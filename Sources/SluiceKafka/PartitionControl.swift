@@ -1,4 +1,6 @@
 import CRdKafka
+import Foundation
+import Logging
 import SluiceRecords
 import Synchronization
 
@@ -13,9 +15,55 @@ final class PartitionControl: Sendable {
     private let state = Mutex(State())
     private let buffer: ConsumerEventBuffer
     private let seeks = Mutex<[(positions: [TopicPartitionOffset], done: CheckedContinuation<Void, any Error>)]>([])
+    /// How long a revocation waits for its reader's `acknowledgeRevocation` (0: it does not wait).
+    private let revocationGrace: Duration
+    /// Revocations delivered, revocations acknowledged, and whether acknowledgements are still awaited.
+    private let revocations = Mutex((delivered: 0, acknowledged: 0, awaited: true))
+    private let revocationAcknowledged = NSCondition()
 
-    init(buffer: ConsumerEventBuffer) {
+    private let logger: Logger
+
+    init(buffer: ConsumerEventBuffer, revocationGrace: Duration = .zero, logger: Logger) {
         self.buffer = buffer
+        self.revocationGrace = revocationGrace
+        self.logger = logger
+    }
+
+    /// The reader handled a `.revoked` event: the revocation it holds may complete.
+    func acknowledgeRevocation() {
+        updateRevocations { $0.acknowledged += 1 }
+    }
+
+    /// The reader is gone (the consumer closes, or its events ended): revocations no longer wait for it.
+    func stopAwaitingRevocations() {
+        updateRevocations { $0.awaited = false }
+    }
+
+    /// Changes the revocation state under the condition's lock, so a waiter between its check and its
+    /// wait cannot miss the change.
+    private func updateRevocations(_ change: (inout (delivered: Int, acknowledged: Int, awaited: Bool)) -> Void) {
+        revocationAcknowledged.lock()
+        defer { revocationAcknowledged.unlock() }
+        revocations.withLock { change(&$0) }
+        revocationAcknowledged.broadcast()
+    }
+
+    /// Holds the rebalance (on the poll thread) until the reader acknowledged every revocation delivered, or
+    /// the grace has passed.
+    private func awaitAcknowledgement() {
+        let (seconds, attoseconds) = revocationGrace.components
+        let deadline = Date() + TimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
+        let settled = { self.revocations.withLock { !$0.awaited || $0.acknowledged >= $0.delivered } }
+        revocationAcknowledged.lock()
+        defer { revocationAcknowledged.unlock() }
+        while !settled() {
+            if !revocationAcknowledged.wait(until: deadline), !settled() {
+                logger.warning(
+                    "revoked partitions were not released by their reader within \(revocationGrace); giving them up",
+                    metadata: ["grace": "\(revocationGrace)"])
+                return
+            }
+        }
     }
 
     func setAssignment(_ partitions: Set<TopicPartition>) {
@@ -133,7 +181,14 @@ final class PartitionControl: Sendable {
             buffer.push(.assigned(changed.sorted()))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             buffer.dropRecords(of: Set(changed))
+            let wait = revocations.withLock { state in
+                state.delivered += 1
+                return state.awaited && revocationGrace > .zero
+            }
             buffer.push(.revoked(changed.sorted()))
+            // The partitions stay this consumer's (its commits count) until the reader has finished their
+            // running work, so their next owner never starts a record that is still running here.
+            if wait { awaitAcknowledgement() }
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
             } else {

@@ -11,16 +11,28 @@ final class GroupClients: Sendable {
         /// Records taken from Kafka and not finished.
         var bufferCapacity: Int
         var fetchWaitMaxMs = 10
+        /// How long a revocation waits for the running work of its partitions (nil: it does not wait).
+        var revocationGrace: Duration?
     }
 
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     let commits: CommitLoop
+    private let revocationGrace: Duration?
+    private let logger: Logger
 
     private init(connection: KafkaConnection, options: Options, logger: Logger) throws {
         var configuration = ConsumerConfiguration(connection: connection, groupID: options.groupID)
         configuration.bufferCapacity = options.bufferCapacity
         configuration.fetchWaitMaxMs = options.fetchWaitMaxMs
+        if let grace = options.revocationGrace {
+            configuration.revocationGraceMs = Int(grace / .milliseconds(1))
+            // The group waits this long for a member to rejoin; the grace must end well before.
+            configuration.maxPollIntervalMs = max(
+                configuration.maxPollIntervalMs, configuration.revocationGraceMs * 3 / 2)
+        }
+        revocationGrace = options.revocationGrace
+        self.logger = logger
         consumer = try KafkaConsumer.make(configuration, logger: logger)
         producer = try KafkaProducer.make(ProducerConfiguration(connection: connection), logger: logger)
         commits = CommitLoop(consumer: consumer, logger: logger)
@@ -45,10 +57,31 @@ final class GroupClients: Sendable {
         }
     }
 
-    /// Partitions were taken away: commit what finished, then forget them (their new owner redoes the rest).
-    func revoked(_ partitions: [TopicPartition]) async {
+    /// Partitions were taken away: no record of them starts any more; with a revocation grace, the running
+    /// ones are waited for (the rebalance holds meanwhile); then what finished is committed and the
+    /// partitions forgotten (their new owner redoes the rest).
+    func revoked(
+        _ partitions: [TopicPartition], ownership: PartitionOwnership? = nil, then wake: () -> Void = {}
+    ) async {
+        ownership?.revoke(partitions)
+        wake()
+        if let revocationGrace, let ownership {
+            let start = ContinuousClock.now
+            let idle = await ownership.waitUntilIdle(partitions, timeout: revocationGrace)
+            let metadata: Logger.Metadata = [
+                "partitions": "\(partitions)", "waited_ms": "\((ContinuousClock.now - start) / .milliseconds(1))",
+            ]
+            if idle {
+                logger.info("revoked partitions released: their running work ended", metadata: metadata)
+            } else {
+                logger.warning(
+                    "work of revoked partitions still runs after the revocation grace; their next owner may run it again",
+                    metadata: metadata)
+            }
+        }
         await commits.commitNow()
         await commits.forget(partitions)
+        consumer.acknowledgeRevocation()
     }
 
     /// Stops the commit loop, commits what finished, and closes both clients.

@@ -81,14 +81,15 @@ final class RetryConsumer: Service, Sendable {
                         let wait = Self.waitMs(record, longestMs: self.longestHoldMs(record))
                         guard await self.stopper.sleep(for: .milliseconds(wait)) else { return }
                         // Its partition moved while it was held: the new owner runs it from the committed
-                        // offset, so running it here too would run it twice.
-                        guard ownership.isCurrent(record.topicPartition, generation: generation) else { return }
+                        // offset, so running it here too would run it twice. Once started, a revocation
+                        // waits for it (`GroupClients.revoked`).
+                        guard ownership.begin(record.topicPartition, generation: generation) else { return }
                         await self.handle(record, producer)
                         await commits.finished(record)
+                        ownership.end(record.topicPartition)
                     }
                 case .revoked(let partitions):
-                    ownership.revoke(partitions)
-                    await clients.revoked(partitions)
+                    await clients.revoked(partitions, ownership: ownership)
                 case .error(let error):
                     logger.warning("retry consumer error", metadata: ["error": "\(error)"])
                 case .assigned, .partitionEOF:

@@ -25,6 +25,9 @@ public struct InvocationRequest: Sendable {
     public var replayOf: String?
     /// When the request was written (`sluice-enqueued-at`, ms since the epoch), when read back.
     public var enqueuedAtMs: Int64?
+    /// The invocations partition the request was first read from, carried on its retry records
+    /// (`sluice-held-partition`): later records of its key there wait for its retry chain.
+    public var heldPartition: Int32?
 
     public init(
         invocationID: String, function: String, attempt: Int = 1, trigger: String, triggerTopic: String? = nil,
@@ -79,6 +82,9 @@ public struct InvocationRequest: Sendable {
         if let replayOf { headers.append(KafkaHeader(name: SluiceHeader.replayOf, string: replayOf)) }
         if let origin { headers += origin.headers }
         if let firstFailure { headers.append(KafkaHeader(name: SluiceHeader.firstFailure, string: firstFailure)) }
+        if let heldPartition {
+            headers.append(KafkaHeader(name: SluiceHeader.heldPartition, string: String(heldPartition)))
+        }
         return ProducerRecord(
             topic: topic, key: key ?? Array(invocationID.utf8), value: value, headers: headers + passthroughHeaders)
     }
@@ -123,6 +129,9 @@ public struct InvocationRequest: Sendable {
         request.enqueuedAtMs = record.headerNumber(SluiceHeader.enqueuedAt, in: RecordBounds.epochMs)
         request.firstFailure = text(SluiceHeader.firstFailure)
         request.replayOf = text(SluiceHeader.replayOf)
+        request.heldPartition = record.headerNumber(SluiceHeader.heldPartition, in: RecordBounds.partition).map {
+            Int32($0)
+        }
         if let origin = Origin(headersOf: record) {
             request.origin = origin
         } else if let topic = request.triggerTopic, let partition = request.triggerPartition,

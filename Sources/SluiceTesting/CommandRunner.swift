@@ -112,9 +112,13 @@ public final class BackgroundSluice: Sendable {
     public let pid: pid_t
     public let logFile: URL
 
-    public init(_ arguments: [String]) throws {
+    /// `logLevel`: its `SLUICE_LOG_LEVEL` (default: warning).
+    public init(_ arguments: [String], logLevel: String? = nil) throws {
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("sluice-bg") + ".log")
-        pid = try ChildProcess.spawn(CommandRunner.sluiceBinary, arguments, logFile: logFile, lifetime: .tiedToParent)
+        let (executable, prefix) =
+            logLevel.map { ("/usr/bin/env", ["SLUICE_LOG_LEVEL=\($0)", CommandRunner.sluiceBinary]) }
+            ?? (CommandRunner.sluiceBinary, [])
+        pid = try ChildProcess.spawn(executable, prefix + arguments, logFile: logFile, lifetime: .tiedToParent)
     }
 
     /// SIGKILL: no chance to finish, flush or commit anything.

@@ -336,6 +336,50 @@ struct RetryOrderingTests {
             "the later record ran before the poison record's chain ended")
     }
 
+    @Test("ordering: key — a worker taking the partition over holds the key in retry too, until its chain ends")
+    func holdSurvivesTakeover() async throws {
+        let harness = try await PipelineHarness.make()
+        let (name, flag) = try await deployPoisoned(harness, ordering: "key")
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let first = try await harness.startWorker(registry: registry, id: "holding-first")
+        let ids = try await harness.publishRequests(
+            function: name, count: 2, key: { _ in "poison" }, value: { $0 == 0 ? "first" : "second" })
+        func holding(_ worker: String) async throws {
+            _ = try await nextLoadSample(harness.connection, timeout: .seconds(60)) { sample in
+                sample.workerID == worker && sample.partitions.contains { $0.heldByRetry }
+            }
+        }
+        try await holding("holding-first")
+        // The first worker stops with the poison record in retry and the second record waiting behind it
+        // (not committed). The next owner learns of the chain from the retry tier, not from memory.
+        await first.stop()
+        let next = try await harness.startWorker(registry: registry, id: "holding-next")
+        try await holding("holding-next")
+        let meanwhile = try await harness.readJSON("sluice.results", function: name) { results in
+            results.contains {
+                $0["invocation_id"] as? String == ids[0] && $0["worker_id"] as? String == "holding-next"
+            }
+        }
+        #expect(
+            !meanwhile.contains { $0["invocation_id"] as? String == ids[1] },
+            "the later record of the poison key ran on the new owner while the first was in retry")
+
+        try Data().write(to: flag)
+        let logs = try await harness.readJSON("sluice.invocation-log", function: name) { logs in
+            Set(logs.filter { $0["status"] as? String == "success" }.compactMap { $0["invocation_id"] as? String })
+                .isSuperset(of: ids)
+        }
+        await next.stop()
+        let firstSuccess = try #require(
+            logs.first { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
+        let second = try #require(logs.first { $0["invocation_id"] as? String == ids[1] })
+        #expect(
+            try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"),
+            "the later record ran before the poison record's chain ended")
+        #expect(logs.filter { $0["invocation_id"] as? String == ids[1] }.count == 1)
+    }
+
     @Test("ordering: none — nothing waits for a record in retry")
     func noOrderingDoesNotWait() async throws {
         let harness = try await PipelineHarness.make()

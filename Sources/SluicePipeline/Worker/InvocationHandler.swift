@@ -49,13 +49,15 @@ final class InvocationHandler: Sendable {
         _ record: ConsumerRecord, producer: KafkaProducer, takenAt: Date = Date(),
         abandoned: @Sendable () -> Bool = { false }
     ) async -> Disposition {
-        let request: InvocationRequest
+        var request: InvocationRequest
         switch InvocationRequest.decode(record) {
         case .success(let decoded): request = decoded
         case .failure(let error):
             await recorder.deadLetterUnreadable(record, reason: error.description, producer: producer)
             return .settled
         }
+        // Its retries say which invocations partition waits for them (whatever a forged header said).
+        if record.topic == configuration.topics.invocations { request.heldPartition = record.partition }
         let running = runningIDs.ticket(for: request.invocationID)
         await running.wait()
         defer { running.finish() }
@@ -121,11 +123,18 @@ final class InvocationHandler: Sendable {
 
     /// The gate that orders this record behind earlier ones, per the function's `ordering`.
     func orderingTicket(_ record: ConsumerRecord, gates: KeyGates) -> KeyGates.Ticket? {
-        let function = record.headerText(SluiceHeader.function) ?? ""
+        orderingTicket(
+            partition: record.partition, function: record.headerText(SluiceHeader.function) ?? "",
+            key: record.keyText, gates: gates)
+    }
+
+    /// The ticket of a record of `function` with `key` on invocations partition `partition`: nil when the
+    /// function's records need not wait for each other.
+    func orderingTicket(partition: Int32, function: String, key: String?, gates: KeyGates) -> KeyGates.Ticket? {
         switch registry.function(named: function)?.manifest.ordering ?? .key {
         case .none: return nil
-        case .partition: return gates.ticket(for: "\(record.partition)|\(function)")
-        case .key: return gates.ticket(for: "\(record.partition)|\(function)|\(record.keyText ?? "")")
+        case .partition: return gates.ticket(for: "\(partition)|\(function)")
+        case .key: return gates.ticket(for: "\(partition)|\(function)|\(key ?? "")")
         }
     }
 

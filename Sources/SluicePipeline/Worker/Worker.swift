@@ -110,10 +110,13 @@ public final class Worker: Service, Sendable {
         let handler = InvocationHandler(
             configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder,
             load: load, concurrency: concurrency, tiers: tiers, logger: logger)
-        let main = GroupClients.Options(groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight)
+        let main = GroupClients.Options(
+            groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight,
+            revocationGrace: configuration.revocationGrace)
         // A retry waits for its backoff anyway; fewer empty fetches leave the broker's CPU to the main path.
         let retry = GroupClients.Options(
-            groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200)
+            groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200,
+            revocationGrace: configuration.revocationGrace)
         do {
             try await GroupClients.with(connection: connection, main, logger: logger) { clients in
                 try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in
@@ -182,10 +185,18 @@ public final class Worker: Service, Sendable {
                     logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
                     // Results written by a previous owner must be known before its records are redone.
                     do { try await handler.index.catchUp() } catch { logger.warning("\(error)") }
+                    for hold in await handler.takeOverHolds(of: partitions, gates: gates) {
+                        let generation = ownership.generation(of: hold.partition)
+                        group.addTask {
+                            await handler.holdKey(
+                                for: hold.retry.invocationID, bound: hold.bound, partition: hold.partition
+                            ) { self.stopper.isStopped || !ownership.isCurrent(hold.partition, generation: generation) }
+                            hold.ticket.finish()
+                        }
+                    }
                 case .revoked(let partitions):
                     logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
-                    ownership.revoke(partitions)
-                    await clients.revoked(partitions)
+                    await clients.revoked(partitions, ownership: ownership) { handler.index.wakeWaiters() }
                 case .record(let record):
                     let takenAt = Date()
                     await commits.started(record)
@@ -204,20 +215,26 @@ public final class Worker: Service, Sendable {
                         await ticket?.wait()
                         // Not started before a stop or the partition's revocation: left uncommitted for
                         // the partition's next owner (maybe this worker again, from the committed offset).
-                        let abandoned: @Sendable () -> Bool = {
-                            self.stopper.isStopped
-                                || !ownership.isCurrent(record.topicPartition, generation: generation)
+                        // Once started, a revocation waits for it (`GroupClients.revoked`).
+                        let partition = record.topicPartition
+                        let revoked: @Sendable () -> Bool = { !ownership.isCurrent(partition, generation: generation) }
+                        guard ownership.begin(partition, generation: generation) else {
+                            ticket?.finish()
+                            return
                         }
                         let disposition = await handler.handle(
-                            record, producer: producer, takenAt: takenAt, abandoned: abandoned)
+                            record, producer: producer, takenAt: takenAt,
+                            abandoned: { self.stopper.isStopped || revoked() })
                         if case .abandoned = disposition {
+                            ownership.end(partition)
                             ticket?.finish()
                             return
                         }
                         await commits.finished(record)
+                        ownership.end(partition)
                         if let ticket, case .retrying(let id, let bound) = disposition {
-                            await handler.holdKey(for: id, bound: bound, partition: record.topicPartition) {
-                                self.stopper.isStopped
+                            await handler.holdKey(for: id, bound: bound, partition: partition) {
+                                self.stopper.isStopped || revoked()
                             }
                             ticket.finish()
                         } else {

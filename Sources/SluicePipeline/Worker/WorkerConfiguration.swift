@@ -14,6 +14,10 @@ extension Worker {
         /// …and at most this many bytes of them (keys, values and headers).
         public var maxInFlightBytes: Int = 128 << 20
         public var groupID: String = "sluice-workers"
+        /// How long a rebalance that takes partitions away waits for their running invocations to finish
+        /// and be committed, so that their next owner does not run them again. Longer ones go on here, and
+        /// may also run there.
+        public var revocationGrace: Duration = .seconds(20)
         /// The platform topics: invocations consumed; results, invocation log, dead letters and load
         /// samples written; retry tiers discovered by `retryPrefix` unless `retryTiers` names them.
         public var topics = PlatformTopics.standard
