@@ -1,4 +1,5 @@
 import Foundation
+import SluiceRecords
 
 /// Where and how a client reaches Kafka; shared by producers, consumers and admin clients.
 public struct KafkaConnection: Sendable, Hashable {
@@ -101,6 +102,10 @@ public struct ConsumerConfiguration: Sendable {
     /// their next owner does not run it again. Keep it under `maxPollIntervalMs`, the group's limit for a
     /// member to rejoin.
     public var revocationGraceMs: Int = 0
+    /// Called on the poll thread when partitions are revoked, before the `.revoked` event is queued (and
+    /// so before the reader sees it): e.g. to stop records of them that have not started at once, while
+    /// the reader may still be busy with earlier records.
+    public var onRevoke: (@Sendable ([TopicPartition]) -> Void)?
     /// Deliver an end-of-partition event when a partition is caught up.
     public var reportPartitionEOF: Bool = false
     /// How long the broker may hold a fetch with no new records: low for latency, higher for consumers

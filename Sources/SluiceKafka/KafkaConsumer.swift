@@ -38,7 +38,8 @@ public final class KafkaConsumer: Sendable {
         let buffer = ConsumerEventBuffer(
             capacity: configuration.bufferCapacity, byteCapacity: configuration.bufferBytes)
         let control = PartitionControl(
-            buffer: buffer, revocationGrace: .milliseconds(configuration.revocationGraceMs), logger: logger)
+            buffer: buffer, revocationGrace: .milliseconds(configuration.revocationGraceMs),
+            onRevoke: configuration.onRevoke, logger: logger)
         let client = try RDKafkaClient.make(
             kind: .consumer, properties: configuration.properties, events: 0, logger: logger
         ) { conf in

@@ -23,9 +23,15 @@ final class PartitionControl: Sendable {
 
     private let logger: Logger
 
-    init(buffer: ConsumerEventBuffer, revocationGrace: Duration = .zero, logger: Logger) {
+    private let onRevoke: (@Sendable ([TopicPartition]) -> Void)?
+
+    init(
+        buffer: ConsumerEventBuffer, revocationGrace: Duration = .zero,
+        onRevoke: (@Sendable ([TopicPartition]) -> Void)? = nil, logger: Logger
+    ) {
         self.buffer = buffer
         self.revocationGrace = revocationGrace
+        self.onRevoke = onRevoke
         self.logger = logger
     }
 
@@ -181,6 +187,7 @@ final class PartitionControl: Sendable {
             buffer.push(.assigned(changed.sorted()))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             buffer.dropRecords(of: Set(changed))
+            onRevoke?(changed.sorted())
             let wait = revocations.withLock { state in
                 state.delivered += 1
                 return state.awaited && revocationGrace > .zero

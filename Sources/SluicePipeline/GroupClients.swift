@@ -18,6 +18,9 @@ final class GroupClients: Sendable {
     let consumer: KafkaConsumer
     let producer: KafkaProducer
     let commits: CommitLoop
+    /// Which partitions are still this consumer's: revoked on the poll thread, the moment the group takes
+    /// them, so records of them not started yet do not start (even while the reader is busy).
+    let ownership = PartitionOwnership()
     private let revocationGrace: Duration?
     private let logger: Logger
 
@@ -25,6 +28,7 @@ final class GroupClients: Sendable {
         var configuration = ConsumerConfiguration(connection: connection, groupID: options.groupID)
         configuration.bufferCapacity = options.bufferCapacity
         configuration.fetchWaitMaxMs = options.fetchWaitMaxMs
+        configuration.onRevoke = { [ownership] in ownership.revoke($0) }
         if let grace = options.revocationGrace {
             configuration.revocationGraceMs = Int(grace / .milliseconds(1))
             // The group waits this long for a member to rejoin; the grace must end well before.
@@ -57,15 +61,11 @@ final class GroupClients: Sendable {
         }
     }
 
-    /// Partitions were taken away: no record of them starts any more; with a revocation grace, the running
-    /// ones are waited for (the rebalance holds meanwhile); then what finished is committed and the
-    /// partitions forgotten (their new owner redoes the rest).
-    func revoked(
-        _ partitions: [TopicPartition], ownership: PartitionOwnership? = nil, then wake: () -> Void = {}
-    ) async {
-        ownership?.revoke(partitions)
-        wake()
-        if let revocationGrace, let ownership {
+    /// Partitions were taken away (`ownership` knew at once): with a revocation grace, their running work
+    /// is waited for (the rebalance holds meanwhile); then what finished is committed and the partitions
+    /// forgotten (their next owner redoes the rest).
+    func revoked(_ partitions: [TopicPartition]) async {
+        if let revocationGrace {
             let start = ContinuousClock.now
             let idle = await ownership.waitUntilIdle(partitions, timeout: revocationGrace)
             let metadata: Logger.Metadata = [

@@ -13,6 +13,12 @@ final class PartitionOwnership: Sendable {
     }
     private let state = Mutex(State())
     private let idle = Waiters<Int>()
+    private let revocationObservers = Mutex<[@Sendable () -> Void]>([])
+
+    /// Runs `observer` after every revocation (e.g. to wake waits that give up for revoked partitions).
+    func onRevoke(_ observer: @escaping @Sendable () -> Void) {
+        revocationObservers.withLock { $0.append(observer) }
+    }
 
     /// The partition's generation now; compare it later with `isCurrent` or `begin`.
     func generation(of partition: TopicPartition) -> Int {
@@ -23,6 +29,7 @@ final class PartitionOwnership: Sendable {
         state.withLock { state in
             for partition in partitions { state.generations[partition, default: 0] += 1 }
         }
+        for observer in revocationObservers.withLock({ $0 }) { observer() }
     }
 
     func isCurrent(_ partition: TopicPartition, generation: Int) -> Bool {

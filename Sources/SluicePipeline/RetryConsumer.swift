@@ -62,7 +62,7 @@ final class RetryConsumer: Service, Sendable {
         let (consumer, producer, commits) = (clients.consumer, clients.producer, clients.commits)
         let held = AsyncSemaphore(permits: maxHeld)
         let heldBytes = ByteBudget(limit: maxHeldBytes)
-        let ownership = PartitionOwnership()
+        let ownership = clients.ownership
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
                 switch event {
@@ -89,7 +89,7 @@ final class RetryConsumer: Service, Sendable {
                         ownership.end(record.topicPartition)
                     }
                 case .revoked(let partitions):
-                    await clients.revoked(partitions, ownership: ownership)
+                    await clients.revoked(partitions)
                 case .error(let error):
                     logger.warning("retry consumer error", metadata: ["error": "\(error)"])
                 case .assigned, .partitionEOF:

@@ -177,7 +177,9 @@ public final class Worker: Service, Sendable {
         let taken = AsyncSemaphore(permits: configuration.maxInFlight)
         let takenBytes = ByteBudget(limit: configuration.maxInFlightBytes)
         let gates = KeyGates()
-        let ownership = PartitionOwnership()
+        let ownership = clients.ownership
+        // Key holds of revoked partitions give up at once (`holdKey`'s give-up condition asks).
+        ownership.onRevoke { handler.index.wakeWaiters() }
         await withTaskGroup(of: Void.self) { group in
             for await event in consumer.events {
                 switch event {
@@ -196,7 +198,7 @@ public final class Worker: Service, Sendable {
                     }
                 case .revoked(let partitions):
                     logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
-                    await clients.revoked(partitions, ownership: ownership) { handler.index.wakeWaiters() }
+                    await clients.revoked(partitions)
                 case .record(let record):
                     let takenAt = Date()
                     await commits.started(record)
