@@ -18,7 +18,11 @@ public final class OutcomeIndex: Service, Sendable {
         /// Ids in the order they became final, oldest first from `head` (for forgetting).
         var order: [String] = []
         var head = 0
+        /// Retry chains not final yet, with what they hold back (from their non-final results).
+        var pending: [String: KeyHold] = [:]
     }
+    /// The most retry chains kept in `pending`; beyond, a worker taking over does not hold their keys.
+    public static let maxPending = 100_000
     /// The results topic.
     public let topic: String
     /// The most settled ids kept.
@@ -69,6 +73,11 @@ public final class OutcomeIndex: Service, Sendable {
             if success || record.header(SluiceHeader.final, is: "true") {
                 // Unsigned: not written by a worker of this platform, so not trusted.
                 if signer.isAuthentic(record, invocationID: id) { note(id, success: success) }
+            } else if let held = KeyHold(headersOf: record), signer.isAuthentic(record, invocationID: id) {
+                settled.withLock { settled in
+                    guard !settled.final.contains(id), settled.pending.count < Self.maxPending else { return }
+                    settled.pending[id] = held
+                }
             }
         }
         position.withLock { $0[record.topicPartition] = record.offset + 1 }
@@ -91,6 +100,7 @@ public final class OutcomeIndex: Service, Sendable {
     public func note(_ invocationID: String, success: Bool) {
         settled.withLock { settled in
             if success { settled.succeeded.insert(invocationID) }
+            settled.pending[invocationID] = nil
             guard settled.final.insert(invocationID).inserted else { return }
             settled.order.append(invocationID)
             while settled.order.count - settled.head > capacity {
@@ -115,6 +125,15 @@ public final class OutcomeIndex: Service, Sendable {
     {
         _ = await finalWaiters.wait(invocationID, timeout: timeout) { self.isFinal(invocationID) || giveUp() }
         return isFinal(invocationID)
+    }
+
+    /// The retry chains not final whose holds are on `partitions` of `topic` (by invocation id), as far as
+    /// the results read so far tell: what a worker taking those partitions over must hold back.
+    public func pendingHolds(topic: String, partitions: Set<Int32>) -> [(invocationID: String, hold: KeyHold)] {
+        settled.withLock { settled in
+            settled.pending.filter { $0.value.topic == topic && partitions.contains($0.value.partition) }
+                .map { (invocationID: $0.key, hold: $0.value) }
+        }.sorted { $0.invocationID < $1.invocationID }
     }
 
     /// Makes every `waitForFinal` re-check its `giveUp` condition.

@@ -20,6 +20,8 @@ public enum ResultRecords {
         public var final = true
         /// When the next attempt is due (retried attempts).
         public var retryAt: Date?
+        /// What the retry chain holds back (retried attempts of requests from the invocations topic).
+        public var held: KeyHold?
         /// Where the dead letter went (dead-lettered invocations).
         public var deadLetter: RecordPosition?
         /// When the worker took the request from Kafka and when the function started (its slots acquired):
@@ -98,12 +100,15 @@ public enum ResultRecords {
         writeStages(finished, into: &json)
         json.endObject()
         var record = record(topic: topic, finished: finished, value: json.bytes)
-        record.headers += [
-            KafkaHeader(name: SluiceHeader.status, string: outcome.status.rawValue),
-            KafkaHeader(name: SluiceHeader.final, string: finished.final ? "true" : "false"),
-            signer.header(
-                invocationID: finished.request.invocationID, status: outcome.status.rawValue, final: finished.final),
-        ]
+        let held = finished.final ? nil : finished.held
+        record.headers +=
+            [
+                KafkaHeader(name: SluiceHeader.status, string: outcome.status.rawValue),
+                KafkaHeader(name: SluiceHeader.final, string: finished.final ? "true" : "false"),
+                signer.header(
+                    invocationID: finished.request.invocationID, status: outcome.status.rawValue, final: finished.final,
+                    held: held),
+            ] + (held?.headers ?? [])
         return record
     }
 

@@ -3,8 +3,8 @@ import Foundation
 import SluiceRecords
 import SluiceSupport
 
-/// Authenticates the results workers write: an HMAC-SHA256 over invocation id, status and finality in
-/// the `sluice-result-mac` header, with a key only the platform's processes hold (`.run/results.key`,
+/// Authenticates the results workers write: an HMAC-SHA256 over invocation id, status and finality (and
+/// the key hold of a non-final result) in the `sluice-result-mac` header, with a key only the platform's processes hold (`.run/results.key`,
 /// made on first use, mode 0600; sandboxes see no host files). Workers trust only authenticated
 /// results when deciding that an invocation already ended: anyone who can write `sluice.results` could
 /// otherwise make them skip work.
@@ -42,14 +42,16 @@ public struct ResultSigner: Sendable {
         return ResultSigner(key: SymmetricKey(data: data))
     }
 
-    func mac(invocationID: String, status: String, final: Bool) -> String {
-        let message = Data("\(invocationID)\u{0}\(status)\u{0}\(final ? "true" : "false")".utf8)
-        return Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: key))
+    func mac(invocationID: String, status: String, final: Bool, held: KeyHold? = nil) -> String {
+        var text = "\(invocationID)\u{0}\(status)\u{0}\(final ? "true" : "false")"
+        if let held { text += "\u{0}" + held.authenticatedText }
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
     }
 
-    /// The header for a result.
-    func header(invocationID: String, status: String, final: Bool) -> KafkaHeader {
-        KafkaHeader(name: Self.header, string: mac(invocationID: invocationID, status: status, final: final))
+    /// The header for a result (with the key hold a non-final result carries).
+    func header(invocationID: String, status: String, final: Bool, held: KeyHold? = nil) -> KafkaHeader {
+        KafkaHeader(
+            name: Self.header, string: mac(invocationID: invocationID, status: status, final: final, held: held))
     }
 
     /// Whether a result record read back carries this platform's MAC for what its headers say.
@@ -58,7 +60,8 @@ public struct ResultSigner: Sendable {
             let status = record.headerText(SluiceHeader.status), status.utf8.count <= 16
         else { return false }
         let final = record.header(SluiceHeader.final, is: "true")
-        let expected = mac(invocationID: invocationID, status: status, final: final)
+        let held = final ? nil : KeyHold(headersOf: record)
+        let expected = mac(invocationID: invocationID, status: status, final: final, held: held)
         // Compared in constant time.
         return zip(given, expected.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }

@@ -45,6 +45,15 @@ public enum RecordBounds {
             }
     }
 
+    /// A Kafka topic name: 1 to 249 letters, digits, '.', '_' and '-'.
+    public static func isValidTopicName(_ name: String) -> Bool {
+        (1...249).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == 0x5F || byte == 0x2D || byte == 0x2E
+            }
+    }
+
     /// A function name as a header carries it: 1 to 63 lowercase letters, digits and '-'.
     public static func isValidFunctionName(_ name: String) -> Bool {
         (1...63).contains(name.utf8.count)

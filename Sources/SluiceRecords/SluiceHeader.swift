@@ -19,10 +19,12 @@ public enum SluiceHeader {
     public static let originTimestamp = "sluice-origin-timestamp"
     /// On retry records: when the next attempt is due (ms since the epoch).
     public static let retryDue = "sluice-retry-due"
-    /// On retry records: the invocations partition whose later records of the same key (or partition, by
-    /// the function's `ordering`) wait for this retry chain to end. A worker taking that partition over
-    /// holds them again (`PendingRetries`).
+    /// On retry records and non-final results: the invocations partition whose later records of the same
+    /// key (or partition, by the function's `ordering`) wait for this retry chain to end. On results with
+    /// the topic and the key (`KeyHold`), so a worker taking that partition over holds them again.
     public static let heldPartition = "sluice-held-partition"
+    public static let heldTopic = "sluice-held-topic"
+    public static let heldKey = "sluice-held-key"
     /// RFC 3339 times of the first and the latest failed attempt.
     public static let firstFailure = "sluice-first-failure"
     public static let lastFailure = "sluice-last-failure"

@@ -15,7 +15,7 @@ struct RevocationTests {
     func joinAlone() async throws {
         let harness = try await PipelineHarness.make()
         // Long enough that the second worker joins while they run (it starts in seconds); well inside the
-        // worker's 20 s revocation grace.
+        // workers' 30 s revocation grace.
         let name = try await harness.deployPython(
             "revoked",
             code: """
@@ -26,7 +26,9 @@ struct RevocationTests {
                     return event
                 """,
             fields: "max_concurrency: 8\nordering: none\ntimeout_seconds: 60\n")
-        let arguments = harness.workerArguments + ["--group", "revoke-\(harness.invocationsTopic)"]
+        // A grace longer than the default 6 s, so that the slow invocations end well within it.
+        let arguments =
+            harness.workerArguments + ["--group", "revoke-\(harness.invocationsTopic)", "--revocation-grace", "30"]
         let first = try BackgroundSluice(["worker", "--id", "revoke-first"] + arguments, logLevel: "info")
         defer { first.stop() }
         let slow = try await harness.publishRequests(

@@ -43,10 +43,19 @@ struct WorkerCommand: AsyncParsableCommand {
     var platformConfig: String?
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics.")
     var metricsPort: Int?
+    @Option(
+        name: .customLong("revocation-grace"),
+        help: """
+            Seconds a rebalance waits for running invocations of the partitions it moves (they finish here             instead of running again on the next owner). Above 6 the group's rejoin limit grows with it,             and every rebalance of the group may take that much longer.
+            """)
+    var revocationGrace: Int = 6
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard (0...600).contains(revocationGrace) else {
+            throw ValidationError("--revocation-grace must be from 0 to 600 seconds")
+        }
     }
 
     func run() async throws {
@@ -59,6 +68,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.topics.retryPrefix = retryPrefix
         configuration.topics.deadLetters = deadLetterTopic
         configuration.groupID = group
+        configuration.revocationGrace = .seconds(revocationGrace)
         configuration.platform =
             try platformConfig.map { try PlatformConfiguration.load(path: $0, required: true) } ?? .loadProject()
         let registry = try await FunctionRegistry.load(

@@ -68,6 +68,11 @@ struct AttemptRecorder: Sendable {
         case .retry(let delayMs):
             finished.final = false
             finished.retryAt = attempt.end.addingTimeInterval(Double(delayMs) / 1000)
+            finished.held = request.heldPartition.map { partition in
+                KeyHold(
+                    topic: topics.invocations, partition: partition, function: request.function,
+                    key: String(decoding: request.key ?? Array(request.invocationID.utf8), as: UTF8.self))
+            }
             await publish(
                 [retry].compactMap { $0 } + [
                     ResultRecords.result(finished, topic: topics.results, signer: signer),

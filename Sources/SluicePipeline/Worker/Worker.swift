@@ -187,11 +187,11 @@ public final class Worker: Service, Sendable {
                     logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
                     // Results written by a previous owner must be known before its records are redone.
                     do { try await handler.index.catchUp() } catch { logger.warning("\(error)") }
-                    for hold in await handler.takeOverHolds(of: partitions, gates: gates) {
+                    for hold in handler.takeOverHolds(of: partitions, gates: gates) {
                         let generation = ownership.generation(of: hold.partition)
                         group.addTask {
                             await handler.holdKey(
-                                for: hold.retry.invocationID, bound: hold.bound, partition: hold.partition
+                                for: hold.invocationID, bound: hold.bound, partition: hold.partition
                             ) { self.stopper.isStopped || !ownership.isCurrent(hold.partition, generation: generation) }
                             hold.ticket.finish()
                         }
