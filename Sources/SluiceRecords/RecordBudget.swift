@@ -3,6 +3,8 @@
 /// event's value, its headers, a function's error) are fitted to it, so the broker never refuses one.
 public enum RecordBudget {
     public static let bytes = 900_000
+    /// The last size a record refused as too large is fitted to: Sluice's own headers, no value, no key.
+    public static let smallest = 4_096
     /// Headers of the original record that travel along (passthrough) take at most this many bytes.
     public static let passthroughHeaderBytes = 65_536
     /// Set on a record whose value was left out to fit: the value's size in bytes.

@@ -102,12 +102,14 @@ public struct PipelineHarness: Sendable {
     }
 
     /// Starts an in-process worker on this test's topics (built as `sluice worker` builds it); stop it
-    /// with `stop()`, a graceful shutdown.
+    /// with `stop()`, a graceful shutdown. `clientProperties` override librdkafka settings of its clients.
     public func startWorker(
         registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker",
-        platform: PlatformConfiguration = .standard
+        platform: PlatformConfiguration = .standard, clientProperties: [String: String] = [:]
     ) async throws -> RunningService {
-        var configuration = Worker.Configuration(connection: connection, workerID: id)
+        var workerConnection = connection
+        workerConnection.properties.merge(clientProperties) { _, override in override }
+        var configuration = Worker.Configuration(connection: workerConnection, workerID: id)
         configuration.topics = topics
         configuration.retryTiers = try RetryTiers.discover(
             prefix: retryPrefix, topics: [retryPrefix + "1s", retryPrefix + "10s"])

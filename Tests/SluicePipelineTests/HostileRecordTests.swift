@@ -92,6 +92,33 @@ struct HostileRecordTests {
     }
 
     @Test(
+        "A result the producer refuses as too large (message.max.bytes 60000) is written smaller, without its value, and marked; the key's next record runs"
+    )
+    func resultRefusedAsTooLarge() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = try await harness.deployPython(
+            "refused", code: "def main(event, context):\n    return 'y' * 80000 if event == 'big' else 'ok'\n",
+            fields: "ordering: key\n")
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        // A broker (here: the worker's own producer) that takes less than the 900 KB Sluice fits records to,
+        // and less than the 90 KB of the first refit: only the last form (4 KB: no value) goes through.
+        let worker = try await harness.startWorker(registry: registry, clientProperties: ["message.max.bytes": "60000"])
+        let ids = try await harness.publishRequests(
+            function: name, count: 2, key: { _ in "same" }, value: { $0 == 0 ? "big" : "small" })
+        let results = try await harness.readRecords("sluice.results", function: name) { records in
+            Set(records.compactMap { text($0, SluiceHeader.invocationID) }) == Set(ids)
+        }
+        await worker.stop()
+        let big = try #require(results.first { text($0, SluiceHeader.invocationID) == ids[0] })
+        #expect(big.value == nil, "the value was kept")
+        #expect(Int(text(big, RecordBudget.valueDroppedHeader) ?? "") ?? 0 > 80_000)
+        #expect(text(big, SluiceHeader.status) == "success")
+        let small = try #require(results.first { text($0, SluiceHeader.invocationID) == ids[1] })
+        #expect(small.value.map { String(decoding: $0, as: UTF8.self) }?.contains("\"ok\"") == true)
+    }
+
+    @Test(
         "A dead letter over the record budget (900 KB) leaves out the event's value and notes its size; the partition moves on"
     )
     func deadLetterTooLarge() async throws {

@@ -176,15 +176,22 @@ struct AttemptRecorder: Sendable {
         .recordNanoseconds(Int64(outcome.durationMs * 1_000_000))
     }
 
+    private static func invocationID(_ record: ProducerRecord) -> String? {
+        record.headers.first { $0.name == SluiceHeader.invocationID }?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Produces records, retrying until the broker acknowledges them: an unacknowledged result must not
     /// let the offset commit. Returns where they were written. Every record is built within
     /// `RecordBudget.bytes`; should the broker still refuse one as too large (a smaller
-    /// `message.max.bytes`), the records are fitted to a tenth of the budget once, never resent as they were.
+    /// `message.max.bytes`), the records are fitted to a tenth of the budget, then to
+    /// `RecordBudget.smallest`, never resent as they were; refused even then, they are given up with an
+    /// error log naming them (and `sluice_records_unwritable_total`), so one record cannot stall its
+    /// partition for ever.
     @discardableResult
     private func publish(_ records: [ProducerRecord], producer: KafkaProducer) async -> [RecordPosition] {
         var records = records
         var backoff = Duration.milliseconds(100)
-        var fittedSmaller = false
+        var smallerBudgets = [RecordBudget.bytes / 10, RecordBudget.smallest]
         while true {
             do {
                 var deliveries: [PendingDelivery] = []
@@ -192,12 +199,23 @@ struct AttemptRecorder: Sendable {
                 var positions: [RecordPosition] = []
                 for delivery in deliveries { positions.append(try await delivery.position()) }
                 return positions
-            } catch let error as KafkaError where error.code == .messageTooLarge && !fittedSmaller {
+            } catch let error as KafkaError where error.code == .messageTooLarge {
+                let metadata: Logger.Metadata = [
+                    "error": "\(error)", "bytes": "\(records.map(\.byteCount).max() ?? 0)",
+                    "topics": "\(Set(records.map(\.topic)).sorted())",
+                    "invocation_ids": "\(Set(records.compactMap(Self.invocationID)).sorted())",
+                ]
+                guard !smallerBudgets.isEmpty else {
+                    logger.error(
+                        "the broker refuses even the smallest form of these records; they are not written",
+                        metadata: metadata)
+                    Counter(label: "sluice_records_unwritable_total").increment(by: records.count)
+                    return []
+                }
+                let budget = smallerBudgets.removeFirst()
                 logger.error(
-                    "the broker refused a record as too large; writing it without its value",
-                    metadata: ["error": "\(error)", "bytes": "\(records.map(\.byteCount).max() ?? 0)"])
-                records = records.map { $0.fitted(budget: RecordBudget.bytes / 10) }
-                fittedSmaller = true
+                    "the broker refused a record as too large; writing it within \(budget) bytes", metadata: metadata)
+                records = records.map { $0.fitted(budget: budget) }
             } catch {
                 logger.warning("writing a result failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)
