@@ -197,7 +197,7 @@ let package = Package(
             dependencies: [
                 "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline",
                 "SluiceRuntime", "SluiceSandbox",
-                "SluiceRecords", "SluiceRegistry", "CSluiceSys",
+                "SluiceRecords", "SluiceRegistry", "CSluiceSys", "CRdKafka",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

@@ -29,6 +29,29 @@ struct RegistryAdmissionTests {
     }
 
     @Test(
+        "Loading a registry whose partition ends with a transaction marker (no record at the high watermark - 1) ends, with the function"
+    )
+    func loadEndsAtATransactionMarker() async throws {
+        let harness = try await PipelineHarness.make()
+        let manifest = try harness.writeFunction(
+            "name: \(uniqueName("marked"))\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
+            files: ["handler.py": "def main(event, context):\n    return event\n"])
+        let spec = try await harness.deploy(manifest)
+        let topic = try await makeTestTopic("registry-marked", partitions: 1, configs: ["cleanup.policy": "compact"])
+        try TransactionalWriter.commit(
+            [ProducerRecord(topic: topic, key: Array(spec.name.utf8), value: try spec.encoded())],
+            connection: harness.connection)
+        // The record is at offset 0 and the commit marker at 1: the end (2) is never a record's offset + 1.
+        let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: harness.connection)
+        #expect(marks[TopicPartition(topic, 0)] == 2)
+        let registry = try await withDeadline(.seconds(60), "loading the registry from \(topic)") {
+            try await FunctionRegistry.load(connection: harness.connection, topic: topic, timeout: .seconds(30))
+        }
+        #expect(registry.function(named: spec.name) == spec)
+        await registry.close()
+    }
+
+    @Test(
         "Forged records are refused with a reason: a host folder as code, overflowing numbers, platform-topic triggers, network: host, an empty tenant, another tenant's name"
     )
     func forgedRecords() async throws {
