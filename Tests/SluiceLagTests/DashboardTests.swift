@@ -7,6 +7,7 @@ import SluiceDashboard
 import SluiceKafka
 import SluiceRecords
 import SluiceTesting
+import Synchronization
 import Testing
 
 /// Runs headless Chromium (Debian's `chromium`) and returns its standard output.
@@ -73,18 +74,40 @@ struct DashboardFixture {
             worker: worker, state: state)
     }
 
-    /// Whether the API shows it all: the function's 30 invocations, both groups, the worker as owner of its
-    /// partitions (from its load samples), and the decision.
-    func shown(_ get: (String) async throws -> Any?) async throws -> Bool {
+    /// What the API does not show yet (nil: it shows it all): the function's 30 invocations, both groups,
+    /// the worker as owner of its partitions (from its load samples), and the decision.
+    func missing(_ get: (String) async throws -> Any?) async throws -> String? {
         let functions = try await get("/api/functions") as? [[String: Any]] ?? []
         let lag = try await get("/api/lag") as? [[String: Any]] ?? []
         let decisions = try await get("/api/scaling") as? [[String: Any]] ?? []
-        let owned = lag.filter { $0["group"] as? String == workers }.allSatisfy {
-            $0["owner"] as? String == "test-worker"
+        var missing: [String] = []
+        let invocations = functions.first { $0["function"] as? String == function }?["invocations_total"]
+        if invocations as? Int != 30 { missing.append("the function's invocations: \(invocations ?? "none")") }
+        let groups = Set(lag.compactMap { $0["group"] as? String })
+        if groups != [lagging, workers] { missing.append("groups: \(groups.sorted())") }
+        let owners = lag.filter { $0["group"] as? String == workers }.map { $0["owner"] as? String ?? "none" }
+        if !owners.allSatisfy({ $0 == "test-worker" }) {
+            missing.append("owners of the workers' partitions: \(owners)")
         }
-        return functions.contains { $0["function"] as? String == function && $0["invocations_total"] as? Int == 30 }
-            && Set(lag.compactMap { $0["group"] as? String }) == [lagging, workers] && owned
-            && decisions.contains { $0["function_id"] as? String == decided }
+        if !decisions.contains(where: { $0["function_id"] as? String == decided }) { missing.append("the decision") }
+        return missing.isEmpty ? nil : missing.joined(separator: "; ")
+    }
+
+    /// Polls `missing` every 250 ms until nothing is, for at most `timeout`; the error names what was
+    /// still missing.
+    func waitUntilShown(timeout: Duration, _ get: @escaping @Sendable (String) async throws -> Any?) async throws {
+        let last = Mutex<String?>("nothing read yet")
+        do {
+            try await withDeadline(timeout, "the dashboard showing the function, both groups and the decision") {
+                while let missing = try await self.missing(get) {
+                    last.withLock { $0 = missing }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+        } catch {
+            Issue.record("still missing after \(timeout): \(last.withLock { $0 } ?? "")")
+            throw error
+        }
     }
 
     /// The lagging group's rows as `topic/partition committed end lag`.
@@ -114,9 +137,7 @@ struct DashboardTests {
                     return try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
                 }
             }
-            try await withDeadline(.seconds(60), "the API showing the function, both groups and the decision") {
-                while try await !fixture.shown(get) { try await Task.sleep(for: .milliseconds(250)) }
-            }
+            try await fixture.waitUntilShown(timeout: .seconds(60), get)
             let api = try await get("/api/lag") as? [[String: Any]] ?? []
             let cli = try await CommandRunner.sluice([
                 "lag", "--group", fixture.lagging, "--json", "--interval", "0.2", "--brokers",
@@ -143,11 +164,7 @@ struct DashboardTests {
         let server = Task { try await DashboardServer(state: fixture.state, port: port).run() }
         defer { server.cancel() }
         let base = "http://127.0.0.1:\(port)"
-        try await withDeadline(.seconds(120), "the dashboard knowing the function and both groups") {
-            while try await !fixture.shown({ await fetchJSON(base + $0) }) {
-                try await Task.sleep(for: .milliseconds(250))
-            }
-        }
+        try await fixture.waitUntilShown(timeout: .seconds(120)) { await fetchJSON(base + $0) }
         await fixture.worker.stop()
 
         let dom = try await chromium(["--dump-dom", base + "/"])
