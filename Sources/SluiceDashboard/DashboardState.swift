@@ -19,6 +19,9 @@ public actor DashboardState {
         /// Seconds of per-function history behind rates and percentiles.
         public var functionWindow: Double = 60
         public var lagHistorySeconds: Double = 3600
+        /// Invocation-log records read per partition at start: the dashboard of a platform with a week of
+        /// logs starts in seconds, and its totals count from there.
+        public var logHistoryPerPartition: Int64 = 10_000
         public init() {}
     }
 
@@ -69,7 +72,8 @@ public actor DashboardState {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sampleLag() }
-            group.addTask { await self.follow(self.options.logTopic) { await self.applyLog($0) } }
+            let history = TopicPartitionOffset.tail(options.logHistoryPerPartition)
+            group.addTask { await self.follow(self.options.logTopic, from: history) { await self.applyLog($0) } }
             group.addTask { await self.follow(self.options.deadLetterTopic) { await self.applyDeadLetter($0) } }
             group.addTask { await self.follow(self.options.scalingTopic) { await self.applyScaling($0) } }
         }
@@ -112,11 +116,13 @@ public actor DashboardState {
         await roster.close()
     }
 
-    /// Reads `topic` from its beginning and keeps following it.
-    private func follow(_ topic: String, _ apply: @Sendable (ConsumerRecord) async -> Void) async {
+    /// Reads `topic` from `offset` (its beginning by default) and keeps following it.
+    private func follow(
+        _ topic: String, from offset: Int64 = TopicPartitionOffset.beginning,
+        _ apply: @Sendable (ConsumerRecord) async -> Void
+    ) async {
         do {
-            let follower = try await TopicFollower.open(
-                topic, from: TopicPartitionOffset.beginning, connection: connection, logger: logger)
+            let follower = try await TopicFollower.open(topic, from: offset, connection: connection, logger: logger)
             await follower.forEachRecord(apply)
         } catch {
             logger.warning("cannot follow \(topic)", metadata: ["error": "\(error)"])
