@@ -4,6 +4,7 @@ import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
 import SluiceRecords
+import SluiceRuntime
 import SluiceSupport
 import SluiceTesting
 import Synchronization
@@ -378,6 +379,48 @@ struct RetryOrderingTests {
             try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"),
             "the later record ran before the poison record's chain ended")
         #expect(logs.filter { $0["invocation_id"] as? String == ids[1] }.count == 1)
+    }
+
+    @Test(
+        "A chain whose retry record was lost (its owner died between result and retry) starts over when its request comes again, instead of holding its key until the chain's bound"
+    )
+    func lostRetryRecordStartsOver() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = try await harness.deployPython("lost", code: "def main(event, context):\n    return event\n")
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        // What a worker killed mid-publish leaves: the request uncommitted, its non-final result (with the
+        // hold on key "lost") written, its retry record not; and a later record of the key behind it.
+        let first = InvocationRequest(
+            invocationID: InvocationRequest.randomID(), function: name, trigger: "invoke", key: Array("lost".utf8),
+            value: Array("\"one\"".utf8), traceParent: .start())
+        let second = InvocationRequest(
+            invocationID: InvocationRequest.randomID(), function: name, trigger: "invoke", key: Array("lost".utf8),
+            value: Array("\"two\"".utf8), traceParent: .start())
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            let position = try await producer.send(first.producerRecord(topic: harness.invocationsTopic))
+            var failed = ResultRecords.Finished(
+                request: first, spec: nil, outcome: InvocationOutcome(status: .error, error: "killed"),
+                workerID: "gone", start: Date(), end: Date())
+            failed.final = false
+            failed.held = KeyHold(
+                topic: harness.invocationsTopic, partition: position.partition, function: name, key: "lost")
+            _ = try await producer.send(
+                ResultRecords.result(failed, topic: PlatformTopics.standard.results, signer: try ResultSigner.project())
+            )
+            _ = try await producer.send(second.producerRecord(topic: harness.invocationsTopic))
+        }
+        let worker = try await harness.startWorker(registry: registry, id: "starting-over")
+        // The chain's bound is 151 s (default policy, 30 s timeout): well past this wait.
+        let results = try await harness.readJSON("sluice.results", function: name, timeout: .seconds(60)) { results in
+            Set(
+                results.filter { $0["status"] as? String == "success" }.compactMap { $0["invocation_id"] as? String }
+            ).isSuperset(of: [first.invocationID, second.invocationID])
+        }
+        await worker.stop()
+        let successes = results.filter { $0["status"] as? String == "success" }
+        let order = successes.compactMap { $0["invocation_id"] as? String }
+        #expect(order == [first.invocationID, second.invocationID], "\(order)")
     }
 
     @Test("ordering: none — nothing waits for a record in retry")

@@ -1,5 +1,6 @@
 import SluiceKafka
 import SluiceRecords
+import Synchronization
 
 extension InvocationHandler {
     /// A key hold taken over with a partition: `ticket` is finished when the chain ends.
@@ -29,6 +30,40 @@ extension InvocationHandler {
             return TakenOverHold(
                 invocationID: pending.invocationID, partition: TopicPartition(invocations, hold.partition),
                 ticket: ticket, bound: bound)
+        }
+    }
+}
+
+/// The retry chains whose holds a worker took over, by invocation id. A hold ends early when the chain's
+/// own request comes again on the invocations topic: its previous owner died before committing it, maybe
+/// after its non-final result was written and before its retry record was, so the chain starts over here
+/// instead of waiting for itself until its bound.
+final class TakenOverChains: Sendable {
+    private let state = Mutex<(held: Set<String>, released: Set<String>)>(([], []))
+
+    func hold(_ invocationID: String) {
+        state.withLock { _ = $0.held.insert(invocationID) }
+    }
+
+    var isEmpty: Bool { state.withLock { $0.held.isEmpty } }
+
+    /// Releases the hold of `invocationID`; returns whether there was one.
+    func release(_ invocationID: String) -> Bool {
+        state.withLock { state in
+            guard state.held.contains(invocationID) else { return false }
+            state.released.insert(invocationID)
+            return true
+        }
+    }
+
+    func isReleased(_ invocationID: String) -> Bool {
+        state.withLock { $0.released.contains(invocationID) }
+    }
+
+    func ended(_ invocationID: String) {
+        state.withLock { state in
+            state.held.remove(invocationID)
+            state.released.remove(invocationID)
         }
     }
 }

@@ -178,6 +178,7 @@ public final class Worker: Service, Sendable {
         let takenBytes = ByteBudget(limit: configuration.maxInFlightBytes)
         let gates = KeyGates()
         let ownership = clients.ownership
+        let takenOver = TakenOverChains()
         // Key holds of revoked partitions give up at once (`holdKey`'s give-up condition asks).
         ownership.onRevoke { handler.index.wakeWaiters() }
         await withTaskGroup(of: Void.self) { group in
@@ -188,11 +189,14 @@ public final class Worker: Service, Sendable {
                     // Results written by a previous owner must be known before its records are redone.
                     do { try await handler.index.catchUp() } catch { logger.warning("\(error)") }
                     for hold in handler.takeOverHolds(of: partitions, gates: gates) {
-                        let generation = ownership.generation(of: hold.partition)
+                        let (id, generation) = (hold.invocationID, ownership.generation(of: hold.partition))
+                        takenOver.hold(id)
                         group.addTask {
-                            await handler.holdKey(
-                                for: hold.invocationID, bound: hold.bound, partition: hold.partition
-                            ) { self.stopper.isStopped || !ownership.isCurrent(hold.partition, generation: generation) }
+                            await handler.holdKey(for: id, bound: hold.bound, partition: hold.partition) {
+                                self.stopper.isStopped || !ownership.isCurrent(hold.partition, generation: generation)
+                                    || takenOver.isReleased(id)
+                            }
+                            takenOver.ended(id)
                             hold.ticket.finish()
                         }
                     }
@@ -201,6 +205,11 @@ public final class Worker: Service, Sendable {
                     await clients.revoked(partitions)
                 case .record(let record):
                     let takenAt = Date()
+                    // The request of a chain whose hold was taken over: the chain starts over with it.
+                    if !takenOver.isEmpty, let id = record.headerText(SluiceHeader.invocationID), takenOver.release(id)
+                    {
+                        handler.index.wakeWaiters()
+                    }
                     await commits.started(record)
                     await taken.acquire()
                     let bytes = record.byteCount
