@@ -41,6 +41,6 @@ public struct KeyHold: Sendable, Hashable {
 
     /// What a result's MAC covers of it.
     public var authenticatedText: String {
-        "\(topic)\u{0}\(partition)\u{0}\(function)\u{0}\(key == nil ? "-" : "+" + key!)"
+        "\(topic)\u{0}\(partition)\u{0}\(function)\u{0}\(key.map { "+" + $0 } ?? "-")"
     }
 }

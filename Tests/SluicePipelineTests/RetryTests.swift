@@ -288,6 +288,16 @@ struct RetryOrderingTests {
         return (name, URL(fileURLWithPath: spec.manifest.codePath).appendingPathComponent("flag"))
     }
 
+    /// The later record of the poison key started only after the poison record's chain ended in success.
+    func expectRanAfterChainEnded(_ logs: [[String: any Sendable]], poison: String, later: String) throws {
+        let firstSuccess = try #require(
+            logs.first { $0["invocation_id"] as? String == poison && $0["status"] as? String == "success" })
+        let second = try #require(logs.first { $0["invocation_id"] as? String == later })
+        #expect(
+            try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"),
+            "the later record ran before the poison record's chain ended")
+    }
+
     @Test("ordering: key — a key in retry holds its later records; 1000 records of other keys all succeed meanwhile")
     func poisonKeyDoesNotStopOthers() async throws {
         let harness = try await PipelineHarness.make()
@@ -329,12 +339,7 @@ struct RetryOrderingTests {
         }
         await worker.stop()
         follow.cancel()
-        let firstSuccess = try #require(
-            logs.first { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
-        let second = try #require(logs.first { $0["invocation_id"] as? String == ids[1] })
-        #expect(
-            try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"),
-            "the later record ran before the poison record's chain ended")
+        try expectRanAfterChainEnded(logs, poison: ids[0], later: ids[1])
     }
 
     @Test("ordering: key — a worker taking the partition over holds the key in retry too, until its chain ends")
@@ -353,7 +358,8 @@ struct RetryOrderingTests {
         }
         try await holding("holding-first")
         // The first worker stops with the poison record in retry and the second record waiting behind it
-        // (not committed). The next owner learns of the chain from the retry tier, not from memory.
+        // (not committed). The next owner learns of the chain from the chain's non-final result, not from
+        // memory.
         await first.stop()
         let next = try await harness.startWorker(registry: registry, id: "holding-next")
         try await holding("holding-next")
@@ -372,12 +378,7 @@ struct RetryOrderingTests {
                 .isSuperset(of: ids)
         }
         await next.stop()
-        let firstSuccess = try #require(
-            logs.first { $0["invocation_id"] as? String == ids[0] && $0["status"] as? String == "success" })
-        let second = try #require(logs.first { $0["invocation_id"] as? String == ids[1] })
-        #expect(
-            try seconds(second, "start_time") >= seconds(firstSuccess, "end_time"),
-            "the later record ran before the poison record's chain ended")
+        try expectRanAfterChainEnded(logs, poison: ids[0], later: ids[1])
         #expect(logs.filter { $0["invocation_id"] as? String == ids[1] }.count == 1)
     }
 

@@ -46,7 +46,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("revocation-grace"),
         help: """
-            Seconds a rebalance waits for running invocations of the partitions it moves (they finish here             instead of running again on the next owner). Above 6 the group's rejoin limit grows with it,             and every rebalance of the group may take that much longer.
+            Seconds a rebalance waits for running invocations of the partitions it moves (they finish here instead of running again on the next owner); 0 does not wait. Above 6.6 the group's rejoin limit (10 s) grows to 1.5 times the grace, and rebalances of the group may take longer.
             """)
     var revocationGrace: Int = 6
     @OptionGroup var connection: ConnectionOptions

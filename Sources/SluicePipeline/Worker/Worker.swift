@@ -110,13 +110,14 @@ public final class Worker: Service, Sendable {
         let handler = InvocationHandler(
             configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder,
             load: load, concurrency: concurrency, tiers: tiers, logger: logger)
+        // A grace of 0: revocations do not wait (nor warn that running work outlived them).
+        let grace = configuration.revocationGrace > .zero ? configuration.revocationGrace : nil
         let main = GroupClients.Options(
-            groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight,
-            revocationGrace: configuration.revocationGrace)
+            groupID: configuration.groupID, bufferCapacity: configuration.maxInFlight, revocationGrace: grace)
         // A retry waits for its backoff anyway; fewer empty fetches leave the broker's CPU to the main path.
         let retry = GroupClients.Options(
             groupID: configuration.retryGroupID, bufferCapacity: configuration.maxRetriesHeld, fetchWaitMaxMs: 200,
-            revocationGrace: configuration.revocationGrace)
+            revocationGrace: grace)
         do {
             try await GroupClients.with(connection: connection, main, logger: logger) { clients in
                 try await GroupClients.with(connection: connection, retry, logger: logger) { retryClients in

@@ -16,8 +16,9 @@ extension Worker {
         public var groupID: String = "sluice-workers"
         /// How long a rebalance that takes partitions away waits for their running invocations to finish
         /// and be committed, so that their next owner does not run them again. Longer ones go on here, and
-        /// may also run there. Above 6 s the group's rejoin limit (`max.poll.interval.ms`, 10 s) is raised
-        /// to 1.5× the grace, and the embedded broker's joins may take longer with it.
+        /// may also run there; 0: revocations do not wait. Above 6.6 s the group's rejoin limit
+        /// (`max.poll.interval.ms`, 10 s) is raised to 1.5× the grace, and the embedded broker's joins may
+        /// take longer with it.
         public var revocationGrace: Duration = .seconds(6)
         /// The platform topics: invocations consumed; results, invocation log, dead letters and load
         /// samples written; retry tiers discovered by `retryPrefix` unless `retryTiers` names them.
