@@ -22,6 +22,9 @@ public actor DashboardState {
         /// Invocation-log records read per partition at start: the dashboard of a platform with a week of
         /// logs starts in seconds, and its totals count from there.
         public var logHistoryPerPartition: Int64 = 10_000
+        /// Records of the scaling topic read at start (per partition): it carries every worker's load
+        /// sample each second, and the page shows only the latest 50 decisions.
+        public var scalingHistoryPerPartition: Int64 = 2_000
         public init() {}
     }
 
@@ -75,7 +78,10 @@ public actor DashboardState {
             let history = TopicPartitionOffset.tail(options.logHistoryPerPartition)
             group.addTask { await self.follow(self.options.logTopic, from: history) { await self.applyLog($0) } }
             group.addTask { await self.follow(self.options.deadLetterTopic) { await self.applyDeadLetter($0) } }
-            group.addTask { await self.follow(self.options.scalingTopic) { await self.applyScaling($0) } }
+            let recentScaling = TopicPartitionOffset.tail(options.scalingHistoryPerPartition)
+            group.addTask {
+                await self.follow(self.options.scalingTopic, from: recentScaling) { await self.applyScaling($0) }
+            }
         }
     }
 
@@ -154,7 +160,8 @@ public actor DashboardState {
 
     /// Keeps the Scaling Events of `sluice.scaling` (its load samples reach the dashboard through the roster).
     private func applyScaling(_ record: ConsumerRecord) {
-        guard let value = record.value,
+        // A Scaling Event is a few hundred bytes; anything far larger on the topic is not one.
+        guard let value = record.value, value.count <= Self.maxScalingEventBytes,
             let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
             object["event_id"] != nil
         else { return }
@@ -163,6 +170,8 @@ public actor DashboardState {
     }
 
     // MARK: - The JSON API
+
+    static let maxScalingEventBytes = 64 << 10
 
     public enum API: String, Sendable, CaseIterable { case lag, groups, topics, functions, scaling }
 

@@ -31,9 +31,13 @@ public final class TopicFollower: Sendable {
         _ topic: String, from offset: Int64, connection: KafkaConnection, fetchWaitMaxMs: Int = 500,
         bufferCapacity: Int? = nil, logger: Logger = Logger(label: "sluice.kafka")
     ) async throws -> TopicFollower {
-        try await open(
-            topic, startingAt: { _, _ in offset }, connection: connection, fetchWaitMaxMs: fetchWaitMaxMs,
-            bufferCapacity: bufferCapacity, logger: logger)
+        // `.tail(n)` is resolved here from the high watermark Fetch gives, not by librdkafka from
+        // ListOffsets(latest), which the embedded broker answers wrongly (often far too low: the whole
+        // topic was read instead of its tail).
+        let tail = offset <= TopicPartitionOffset.tail(0) ? TopicPartitionOffset.tail(0) - offset : nil
+        return try await open(
+            topic, startingAt: { _, end in tail.map { max(0, end - $0) } ?? offset }, connection: connection,
+            fetchWaitMaxMs: fetchWaitMaxMs, bufferCapacity: bufferCapacity, logger: logger)
     }
 
     /// Opens a follower of `topic` from the offset `start` gives each partition, knowing its end (the

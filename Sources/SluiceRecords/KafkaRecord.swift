@@ -51,7 +51,8 @@ public struct TopicPartitionOffset: Sendable, Hashable {
     /// Special offsets understood by `assign` and `seek`.
     public static let beginning: Int64 = -2
     public static let end: Int64 = -1
-    /// The last `count` records of each partition (librdkafka's logical tail offset).
+    /// The last `count` records of each partition (librdkafka's logical tail offset; `TopicFollower`
+    /// resolves it from Fetch's high watermark, since the embedded broker's ListOffsets is wrong).
     public static func tail(_ count: Int64) -> Int64 { -2000 - count }
 }
 
