@@ -23,7 +23,7 @@ public actor DashboardState {
         /// logs starts in seconds, and its totals count from there.
         public var logHistoryPerPartition: Int64 = 10_000
         /// Records of the scaling topic read at start (per partition): it carries every worker's load
-        /// sample each second, and the page shows only the latest 50 decisions.
+        /// sample each second, and the page shows only the latest decisions of each function.
         public var scalingHistoryPerPartition: Int64 = 2_000
         public init() {}
     }
@@ -56,8 +56,8 @@ public actor DashboardState {
     private var deadLetters = DeadLetterDepth()
     /// The live workers' latest load samples (from the roster, refreshed with every lag sample).
     private var workerSamples: [LoadSample] = []
-    /// The latest Scaling Events (the autoscaler's decisions), oldest first.
-    private var decisions: [[String: Any]] = []
+    /// The latest Scaling Events (the autoscaler's decisions) of each function.
+    private var decisions = DecisionLog()
 
     public init(
         connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.dashboard")
@@ -165,8 +165,7 @@ public actor DashboardState {
             let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
             object["event_id"] != nil
         else { return }
-        decisions.append(object)
-        if decisions.count > 50 { decisions.removeFirst(decisions.count - 50) }
+        decisions.note(object)
     }
 
     // MARK: - The JSON API
@@ -183,7 +182,7 @@ public actor DashboardState {
         case .groups: value = groupObjects()
         case .topics: value = topicObjects()
         case .functions: value = functionObjects()
-        case .scaling: value = decisions
+        case .scaling: value = decisions.events
         }
         return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("[]".utf8)
     }
