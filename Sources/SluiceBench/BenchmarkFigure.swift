@@ -43,7 +43,11 @@ extension PipelineBenchmark.Report {
             BenchmarkFigure("pipeline.passthrough_spread_pct", passthroughSpreadPercent, "%", .lowerIsBetter),
             BenchmarkFigure("pipeline.latency_p50_ms", latencyMs.p50, "ms", .lowerIsBetter, baseline: rawLatencyMs.p50),
             BenchmarkFigure("pipeline.latency_p99_ms", latencyMs.p99, "ms", .lowerIsBetter, baseline: rawLatencyMs.p99),
+            BenchmarkFigure("pipeline.cpu_us_per_event", cpuMicrosPerEvent.sluice, "µs", .lowerIsBetter),
         ]
+            + (cpuMicrosPerEvent.broker.map {
+                [BenchmarkFigure("pipeline.broker_cpu_us_per_event", $0, "µs", .lowerIsBetter)]
+            } ?? [])
     }
 }
 

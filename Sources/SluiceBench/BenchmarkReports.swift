@@ -11,6 +11,8 @@ extension PipelineBenchmark.Report {
             "pipeline_eps": pipelineEPS.rounded(),
             "ratio": (ratio * 1000).rounded() / 1000,
             "latency_ms": percentiles(latencyMs), "raw_latency_ms": percentiles(rawLatencyMs),
+            "cpu_us_per_event": cpuMicrosPerEvent.sluice.rounded(),
+            "broker_cpu_us_per_event": cpuMicrosPerEvent.broker.map { $0.rounded() } ?? NSNull(),
         ]
     }
 
@@ -21,6 +23,8 @@ extension PipelineBenchmark.Report {
                 format: "raw passthrough   %10.0f events/s (median of 5, runs within ±%.0f%%)", rawEPS,
                 passthroughSpreadPercent),
             String(format: "pipeline          %10.0f events/s   ratio %.3f", pipelineEPS, ratio),
+            String(format: "  CPU per event   %10.0f µs sluice", cpuMicrosPerEvent.sluice)
+                + (cpuMicrosPerEvent.broker.map { String(format: ", %.0f µs broker", $0) } ?? ""),
             "latency at \(rate)/s       p50        p95        p99",
             String(format: "  pipeline     %8.2f ms %8.2f ms %8.2f ms", latencyMs.p50, latencyMs.p95, latencyMs.p99),
             String(

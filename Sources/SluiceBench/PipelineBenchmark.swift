@@ -33,6 +33,9 @@ public struct PipelineBenchmark: Sendable {
         public var rawLatencyMs: Percentiles
         /// Where the latency goes: (stage, percentiles) from the times results carry.
         public var stagesMs: [(stage: String, percentiles: Percentiles)] = []
+        /// CPU per event in (b), µs: this process (router, worker, publisher, result reader) and the
+        /// embedded broker (nil when the brokers were given).
+        public var cpuMicrosPerEvent: (sluice: Double, broker: Double?) = (0, nil)
         public var ratio: Double { rawEPS > 0 ? pipelineEPS / rawEPS : 0 }
     }
 
@@ -107,11 +110,22 @@ public struct PipelineBenchmark: Sendable {
         // Warm-up: one event through the whole path (group joins, warm processes).
         try await publishPaced(topic: trigger, count: 1, rate: nil)
         _ = try await results.collect(1, timeout: .seconds(60))
+        let cpu = ProcessCPU(connection: connection)
+        let cpuBefore = cpu.sample()
         let started = ContinuousClock.now
         try await publishPaced(topic: trigger, count: options.events, rate: nil)
         let throughputRun = try await results.collect(options.events, timeout: .seconds(600))
         let pipelineEPS = Double(options.events) / ((ContinuousClock.now - started) / .seconds(1))
+        let cpuAfter = cpu.sample()
+        let perEvent = { (before: Double, after: Double) in (after - before) * 1_000_000 / Double(options.events) }
+        let cpuPerEvent = (
+            sluice: perEvent(cpuBefore.own, cpuAfter.own),
+            broker: cpuBefore.broker.flatMap { before in cpuAfter.broker.map { perEvent(before, $0) } }
+        )
         progress("    \(Int(pipelineEPS)) events/s")
+        progress(
+            "      CPU per event: sluice \(Int(cpuPerEvent.sluice)) µs (router, worker, publisher, reader)"
+                + (cpuPerEvent.broker.map { ", broker \(Int($0)) µs" } ?? ""))
         // Each stage's own pace (the events over the time between its first and last event) and the median
         // wait before it: where a backlog queues.
         let waits = [nil] + throughputRun.stages.map { Optional($0) }
@@ -148,7 +162,8 @@ public struct PipelineBenchmark: Sendable {
             rawEPS: rawEPS, passthroughSpreadPercent: spread, pipelineEPS: pipelineEPS,
             latencyMs: Percentiles(latency.total),
             rawLatencyMs: Percentiles(rawLatency),
-            stagesMs: zip(ResultReader.stageNames, latency.stages.map(Percentiles.init)).map { ($0, $1) })
+            stagesMs: zip(ResultReader.stageNames, latency.stages.map(Percentiles.init)).map { ($0, $1) },
+            cpuMicrosPerEvent: cpuPerEvent)
     }
 
     /// 100-byte records; the value starts with the send time (µs since the epoch) for latency.

@@ -63,7 +63,8 @@ final class RetryConsumer: Service, Sendable {
         let held = AsyncSemaphore(permits: maxHeld)
         let heldBytes = ByteBudget(limit: maxHeldBytes)
         let ownership = clients.ownership
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a finished task is freed at once, not kept until the group ends.
+        await withDiscardingTaskGroup { group in
             for await event in consumer.events {
                 switch event {
                 case .record(let record):

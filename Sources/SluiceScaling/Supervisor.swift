@@ -70,7 +70,7 @@ public final class Supervisor: Service, Sendable {
             ProducerConfiguration(connection: configuration.connection), logger: logger)
         let decisions = ScalingEventPublisher(configuration: configuration, producer: producer, logger: logger)
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { terminations in
+            await withDiscardingTaskGroup { terminations in
                 await loop(engine: engine, roster: roster, decisions: decisions, terminations: &terminations)
             }
         } onGracefulShutdown: {
@@ -82,7 +82,8 @@ public final class Supervisor: Service, Sendable {
     }
 
     private func loop(
-        engine: LagEngine, roster: WorkerRoster, decisions: ScalingEventPublisher, terminations: inout TaskGroup<Void>
+        engine: LagEngine, roster: WorkerRoster, decisions: ScalingEventPublisher,
+        terminations: inout DiscardingTaskGroup
     ) async {
         var machine = SupervisorStateMachine(poolID: configuration.poolID, initialWorkers: configuration.initialWorkers)
         var scaler = Autoscaler(
@@ -119,7 +120,7 @@ public final class Supervisor: Service, Sendable {
     /// Spawns and terminates workers; terminations run in `terminations` (SIGTERM, then SIGKILL after the grace).
     private func carryOut(
         _ actions: [SupervisorStateMachine.Action], on machine: inout SupervisorStateMachine,
-        terminations: inout TaskGroup<Void>
+        terminations: inout DiscardingTaskGroup
     ) {
         for action in actions {
             switch action {

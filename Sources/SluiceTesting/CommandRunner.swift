@@ -148,4 +148,12 @@ public final class BackgroundSluice: Sendable {
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Its resident memory in MB (0 once it has ended).
+    public var residentMB: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let kb = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst()
+            .first.flatMap { Int($0) }
+        return (kb ?? 0) / 1024
+    }
 }

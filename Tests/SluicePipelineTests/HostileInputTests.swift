@@ -180,7 +180,7 @@ struct HostileInputTests {
             #expect(
                 ChildProcess.isAlive(supervisor.pid),
                 "seed \(seed): the supervisor died; \(supervisor.log.suffix(3000))")
-            let rssMB = residentMB(worker.pid)
+            let rssMB = worker.residentMB
             #expect(rssMB < 600, "seed \(seed): the worker holds \(rssMB) MB")
             let sandboxes = sandboxedProcesses("/sluice/\(worker.pid)-").count
             #expect(sandboxes <= 64, "seed \(seed): \(sandboxes) sandboxed processes (decisions not clamped?)")
@@ -221,7 +221,7 @@ struct HostileInputTests {
 
         let (ids, markers) = seen.withLock { ($0.ids.count, $0.markers.count) }
         print(
-            "hostile input: seed \(seed): \(expected.count) accounted requests ended (\(markers) dead letters seen, \(ids) ids); worker RSS \(residentMB(worker.pid)) MB"
+            "hostile input: seed \(seed): \(expected.count) accounted requests ended (\(markers) dead letters seen, \(ids) ids); worker RSS \(worker.residentMB) MB"
         )
         // Nothing stuck: the worker's group commits to the end of its topics.
         try await withDeadline(.seconds(120), "the worker's lag returning to 0 (seed \(seed))") {
@@ -242,13 +242,5 @@ struct HostileInputTests {
         #expect(listing.status == 0, "seed \(seed): sluice dlq list failed: \(listing.errors.suffix(2000))")
         #expect(ChildProcess.isAlive(worker.pid), "seed \(seed): the worker died; \(worker.log.suffix(3000))")
         await router.stop()
-    }
-
-    /// A process's resident memory in MB.
-    func residentMB(_ pid: pid_t) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let kb = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst()
-            .first.flatMap { Int($0) }
-        return (kb ?? 0) / 1024
     }
 }

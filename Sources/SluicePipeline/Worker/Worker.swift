@@ -182,7 +182,9 @@ public final class Worker: Service, Sendable {
         let takenOver = TakenOverChains()
         // Key holds of revoked partitions give up at once (`holdKey`'s give-up condition asks).
         ownership.onRevoke { handler.index.wakeWaiters() }
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a finished invocation's task is freed at once (a plain group keeps every child until
+        // `next()`, some 15 KB each: 1 GB after 30,000 invocations).
+        await withDiscardingTaskGroup { group in
             for await event in consumer.events {
                 switch event {
                 case .assigned(let partitions):
