@@ -227,7 +227,8 @@ let package = Package(
                 "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime", "SluiceBroker",
                 "SluiceLag",
             ], swiftSettings: strictSettings),
-        .testTarget(name: "SluiceBenchTests", dependencies: ["SluiceBench"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceBenchTests", dependencies: ["SluiceBench", "SluiceRecords"], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceTopicsTests", dependencies: ["SluiceTopics", "SluiceSupport", "SluiceTesting"],
             swiftSettings: strictSettings),

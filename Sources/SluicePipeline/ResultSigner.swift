@@ -45,7 +45,7 @@ public struct ResultSigner: Sendable {
     func mac(invocationID: String, status: String, final: Bool, held: KeyHold? = nil) -> String {
         var text = "\(invocationID)\u{0}\(status)\u{0}\(final ? "true" : "false")"
         if let held { text += "\u{0}" + held.authenticatedText }
-        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
+        return HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key).withUnsafeBytes { Hex.encode($0) }
     }
 
     /// The header for a result (with the key hold a non-final result carries).

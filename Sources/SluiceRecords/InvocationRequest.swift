@@ -50,7 +50,7 @@ public struct InvocationRequest: Sendable {
 
     /// A fresh random id (for `sluice invoke`).
     public static func randomID() -> String {
-        "inv_" + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
+        "inv_" + Hex.random(bytes: 12)
     }
 
     /// Headers of an original record that travel with its invocations.

@@ -8,7 +8,7 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
     /// A new trace with a random trace id and span id, sampled.
     public static func start() -> TraceParent {
-        TraceParent(traceID: randomHex(bytes: 16), parentID: randomHex(bytes: 8), flags: "01")
+        TraceParent(traceID: Hex.random(bytes: 16), parentID: Hex.random(bytes: 8), flags: "01")
     }
 
     /// Parses `00-<32 hex>-<16 hex>-<2 hex>`; nil when malformed or all-zero ids.
@@ -30,25 +30,10 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
     /// The same trace with a new span id (this hop's span).
     public func child() -> TraceParent {
-        TraceParent(traceID: traceID, parentID: Self.randomHex(bytes: 8), flags: flags)
+        TraceParent(traceID: traceID, parentID: Hex.random(bytes: 8), flags: flags)
     }
 
     public var description: String { "00-\(traceID)-\(parentID)-\(flags)" }
 
     public var header: KafkaHeader { KafkaHeader(name: Self.headerName, string: description) }
-
-    /// `bytes` random bytes as lowercase hex (one random draw per 8 bytes).
-    private static func randomHex(bytes: Int) -> String {
-        var text = ""
-        text.reserveCapacity(bytes * 2)
-        var remaining = bytes
-        while remaining > 0 {
-            let chunk = min(remaining, 8)
-            let value = UInt64.random(in: 0...UInt64.max) >> (64 - chunk * 8)
-            let hex = String(value, radix: 16)
-            text += String(repeating: "0", count: chunk * 2 - hex.count) + hex
-            remaining -= chunk
-        }
-        return text
-    }
 }
