@@ -33,6 +33,7 @@ test: build lint ## Build and run every test (bounded: a hang prints every threa
 clean: ## Remove build output and fetched dependencies.
 	rm -rf .build bin .deps .run
 
-bench: deps ## Benchmarks (release build) in one table, saved to bench/results/ (compare runs: sluice bench compare A B).
+bench: ## Benchmarks (release build) in one table, saved to bench/results/ (compare runs: sluice bench compare A B).
+	@SLUICE_EXTRA_APT="$${SLUICE_EXTRA_APT:-} kcat" bash scripts/deps.sh
 	swift build -c release
 	.build/release/sluice bench all --save

@@ -8,6 +8,7 @@ extension PipelineBenchmark.Report {
         }
         return [
             "raw_eps": rawEPS.rounded(), "raw_spread_pct": passthroughSpreadPercent.rounded(),
+            "kcat_eps": kcatEPS.map { $0.rounded() } ?? NSNull(),
             "pipeline_eps": pipelineEPS.rounded(),
             "ratio": (ratio * 1000).rounded() / 1000,
             "latency_ms": percentiles(latencyMs), "raw_latency_ms": percentiles(rawLatencyMs),
@@ -21,7 +22,9 @@ extension PipelineBenchmark.Report {
         [
             String(
                 format: "raw passthrough   %10.0f events/s (median of 5, runs within ±%.0f%%)", rawEPS,
-                passthroughSpreadPercent),
+                passthroughSpreadPercent)
+                + (kcatEPS.map { String(format: "; kcat -C | kcat -P %.0f events/s (ratio %.2f)", $0, rawEPS / $0) }
+                    ?? ""),
             String(format: "pipeline          %10.0f events/s   ratio %.3f", pipelineEPS, ratio),
             String(format: "  CPU per event   %10.0f µs sluice", cpuMicrosPerEvent.sluice)
                 + (cpuMicrosPerEvent.broker.map { String(format: ", %.0f µs broker", $0) } ?? ""),

@@ -28,6 +28,8 @@ public struct PipelineBenchmark: Sendable {
         public var rawEPS: Double
         /// The largest distance of a passthrough run from the median, in percent.
         public var passthroughSpreadPercent: Double
+        /// The median of five `kcat -C | kcat -P` runs of the same records (nil without kcat).
+        public var kcatEPS: Double?
         public var pipelineEPS: Double
         public var latencyMs: Percentiles
         public var rawLatencyMs: Percentiles
@@ -73,11 +75,13 @@ public struct PipelineBenchmark: Sendable {
         _ = try await admin.createTopics(topics.map { NewTopic(name: $0, partitions: 6) })
         _ = try await admin.createTopics([NewTopic(name: warmupTopic, partitions: 1)])
 
-        progress("(a) raw consume→produce passthrough of \(options.events) records, median of 5…")
-        try await publishPaced(topic: rawIn, count: options.events, rate: nil)
+        // At least 200,000 records: a run of a few tens of milliseconds measures the machine's hiccups.
+        let passthroughCount = max(options.events, 200_000)
+        progress("(a) raw consume→produce passthrough of \(passthroughCount) records, median of 5…")
+        try await publishPaced(topic: rawIn, count: passthroughCount, rate: nil)
         var passthroughRuns: [Double] = []
         for _ in 0..<5 {
-            let run = try await rawPassthrough(from: rawIn, to: rawOut, admin: admin)
+            let run = try await rawPassthrough(from: rawIn, to: rawOut, count: passthroughCount)
             progress("    \(Int(run)) records/s")
             passthroughRuns.append(run)
         }
@@ -85,6 +89,20 @@ public struct PipelineBenchmark: Sendable {
         // Stability: the largest distance of a run from the median (a run that stalls shows here).
         let spread = passthroughRuns.map { abs($0 - rawEPS) / rawEPS * 100 }.max() ?? 0
         progress(String(format: "    median %.0f records/s; runs within ±%.0f%% of it", rawEPS, spread))
+        var kcatEPS: Double?
+        if KcatPassthrough.available() {
+            progress("    the same with kcat -C | kcat -P, median of 5…")
+            var runs: [Double] = []
+            for _ in 0..<5 {
+                runs.append(
+                    try await KcatPassthrough(connection: connection).run(
+                        from: rawIn, to: rawOut, count: passthroughCount))
+                progress("    \(Int(runs[runs.count - 1])) records/s")
+            }
+            kcatEPS = runs.sorted()[2]
+        } else {
+            progress("    (kcat is not installed: no third-party baseline; `make bench` installs it)")
+        }
 
         progress("(b) publish → router → worker (python3 no-op) → result, \(options.events) events…")
         let function = "bench-noop-\(tag)"
@@ -159,7 +177,7 @@ public struct PipelineBenchmark: Sendable {
         _ = try? await admin.deleteTopics(topics + [warmupTopic])
         await admin.close()
         return Report(
-            rawEPS: rawEPS, passthroughSpreadPercent: spread, pipelineEPS: pipelineEPS,
+            rawEPS: rawEPS, passthroughSpreadPercent: spread, kcatEPS: kcatEPS, pipelineEPS: pipelineEPS,
             latencyMs: Percentiles(latency.total),
             rawLatencyMs: Percentiles(rawLatency),
             stagesMs: zip(ResultReader.stageNames, latency.stages.map(Percentiles.init)).map { ($0, $1) },
@@ -196,7 +214,7 @@ public struct PipelineBenchmark: Sendable {
         await producer.close()
     }
 
-    private func rawPassthrough(from input: String, to output: String, admin: KafkaAdmin) async throws -> Double {
+    private func rawPassthrough(from input: String, to output: String, count: Int) async throws -> Double {
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
         // Warm on the output topic itself: the first record to a new topic waits for its metadata.
@@ -211,13 +229,13 @@ public struct PipelineBenchmark: Sendable {
             deliveries.append(
                 try await producer.enqueue(
                     ProducerRecord(topic: output, key: record.key, value: record.value, headers: record.headers)))
-            if deliveries.count == options.events { break }
+            if deliveries.count == count { break }
         }
         for delivery in deliveries { _ = try await delivery.position() }
         let seconds = (ContinuousClock.now - (started ?? .now)) / .seconds(1)
         await consumer.close()
         await producer.close()
-        return Double(options.events) / seconds
+        return Double(count) / seconds
     }
 
     private func rawLatency(topic: String, count: Int) async throws -> Histogram<UInt64> {

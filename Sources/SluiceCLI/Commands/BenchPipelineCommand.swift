@@ -7,9 +7,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         commandName: "pipeline",
         abstract: "Pipeline throughput and latency vs a raw Kafka passthrough.",
         discussion: """
-            (a) raw consume→produce passthrough through Sluice's Kafka layer, (b) publish → router → worker \
-            (warm python3 no-op) → result, (c) end-to-end latency at a steady rate vs raw produce→consume \
-            latency at the same rate. Without --brokers it starts its own embedded broker on a free port.
+            (a) raw consume→produce passthrough through Sluice's Kafka layer (at least 200,000 records), and \
+            the same by `kcat -C | kcat -P` when kcat is installed (`make bench` installs it), (b) publish → \
+            router → worker (warm python3 no-op) → result, with the CPU each event cost, (c) end-to-end \
+            latency at a steady rate vs raw produce→consume latency at the same rate. Without --brokers it \
+            starts its own embedded broker on a free port.
 
             Example:
               sluice bench pipeline --events 20000 --json
