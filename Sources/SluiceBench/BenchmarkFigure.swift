@@ -82,3 +82,14 @@ extension ScalingBenchmark.Report {
         ]
     }
 }
+
+extension FunctionsBenchmark.Report {
+    public var figures: [BenchmarkFigure] {
+        [
+            BenchmarkFigure(
+                "functions.crowded_events_per_s", crowdedEPS, "events/s", .higherIsBetter, baseline: aloneEPS),
+            BenchmarkFigure(
+                "functions.worker_ready_s", crowdedReadySeconds, "s", .lowerIsBetter, baseline: aloneReadySeconds),
+        ]
+    }
+}

@@ -126,3 +126,29 @@ extension ScalingBenchmark.Report {
         ].joined(separator: "\n")
     }
 }
+
+extension FunctionsBenchmark.Report {
+    /// `sluice bench functions --json`.
+    public var jsonObject: [String: Any] {
+        func rounded(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+        return [
+            "events": options.events, "functions": options.functions, "topics": options.topics,
+            "alone_eps": aloneEPS.rounded(), "crowded_eps": crowdedEPS.rounded(), "ratio": rounded(ratio),
+            "deploy_s": rounded(deploySeconds), "alone_ready_s": rounded(aloneReadySeconds),
+            "crowded_ready_s": rounded(crowdedReadySeconds),
+        ]
+    }
+
+    public var text: String {
+        [
+            String(format: "one function alone         %8.0f events/s", aloneEPS),
+            String(
+                format: "with %5d functions       %8.0f events/s   ratio %.2f (target >= 0.8)", options.functions,
+                crowdedEPS, ratio),
+            String(
+                format: "worker start → first result  %.2f s alone, %.2f s with %d functions", aloneReadySeconds,
+                crowdedReadySeconds, options.functions),
+            String(format: "deploying %d functions      %.1f s", options.functions - 1, deploySeconds),
+        ].joined(separator: "\n")
+    }
+}

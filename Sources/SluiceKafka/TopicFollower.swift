@@ -103,10 +103,17 @@ public final class TopicFollower: Sendable {
 
     /// Hands every further record to `body` until the calling task is cancelled or `finish()`, then
     /// closes the follower.
-    public func forEachRecord(_ body: @Sendable (ConsumerRecord) async -> Void) async {
+    public func forEachRecord(
+        _ body: @Sendable (ConsumerRecord) async -> Void,
+        reachedEnd: (@Sendable (TopicPartition, _ offset: Int64) -> Void)? = nil
+    ) async {
         await withTaskCancellationHandler {
             for await event in consumer.events {
-                if case .record(let record) = event { await body(record) }
+                switch event {
+                case .record(let record): await body(record)
+                case .partitionEOF(let partition, let offset): reachedEnd?(partition, offset)
+                default: break
+                }
             }
         } onCancel: {
             consumer.finishEvents()

@@ -50,18 +50,31 @@ public final class OutcomeIndex: Service, Sendable {
         connection: KafkaConnection, topic: String = PlatformTopics.standard.results,
         windowPerPartition: Int64 = 100_000, capacity: Int = 1_000_000, signer: ResultSigner, logger: Logger
     ) async throws -> OutcomeIndex {
+        var starts: [TopicPartition: Int64] = [:]
         let follower = try await TopicFollower.open(
-            topic, startingAt: { _, end in max(0, end - windowPerPartition) }, connection: connection,
-            fetchWaitMaxMs: 10,
-            bufferCapacity: 50_000, logger: logger)
-        return OutcomeIndex(
+            topic,
+            startingAt: { partition, end in
+                starts[partition] = max(0, end - windowPerPartition)
+                return max(0, end - windowPerPartition)
+            }, connection: connection, fetchWaitMaxMs: 10, bufferCapacity: 50_000, logger: logger)
+        let index = OutcomeIndex(
             topic: topic, capacity: capacity, signer: signer, follower: follower, connection: connection)
+        // Where reading starts counts as read: an index that starts at the end (a window of 0) of a
+        // partition that gets no new result has caught up all the same.
+        index.position.withLock { $0 = starts }
+        return index
     }
 
     /// Applies results until cancelled or a graceful shutdown, then closes the index.
     public func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
-            await self.follower.forEachRecord { self.apply($0) }
+            await self.follower.forEachRecord {
+                self.apply($0)
+            } reachedEnd: { partition, offset in
+                // The end may lie past the last record (a transaction marker, compacted records).
+                self.position.withLock { $0[partition] = max($0[partition] ?? 0, offset) }
+                self.progressWaiters.signal(0)
+            }
         } onCancelOrGracefulShutdown: {
             self.follower.finish()
         }

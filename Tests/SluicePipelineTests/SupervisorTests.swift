@@ -38,12 +38,13 @@ struct SupervisorTests {
         configuration.policy.maxWorkers = 3
         configuration.policy.scaleDownWindowSeconds = 20
         configuration.policy.cooldownSeconds = 3
-        configuration.policy.idleSecondsBeforeZero = 20
+        configuration.policy.idleSecondsBeforeZero = 30
         // The function's warm pool goes to zero well before the pool of workers does, so a worker's load
-        // sample can show the decision applied (with 8 s against 3 s, a loaded machine once delayed the
-        // function's decision until the workers were gone).
+        // sample can show the decision applied. The function's way to zero is its scale-down window, a
+        // cooldown, then its idle time: with a 10 s window it came 3 s before the workers stopped (20 s),
+        // and a loaded run's samples missed that gap; now about 8 s against 30 s.
         configuration.functionPolicy.idleSecondsBeforeZero = 3
-        configuration.functionPolicy.scaleDownWindowSeconds = 10
+        configuration.functionPolicy.scaleDownWindowSeconds = 5
         let supervisor = Supervisor(configuration: configuration)
         let running = Task { try await supervisor.run() }
         defer { running.cancel() }

@@ -7,7 +7,8 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print figures and ratios against a baseline measured in the same run.",
         discussion: "Example:\n  sluice bench all --save    (what `make bench` runs)",
         subcommands: [
-            BenchAllCommand.self, BenchCompareCommand.self, BenchPipelineCommand.self, BenchReplayCommand.self,
+            BenchAllCommand.self, BenchCompareCommand.self, BenchFunctionsCommand.self, BenchPipelineCommand.self,
+            BenchReplayCommand.self,
             BenchSandboxCommand.self, BenchScalingCommand.self,
         ]
     )

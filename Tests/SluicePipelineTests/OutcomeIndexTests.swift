@@ -1,0 +1,56 @@
+import Crypto
+import Foundation
+import Logging
+import SluiceKafka
+import SluicePipeline
+import SluiceRecords
+import SluiceTesting
+import Testing
+
+@Suite("The results index knows when it has read every result", .timeLimit(.minutes(5)))
+struct OutcomeIndexTests {
+    @Test(
+        "An index that starts at the end of every partition (a window of 0) has caught up at once, with no new result to read"
+    )
+    func startingAtTheEndIsCaughtUp() async throws {
+        let topic = try await makeTestTopic("results-end", partitions: 3)
+        try await TopicPublisher.withProducer(connection: try await TestBroker.connection()) { producer in
+            for index in 0..<30 {
+                _ = try await producer.send(
+                    ProducerRecord(
+                        topic: topic, partition: Int32(index % 3), key: Array("inv_\(index)".utf8), value: []))
+            }
+        }
+        let index = try await OutcomeIndex.start(
+            connection: try await TestBroker.connection(), topic: topic, windowPerPartition: 0,
+            signer: ResultSigner(key: SymmetricKey(size: .bits256)), logger: Logger(label: "test"))
+        let running = Task { try await index.run() }
+        defer { running.cancel() }
+        // Before, it waited for a result past the end of each partition: 30 s, then `timedOut`.
+        try await index.catchUp(timeout: .seconds(20))
+        // From the middle: it reads the rest to catch up.
+        let middle = try await OutcomeIndex.start(
+            connection: try await TestBroker.connection(), topic: topic, windowPerPartition: 4,
+            signer: ResultSigner(key: SymmetricKey(size: .bits256)), logger: Logger(label: "test"))
+        let following = Task { try await middle.run() }
+        defer { following.cancel() }
+        try await middle.catchUp(timeout: .seconds(20))
+    }
+
+    @Test("A partition that ends with a transaction marker (its end is no record's offset + 1) is caught up at the end")
+    func endingWithAMarkerIsCaughtUp() async throws {
+        let connection = try await TestBroker.connection()
+        let topic = try await makeTestTopic("results-marked", partitions: 1)
+        try TransactionalWriter.commit(
+            [ProducerRecord(topic: topic, key: Array("inv_marked".utf8), value: [])], connection: connection)
+        let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: connection)
+        #expect(marks[TopicPartition(topic, 0)] == 2, "the record at 0, the commit marker at 1")
+        let index = try await OutcomeIndex.start(
+            connection: connection, topic: topic, signer: ResultSigner(key: SymmetricKey(size: .bits256)),
+            logger: Logger(label: "test"))
+        let running = Task { try await index.run() }
+        defer { running.cancel() }
+        // Before, the last record's offset + 1 (1) never reached the end (2): 30 s, then `timedOut`.
+        try await index.catchUp(timeout: .seconds(20))
+    }
+}
