@@ -97,7 +97,13 @@ final class ConsumerEventBuffer: Sendable {
 
     /// The next event; nil once the consumer closed or the calling task is cancelled.
     func next() async -> ConsumerEvent? {
-        await withTaskCancellationHandler {
+        // An event ready now is returned without suspending: a continuation always suspends the task and
+        // sends it back through the executor, a round trip per record.
+        if let ready = state.withLock({ $0.popFirst() }) {
+            signalRoomIfAwaited()
+            return ready
+        }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready: ConsumerEvent?? = state.withLock { state in
                     if let event = state.popFirst() { return .some(event) }
