@@ -10,6 +10,9 @@ public struct BenchmarkCluster: Sendable {
     public let connection: KafkaConnection
     private let broker: EmbeddedBroker?
 
+    /// Where an embedded broker of a benchmark keeps its pid file and log.
+    static var brokerRunDirectory: URL { ProjectPaths.discover().run.appendingPathComponent("bench") }
+
     /// - Parameter brokers: `host:port[,…]`; nil: start an embedded broker (stopped by `stop()`).
     static func start(brokers: String?) async throws -> BenchmarkCluster {
         var broker: EmbeddedBroker?
@@ -17,9 +20,7 @@ public struct BenchmarkCluster: Sendable {
         if let brokers {
             address = brokers
         } else {
-            let own = EmbeddedBroker(
-                port: EmbeddedBroker.freePort(),
-                runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
+            let own = EmbeddedBroker(port: EmbeddedBroker.freePort(), runDirectory: brokerRunDirectory)
             try await own.start(lifetime: .tiedToParent)
             broker = own
             address = own.address

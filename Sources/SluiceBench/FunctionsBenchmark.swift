@@ -2,9 +2,7 @@ import Foundation
 import Logging
 import SluiceFunctions
 import SluiceKafka
-import SluicePipeline
 import SluiceRegistry
-import SluiceRuntime
 
 /// `sluice bench functions`: one function's throughput with it alone in the registry, and again with
 /// `functions` deployed over `topics` trigger topics (the seed's metadata cache and hot-partition
@@ -110,36 +108,22 @@ public struct FunctionsBenchmark: Sendable {
         of function: String, trigger: String, invocations: String, round: String, publisher: BenchmarkPublisher
     ) async throws -> (eps: Double, ready: Double) {
         let results = try await ResultReader.start(connection: connection, function: function)
-        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
-        let follow = Task { try? await registry.run() }
-        var routerConfiguration = Router.Configuration(connection: connection)
-        routerConfiguration.topics.invocations = invocations
-        routerConfiguration.groupID = "bench-fn-router-\(tag)-\(round)"
-        routerConfiguration.functions = Set(registry.all.map(\.name).filter { $0.hasPrefix("bench-fn-\(tag)") })
-        let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
-        let routerTask = Task { try await router.run() }
+        let pipeline = try await BenchmarkPipeline(connection: connection, invocations: invocations, logger: logger)
+        pipeline.startRouter(
+            groupID: "bench-fn-router-\(tag)-\(round)",
+            functions: Set(pipeline.registry.all.map(\.name).filter { $0.hasPrefix("bench-fn-\(tag)") }))
         // The first event waits in Kafka while the worker starts.
         try await publisher.publish(topic: trigger, count: 1, rate: nil)
         let workerStart = ContinuousClock.now
-        var workerConfiguration = Worker.Configuration(connection: connection, workerID: "bench-fn-worker-\(round)")
-        workerConfiguration.topics.invocations = invocations
-        workerConfiguration.resultsWindowPerPartition = 0
-        workerConfiguration.groupID = "bench-fn-workers-\(tag)-\(round)"
-        workerConfiguration.concurrency = 8 * FunctionRunner.maxBatch
-        let worker = try await Worker.build(configuration: workerConfiguration, registry: registry, logger: logger)
-        let workerTask = Task { try await worker.run() }
+        try await pipeline.startWorker(
+            id: "bench-fn-worker-\(round)", groupID: "bench-fn-workers-\(tag)-\(round)", processes: 8)
         _ = try await results.collect(1, timeout: .seconds(120))
         let ready = (ContinuousClock.now - workerStart) / .seconds(1)
         let started = ContinuousClock.now
         try await publisher.publish(topic: trigger, count: options.events, rate: nil)
         _ = try await results.collect(options.events, timeout: .seconds(600))
         let eps = Double(options.events) / ((ContinuousClock.now - started) / .seconds(1))
-        router.stop()
-        worker.stop()
-        _ = try? await routerTask.value
-        _ = try? await workerTask.value
-        follow.cancel()
-        await follow.value
+        await pipeline.stop()
         await results.close()
         return (eps, ready)
     }

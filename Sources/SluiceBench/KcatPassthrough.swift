@@ -10,7 +10,7 @@ struct KcatPassthrough: Sendable {
 
     static let binary = "/usr/bin/kcat"
 
-    /// Nil when kcat is not installed or librdkafka 2.16 is not in `.deps/lib`.
+    /// False when kcat is not installed or librdkafka 2.16 is not in `.deps/lib`.
     static func available() -> Bool {
         FileManager.default.isExecutableFile(atPath: binary) && librdkafka() != nil
     }
@@ -29,20 +29,21 @@ struct KcatPassthrough: Sendable {
     /// producer (which waits for every acknowledgement), so it includes kcat's own start.
     func run(from input: String, to output: String, count: Int) async throws -> Double {
         guard let library = Self.librdkafka() else { throw BenchmarkFailure("librdkafka 2.16 is not in .deps/lib") }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kcat-\(getpid())")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kcat-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createSymbolicLink(
             at: folder.appendingPathComponent("librdkafka.so.1"), withDestinationURL: library)
-        let brokers = connection.brokerList
-        let pipeline =
-            "\(Self.binary) -C -b \(brokers) -t \(input) -o beginning -e -q -c \(count) "
-            + "| \(Self.binary) -P -b \(brokers) -t \(output) -z lz4"
+        // Brokers and topics reach the shell as arguments, never as script text.
+        let pipeline = #""$0" -C -b "$1" -t "$2" -o beginning -e -q -c "$3" | "$0" -P -b "$1" -t "$4" -z lz4"#
         let log = folder.appendingPathComponent("kcat.log")
         let start = ContinuousClock.now
         let pid = try ChildProcess.spawn(
-            "/usr/bin/env", ["LD_LIBRARY_PATH=\(folder.path)", "/bin/sh", "-c", pipeline], logFile: log,
-            lifetime: .tiedToParent)
+            "/usr/bin/env",
+            [
+                "LD_LIBRARY_PATH=\(folder.path)", "/bin/sh", "-c", pipeline, Self.binary, connection.brokerList, input,
+                String(count), output,
+            ], logFile: log, lifetime: .tiedToParent)
         let status = await ChildProcess.exitStatus(pid)
         let seconds = (ContinuousClock.now - start) / .seconds(1)
         guard status == 0 else {

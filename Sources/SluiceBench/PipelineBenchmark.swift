@@ -3,11 +3,8 @@ import Histogram
 import Logging
 import SluiceFunctions
 import SluiceKafka
-import SluicePipeline
 import SluiceRecords
 import SluiceRegistry
-import SluiceRuntime
-import SluiceSandbox
 
 /// `sluice bench pipeline`: the full path measured against a raw Kafka passthrough in the same run.
 ///
@@ -107,22 +104,11 @@ public struct PipelineBenchmark: Sendable {
         progress("(b) publish → router → worker (python3 no-op) → result, \(options.events) events…")
         let function = "bench-noop-\(tag)"
         let spec = try await deployNoop(name: function, trigger: trigger)
-        let registry = try await FunctionRegistry.load(connection: connection, logger: logger)
-        let follow = Task { try? await registry.run() }
-        var workerConfiguration = Worker.Configuration(connection: connection, workerID: "bench-worker")
-        workerConfiguration.topics.invocations = invocations
-        workerConfiguration.resultsWindowPerPartition = 0
-        workerConfiguration.groupID = "bench-workers-\(tag)"
-        // `workerConcurrency` warm processes; the worker takes enough invocations at once to fill their batches.
-        workerConfiguration.concurrency = options.workerConcurrency * FunctionRunner.maxBatch
-        let worker = try await Worker.build(configuration: workerConfiguration, registry: registry, logger: logger)
-        let workerTask = Task { try await worker.run() }
-        var routerConfiguration = Router.Configuration(connection: connection)
-        routerConfiguration.topics.invocations = invocations
-        routerConfiguration.groupID = "bench-router-\(tag)"
-        routerConfiguration.functions = [spec.name]
-        let router = Router(configuration: routerConfiguration, registry: registry, logger: logger)
-        let routerTask = Task { try await router.run() }
+        let pipeline = try await BenchmarkPipeline(connection: connection, invocations: invocations, logger: logger)
+        // `workerConcurrency` warm processes, their batches filled.
+        try await pipeline.startWorker(
+            id: "bench-worker", groupID: "bench-workers-\(tag)", processes: options.workerConcurrency)
+        pipeline.startRouter(groupID: "bench-router-\(tag)", functions: [spec.name])
         let results = try await ResultReader.start(connection: connection, function: spec.name)
 
         // Warm-up: one event through the whole path (group joins, warm processes).
@@ -166,12 +152,7 @@ public struct PipelineBenchmark: Sendable {
         progress("    raw produce→consume latency at the same rate…")
         let rawLatency = try await rawLatency(topic: rawLatencyTopic, count: latencyCount)
 
-        router.stop()
-        worker.stop()
-        _ = try? await routerTask.value
-        _ = try? await workerTask.value
-        follow.cancel()
-        await follow.value
+        await pipeline.stop()
         await results.close()
         try await FunctionDeployer.with(connection: connection) { try await $0.delete(name: function) }
         _ = try? await admin.deleteTopics(topics + [warmupTopic])

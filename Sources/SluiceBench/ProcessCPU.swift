@@ -1,7 +1,6 @@
 import Foundation
 import SluiceBroker
 import SluiceKafka
-import SluiceSupport
 
 /// CPU time (user + system) spent by processes: what an event costs, steadier than events per second on
 /// a noisy machine.
@@ -13,8 +12,7 @@ struct ProcessCPU: Sendable {
         let address = connection.brokers.count == 1 ? connection.brokers[0] : ""
         let port = address.split(separator: ":").last.flatMap { Int($0) }
         brokerPID = port.flatMap {
-            EmbeddedBroker(port: $0, runDirectory: ProjectPaths.discover().run.appendingPathComponent("bench"))
-                .runningPID()
+            EmbeddedBroker(port: $0, runDirectory: BenchmarkCluster.brokerRunDirectory).runningPID()
         }
     }
 

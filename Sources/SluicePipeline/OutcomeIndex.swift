@@ -54,8 +54,9 @@ public final class OutcomeIndex: Service, Sendable {
         let follower = try await TopicFollower.open(
             topic,
             startingAt: { partition, end in
-                starts[partition] = max(0, end - windowPerPartition)
-                return max(0, end - windowPerPartition)
+                let start = max(0, end - windowPerPartition)
+                starts[partition] = start
+                return start
             }, connection: connection, fetchWaitMaxMs: 10, bufferCapacity: 50_000, logger: logger)
         let index = OutcomeIndex(
             topic: topic, capacity: capacity, signer: signer, follower: follower, connection: connection)

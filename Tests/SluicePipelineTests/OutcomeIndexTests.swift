@@ -21,20 +21,10 @@ struct OutcomeIndexTests {
                         topic: topic, partition: Int32(index % 3), key: Array("inv_\(index)".utf8), value: []))
             }
         }
-        let index = try await OutcomeIndex.start(
-            connection: try await TestBroker.connection(), topic: topic, windowPerPartition: 0,
-            signer: ResultSigner(key: SymmetricKey(size: .bits256)), logger: Logger(label: "test"))
-        let running = Task { try await index.run() }
-        defer { running.cancel() }
         // Before, it waited for a result past the end of each partition: 30 s, then `timedOut`.
-        try await index.catchUp(timeout: .seconds(20))
+        try await catchUp(topic, window: 0)
         // From the middle: it reads the rest to catch up.
-        let middle = try await OutcomeIndex.start(
-            connection: try await TestBroker.connection(), topic: topic, windowPerPartition: 4,
-            signer: ResultSigner(key: SymmetricKey(size: .bits256)), logger: Logger(label: "test"))
-        let following = Task { try await middle.run() }
-        defer { following.cancel() }
-        try await middle.catchUp(timeout: .seconds(20))
+        try await catchUp(topic, window: 4)
     }
 
     @Test("A partition that ends with a transaction marker (its end is no record's offset + 1) is caught up at the end")
@@ -45,12 +35,21 @@ struct OutcomeIndexTests {
             [ProducerRecord(topic: topic, key: Array("inv_marked".utf8), value: [])], connection: connection)
         let marks = try await KafkaAdmin.highWatermarks(topics: [topic], connection: connection)
         #expect(marks[TopicPartition(topic, 0)] == 2, "the record at 0, the commit marker at 1")
-        let index = try await OutcomeIndex.start(
-            connection: connection, topic: topic, signer: ResultSigner(key: SymmetricKey(size: .bits256)),
-            logger: Logger(label: "test"))
-        let running = Task { try await index.run() }
-        defer { running.cancel() }
         // Before, the last record's offset + 1 (1) never reached the end (2): 30 s, then `timedOut`.
-        try await index.catchUp(timeout: .seconds(20))
+        try await catchUp(topic)
+    }
+
+    /// Runs an index of `topic` (the last `window` results of each partition) until it has caught up;
+    /// throws `timedOut` when that takes over 20 s.
+    private func catchUp(_ topic: String, window: Int64 = 100_000) async throws {
+        let index = try await OutcomeIndex.start(
+            connection: try await TestBroker.connection(), topic: topic, windowPerPartition: window,
+            signer: ResultSigner(key: SymmetricKey(size: .bits256)), logger: Logger(label: "test"))
+        let running = Task { try await index.run() }
+        var failure: (any Error)?
+        do { try await index.catchUp(timeout: .seconds(20)) } catch { failure = error }
+        running.cancel()
+        _ = try? await running.value
+        if let failure { throw failure }
     }
 }
