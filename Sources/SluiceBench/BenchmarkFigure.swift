@@ -65,6 +65,17 @@ extension SandboxBenchmark.Report {
             BenchmarkFigure("sandbox.start_p99_ms", sluice.p99, "ms", .lowerIsBetter, baseline: bwrap.p99),
             BenchmarkFigure("sandbox.python_first_reply_p50_ms", pythonWarmStart.p50, "ms", .lowerIsBetter),
             BenchmarkFigure("sandbox.python_first_reply_p99_ms", pythonWarmStart.p99, "ms", .lowerIsBetter),
+            BenchmarkFigure("sandbox.standby_start_p50_ms", standby.p50, "ms", .lowerIsBetter, baseline: bwrap.p50),
+            BenchmarkFigure("sandbox.standby_start_p99_ms", standby.p99, "ms", .lowerIsBetter, baseline: bwrap.p99),
+            BenchmarkFigure(
+                "sandbox.python_fast_first_reply_p50_ms", pythonFastStart.p50, "ms", .lowerIsBetter,
+                baseline: pythonWarmStart.p50),
+            BenchmarkFigure(
+                "sandbox.python_fast_first_reply_p99_ms", pythonFastStart.p99, "ms", .lowerIsBetter,
+                baseline: pythonWarmStart.p99),
+            BenchmarkFigure(
+                "sandbox.python_heavy_fast_first_reply_p50_ms", pythonHeavyFastStart.p50, "ms", .lowerIsBetter,
+                baseline: pythonHeavyStart.p50),
             BenchmarkFigure(
                 "sandbox.warm_invocations_per_s", warmBatchedPerSecond, "inv/s", .higherIsBetter,
                 baseline: warmSinglePerSecond),

@@ -77,8 +77,12 @@ extension SandboxBenchmark.Report {
         }
         return [
             "plain_ms": object(plain), "bwrap_ms": object(bwrap), "sluice_ms": object(sluice),
-            "sluice_without_cgroup_ms": object(sluiceWithoutCgroup), "python_warm_start_ms": object(pythonWarmStart),
-            "ratio": rounded(ratio), "warm_batched_per_s": warmBatchedPerSecond.rounded(),
+            "sluice_without_cgroup_ms": object(sluiceWithoutCgroup), "standby_ms": object(standby),
+            "python_warm_start_ms": object(pythonWarmStart), "python_fast_start_ms": object(pythonFastStart),
+            "python_heavy_start_ms": object(pythonHeavyStart),
+            "python_heavy_fast_start_ms": object(pythonHeavyFastStart),
+            "ratio": rounded(ratio), "standby_ratio": rounded(standbyRatio),
+            "warm_batched_per_s": warmBatchedPerSecond.rounded(),
             "warm_single_per_s": warmSinglePerSecond.rounded(),
         ]
     }
@@ -87,14 +91,19 @@ extension SandboxBenchmark.Report {
         var lines = ["                              p50         p99"]
         for (label, p) in [
             ("plain fork+exec", plain), ("bwrap", bwrap), ("sluice sandbox", sluice),
-            ("  the same, no cgroup", sluiceWithoutCgroup),
-            ("python3 no-op, first reply", pythonWarmStart),
+            ("  the same, no cgroup", sluiceWithoutCgroup), ("  made ahead (standby)", standby),
+            ("python3 no-op, first reply", pythonWarmStart), ("  from a standby", pythonFastStart),
+            ("python3 heavier imports", pythonHeavyStart), ("  from a standby", pythonHeavyFastStart),
         ] {
             lines.append(
                 label.padding(toLength: 26, withPad: " ", startingAt: 0)
                     + String(format: "%8.2f ms %8.2f ms", p.p50, p.p99))
         }
         lines.append(String(format: "ratio sluice/bwrap (p50)  %.2f   (target <= 1.0, goal <= 0.5)", ratio))
+        lines.append(
+            String(
+                format: "ratio standby/bwrap       %.2f p50, %.2f p99   (targets <= 0.5, <= 1.0)", standbyRatio,
+                bwrap.p99 > 0 ? standby.p99 / bwrap.p99 : 0))
         lines.append(
             String(
                 format: "warm python3 no-op, 2 processes: %.0f invocations/s batched, %.0f one per frame (%.2fx)",

@@ -31,12 +31,21 @@ public struct SandboxBenchmark: Sendable {
         public var sluice: Percentiles
         /// (iii) without the cgroup: the launcher alone, like for like with bubblewrap (which has none).
         public var sluiceWithoutCgroup: Percentiles
+        /// (iii-c) a sandbox made ahead: from the byte that starts it to the exit.
+        public var standby: Percentiles
+        /// (iv) python3 from the request to the first reply: a new process, and a standby's.
         public var pythonWarmStart: Percentiles
+        public var pythonFastStart: Percentiles
+        /// The same for a handler importing heavier standard-library modules.
+        public var pythonHeavyStart: Percentiles
+        public var pythonHeavyFastStart: Percentiles
         /// (v) warm invocations per second: batched, and one per frame (the baseline).
         public var warmBatchedPerSecond: Double
         public var warmSinglePerSecond: Double
         /// Sluice p50 / bubblewrap p50.
         public var ratio: Double { bwrap.p50 > 0 ? sluice.p50 / bwrap.p50 : 0 }
+        /// Standby p50 / bubblewrap p50.
+        public var standbyRatio: Double { bwrap.p50 > 0 ? standby.p50 / bwrap.p50 : 0 }
     }
 
     let runs: Int
@@ -82,28 +91,24 @@ public struct SandboxBenchmark: Sendable {
             try Self.spawnAndWait(command.executable, command.arguments, inherit: command.inherited)
         }
 
-        progress("(iv) python3 no-op under the sandbox: spawn to first response, \(pythonRuns) runs…")
+        progress("(iii-c) a standby sandbox (made ahead, untimed) around /bin/true: start byte to exit, \(runs) runs…")
+        let standby = try await Self.standbyStarts(runs, sandboxing: sandboxing, policy: policy, code: empty.path)
+
+        try Self.heavyHandler.write(to: empty.appendingPathComponent("heavy.py"), atomically: true, encoding: .utf8)
         var manifest = FunctionManifest(
             name: "bench-noop", tenant: "bench", runtime: .python3, handler: "noop.main", codePath: empty.path)
         manifest.memoryMB = 128
-        let runner = FunctionRunner(
-            launcher: ProcessLauncher(sandboxing: sandboxing), logger: Logger(label: "sluice.bench"))
-        var python: [Double] = []
-        for run in 0..<pythonRuns {
-            // A new version each run: a pool of its own, so every invocation starts a process.
-            let spec = FunctionSpec(manifest: manifest, version: run + 1, codeHash: "bench")
-            let start = ContinuousClock.now
-            let outcome = await runner.invoke(
-                spec, InvocationInput(invocationID: "inv_bench_\(run)", event: nil, contextJSON: Array("{}".utf8)))
-            python.append((ContinuousClock.now - start).inSeconds * 1000)
-            guard outcome.status == .success, outcome.coldStart else {
-                throw SandboxUnavailable(missing: [
-                    "the python3 no-op failed under the sandbox: \(outcome.error ?? outcome.status.rawValue)"
-                ])
-            }
-            await runner.maintain(ttl: .zero) { _ in nil }
+        var heavy = manifest
+        heavy.handler = "heavy.main"
+        var python: [Percentiles] = []
+        for (label, handler, fast) in [
+            ("no-op, new process", manifest, false), ("no-op, from a standby", manifest, true),
+            ("heavier imports, new process", heavy, false), ("heavier imports, from a standby", heavy, true),
+        ] {
+            progress("(iv) python3 \(label) under the sandbox: request to first reply, \(pythonRuns) runs…")
+            python.append(
+                try await Self.pythonFirstReplies(handler, runs: pythonRuns, sandboxing: sandboxing, standby: fast))
         }
-        await runner.shutdown()
 
         progress("(v) warm python3 no-op, \(Self.warmInvocations) invocations 64 at once on 2 processes: batched…")
         let batched = try await Self.warmRate(
@@ -112,8 +117,9 @@ public struct SandboxBenchmark: Sendable {
         let single = try await Self.warmRate(manifest: manifest, sandboxing: sandboxing, batchLimit: 1)
         sandboxing.removeSpares()
         return Report(
-            plain: plain, bwrap: wrapped, sluice: sluice, sluiceWithoutCgroup: launcherOnly,
-            pythonWarmStart: Percentiles(python), warmBatchedPerSecond: batched, warmSinglePerSecond: single)
+            plain: plain, bwrap: wrapped, sluice: sluice, sluiceWithoutCgroup: launcherOnly, standby: standby,
+            pythonWarmStart: python[0], pythonFastStart: python[1], pythonHeavyStart: python[2],
+            pythonHeavyFastStart: python[3], warmBatchedPerSecond: batched, warmSinglePerSecond: single)
     }
 
     static let warmInvocations = 5_000

@@ -19,6 +19,9 @@ public struct PlatformConfiguration: Sendable, Hashable {
     /// The unprivileged user and group functions run as inside their sandbox.
     public var sandboxUID: UInt32 = 65534
     public var sandboxGID: UInt32 = 65534
+    /// python3 processes a worker makes ahead for the next start of the versions it runs (docs/sandbox.md,
+    /// "Fast starts"); 0 turns fast starts off.
+    public var standbyProcesses = 8
 
     public init() {}
 
@@ -27,7 +30,7 @@ public struct PlatformConfiguration: Sendable, Hashable {
     static let keys: Set<String> = ["retry", "limits", "sandbox"]
     static let limitKeys: Set<String> = ["max_event_bytes"]
     static let sandboxKeys: Set<String> = [
-        "allow_isolation_none", "allow_host_network", "allow_without_cgroups", "uid", "gid",
+        "allow_isolation_none", "allow_host_network", "allow_without_cgroups", "uid", "gid", "standby_processes",
     ]
 
     /// Loads `path`; when it does not exist, the built-in defaults unless `required` (a file the user
@@ -60,6 +63,8 @@ public struct PlatformConfiguration: Sendable, Hashable {
             configuration.allowWithoutCgroups = try sandbox["allow_without_cgroups"]?.bool() ?? false
             configuration.sandboxUID = UInt32(try sandbox["uid"]?.int(in: 1...4_000_000_000) ?? 65534)
             configuration.sandboxGID = UInt32(try sandbox["gid"]?.int(in: 1...4_000_000_000) ?? 65534)
+            configuration.standbyProcesses =
+                try sandbox["standby_processes"]?.int(in: 0...1000) ?? configuration.standbyProcesses
         }
         return configuration
     }

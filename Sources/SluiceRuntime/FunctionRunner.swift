@@ -17,14 +17,21 @@ public final class FunctionRunner: Sendable {
     public let killGrace: Duration
     /// Most invocations in one frame to a warm process (1: no batches).
     public let batchLimit: Int
+    private let standbys: StandbyBudget
+    private let execStandbys: ExecStandbys
 
+    /// - Parameter standbyProcesses: python3 processes made ahead for the next start of versions in use,
+    ///   at most this many on the worker (`sandbox.standby_processes`; 0: none, every start is a new process).
     public init(
         launcher: ProcessLauncher, killGrace: Duration = .seconds(1), batchLimit: Int = FunctionRunner.maxBatch,
+        standbyProcesses: Int = PlatformConfiguration.standard.standbyProcesses,
         logger: Logger = Logger(label: "sluice.runtime")
     ) {
         self.launcher = launcher
         self.killGrace = killGrace
         self.batchLimit = max(1, batchLimit)
+        self.standbys = StandbyBudget(limit: standbyProcesses)
+        self.execStandbys = ExecStandbys(launcher: launcher, budget: standbys)
         self.logger = logger
     }
 
@@ -60,6 +67,19 @@ public final class FunctionRunner: Sendable {
         await pool(for: spec).prewarm()
     }
 
+    /// How many starts took a standby so far.
+    public var standbyStarts: Int { standbys.activated.load(ordering: .relaxed) }
+
+    /// Makes a standby of a version now, as a start would after it; a python3 one is awaited (up to
+    /// `timeout`) until it is initialised. False when the budget is used up or it did not start. For
+    /// benchmarks and tests: a worker makes standbys as versions need processes.
+    public func makeStandby(_ spec: FunctionSpec, timeout: Duration) async -> Bool {
+        switch spec.manifest.runtime {
+        case .python3: return await pool(for: spec).makeStandby(timeout: timeout)
+        case .exec: return execStandbys.make(spec, stdoutLimit: Self.maxExecOutputBytes)
+        }
+    }
+
     /// Keeps `processes` warm processes of a function version (the autoscaler's decision for this worker).
     public func setWarmTarget(_ spec: FunctionSpec, processes: Int) async {
         guard spec.manifest.runtime == .python3 else { return }
@@ -75,6 +95,7 @@ public final class FunctionRunner: Sendable {
         }
         for pool in stale { await pool.shutdown() }
         for pool in pools.withLock({ Array($0.values) }) { await pool.retireIdle(ttl: ttl) }
+        await execStandbys.retire(ttl: ttl, current: current)
     }
 
     /// Warm processes (idle and busy) per function name.
@@ -85,6 +106,7 @@ public final class FunctionRunner: Sendable {
     }
 
     public func shutdown() async {
+        await execStandbys.shutdown()
         let all = pools.withLock { pools in
             defer { pools = [:] }
             return Array(pools.values)
@@ -101,7 +123,7 @@ public final class FunctionRunner: Sendable {
         pools.withLock { pools in
             let key = Self.poolKey(spec)
             if let pool = pools[key] { return pool }
-            let pool = WarmPool(spec: spec, launcher: launcher)
+            let pool = WarmPool(spec: spec, launcher: launcher, standbys: standbys)
             pools[key] = pool
             return pool
         }
@@ -185,10 +207,13 @@ public final class FunctionRunner: Sendable {
 
     private func invokeExec(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
         let process: FunctionProcess
+        let standby = execStandbys.take(spec)
         do {
-            process = try launcher.start(spec, stdoutLimit: Self.maxExecOutputBytes) { code, _ in
-                [code + "/" + spec.manifest.handler]
-            }
+            process =
+                try standby
+                ?? launcher.start(spec, stdoutLimit: Self.maxExecOutputBytes) { code, _ in
+                    [code + "/" + spec.manifest.handler]
+                }
         } catch let refusal as SandboxRefusal {
             var outcome = InvocationOutcome(status: .sandbox, error: refusal.message)
             outcome.retryable = false
@@ -196,8 +221,10 @@ public final class FunctionRunner: Sendable {
         } catch {
             return InvocationOutcome(status: .crash, error: "\(error)")
         }
+        // The next invocation of this version finds a sandbox made ahead, made while this one runs.
+        execStandbys.replenish(spec, stdoutLimit: Self.maxExecOutputBytes)
         var outcome = await bounded(spec, process: process) {
-            try? await process.write(input.event ?? [])
+            try? await process.write((standby == nil ? [] : ExecStandbys.go) + (input.event ?? []))
             process.closeStdin()
             let output = await process.stdout.wait { bytes, end in end == nil ? nil : bytes }
             let exit = await process.waitForExit()

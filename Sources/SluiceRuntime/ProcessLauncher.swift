@@ -40,8 +40,10 @@ public struct ProcessLauncher: Sendable {
     /// Starts `program(code folder, runtime folder)` — the folders as the process sees them: `/code` and
     /// `/runtime` inside a sandbox, the real paths otherwise.
     /// `stdoutLimit`: the most unconsumed output held; more ends the process (`StreamBuffer`).
+    /// `standby`: a sandbox that waits for one byte on its stdin before it execs (`Sandboxing.command`).
     func start(
-        _ spec: FunctionSpec, stdoutLimit: Int, program: (_ code: String, _ runtime: String) -> [String]
+        _ spec: FunctionSpec, stdoutLimit: Int, standby: Bool = false,
+        program: (_ code: String, _ runtime: String) -> [String]
     ) throws -> FunctionProcess {
         let manifest = spec.manifest
         let variables = environment.variables(for: spec)
@@ -64,7 +66,7 @@ public struct ProcessLauncher: Sendable {
             }
             let command = try sandboxing.command(
                 policy: policy(for: manifest), code: manifest.codePath, runtime: runtimeFolder,
-                program: program("/code", "/runtime"))
+                program: program("/code", "/runtime"), standby: standby)
             return try FunctionProcess.start(
                 command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup,
                 inherit: command.inherited, stdoutLimit: stdoutLimit)

@@ -7,13 +7,16 @@ import Synchronization
 /// one at a time, one request or a batch per frame, over the framed protocol (docs/runtime-protocol.md).
 final class PythonProcess: Sendable {
     let process: FunctionProcess
+    /// The manifest's handler (`module.function`).
+    let handler: String
     private let served = Atomic<Int>(0)
     /// Processes in its sandbox once ready (launcher, init, python): more after an invocation means the
     /// function left something running, and the process is not reused.
     private let baseline = Atomic<Int>(0)
 
-    private init(process: FunctionProcess) {
+    private init(process: FunctionProcess, handler: String) {
         self.process = process
+        self.handler = handler
     }
 
     enum Reply: Sendable {
@@ -28,14 +31,53 @@ final class PythonProcess: Sendable {
 
     /// Starts the process and waits (up to `timeout`) for its ready frame.
     static func start(spec: FunctionSpec, launcher: ProcessLauncher, timeout: Duration) async throws -> PythonProcess {
+        let python = try spawn(spec: spec, launcher: launcher)
+        try await python.activate(timeout: timeout)
+        return python
+    }
+
+    /// Starts the process without letting it import the handler: it initialises the interpreter and the
+    /// runtime, says `{"waiting":true}` and waits for its start frame (`activate`). A process made ahead
+    /// this way is a standby (docs/sandbox.md, "Fast starts").
+    static func spawn(spec: FunctionSpec, launcher: ProcessLauncher) throws -> PythonProcess {
         let bootstrap = URL(fileURLWithPath: launcher.environment.pythonBootstrap).lastPathComponent
         let process = try launcher.start(spec, stdoutLimit: Self.stdoutLimit) { code, runtime in
             [launcher.environment.python, "-I", "-B", runtime + "/" + bootstrap, code, spec.manifest.handler]
         }
-        let python = PythonProcess(process: process)
+        return PythonProcess(process: process, handler: spec.manifest.handler)
+    }
+
+    /// The frame a process sends once its interpreter and runtime are initialised.
+    static let waitingFrame = Array(#"{"waiting":true}"#.utf8)
+    private static let startFrame = Frame.encode(Array(#"{"start":true}"#.utf8))
+    private let sawWaiting = Atomic<Bool>(false)
+
+    /// Waits (up to `timeout`) until the process has initialised and waits for its start frame; false
+    /// when it ended or sent anything else first.
+    func awaitWaiting(timeout: Duration) async -> Bool {
+        if sawWaiting.load(ordering: .relaxed) { return true }
+        let reply = await withTimeout(timeout, onTimeout: { await self.process.terminateGroup(grace: .zero) }) {
+            await self.nextReply()
+        }
+        guard case .frame(let body) = reply, body == Self.waitingFrame else { return false }
+        sawWaiting.store(true, ordering: .relaxed)
+        return true
+    }
+
+    /// Sends the start frame and waits (up to `timeout`) for the ready frame: the handler imported.
+    /// A process that is not ready in time, or failed to import, is ended.
+    func activate(timeout: Duration) async throws {
+        let process = self.process
+        try? await process.write(Self.startFrame)
         // A reply ends only with output or the end of it: a process not ready in time is ended.
         let ready = await withTimeout(timeout, onTimeout: { await process.terminateGroup(grace: .milliseconds(100)) }) {
-            await python.nextReply()
+            var reply = await self.nextReply()
+            if case .frame(let body) = reply, body == Self.waitingFrame,
+                !self.sawWaiting.exchange(true, ordering: .relaxed)
+            {
+                reply = await self.nextReply()
+            }
+            return reply
         }
         guard case .frame(let body) = ready,
             let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
@@ -44,16 +86,16 @@ final class PythonProcess: Sendable {
             await process.terminateGroup(grace: .milliseconds(100))
             var reason = "the python3 runtime did not start"
             if case .frame(let body) = ready,
-                let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+                let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+                object["ready"] != nil
             {
-                reason = "importing \(spec.manifest.handler) failed: \(object["error"] as? String ?? "?")"
+                reason = "importing \(handler) failed: \(object["error"] as? String ?? "?")"
             } else if ready == nil {
                 reason += " within \(timeout)"
             }
             throw RuntimeFailure(message: reason, stderrTail: process.stderrTail)
         }
-        python.baseline.store(process.cgroup?.processes.count ?? 0, ordering: .relaxed)
-        return python
+        baseline.store(process.cgroup?.processes.count ?? 0, ordering: .relaxed)
     }
 
     /// Whether the sandbox holds only what it held when the process became ready.

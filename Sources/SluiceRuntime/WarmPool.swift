@@ -1,5 +1,6 @@
 import Foundation
 import SluiceFunctions
+import Synchronization
 
 /// Warm `python3` processes of one function version (never shared across versions or tenants): idle
 /// ones are reused, a crashed or timed-out one is discarded and replaced on demand, and idle ones past
@@ -12,6 +13,15 @@ import SluiceFunctions
 actor WarmPool {
     let spec: FunctionSpec
     private let launcher: ProcessLauncher
+    private let standbys: StandbyBudget
+    /// A process of this version made ahead (docs/sandbox.md, "Fast starts"): its interpreter and runtime
+    /// initialised, waiting to import the handler. Made once the version needed a process, while the
+    /// worker's budget allows; the next start takes it.
+    private var standby: PythonProcess?
+    /// A standby being spawned, and who waits for it (`makeStandby`).
+    private var standbyPending = false
+    private var standbyWaiters: [CheckedContinuation<Void, Never>] = []
+    private var neededProcess = false
     private var idle: [(process: PythonProcess, since: ContinuousClock.Instant)] = []
     /// Processes running a batch or being started for one.
     private var busy = 0
@@ -35,9 +45,10 @@ actor WarmPool {
 
     private var floor: Int { max(spec.manifest.minWarm, target ?? 0) }
 
-    init(spec: FunctionSpec, launcher: ProcessLauncher) {
+    init(spec: FunctionSpec, launcher: ProcessLauncher, standbys: StandbyBudget) {
         self.spec = spec
         self.launcher = launcher
+        self.standbys = standbys
     }
 
     var warmCount: Int { idle.count + busy }
@@ -69,6 +80,7 @@ actor WarmPool {
     /// as its leader, else to the idle ones. An unhealthy process is ended, and the next waiting
     /// invocation leads on a new one.
     func release(_ process: PythonProcess?, healthy: Bool) async {
+        defer { replenishStandby() }
         if let process, healthy, process.process.exitStatus == nil, !process.process.stdout.overflowed,
             process.leftNothingBehind
         {
@@ -88,13 +100,77 @@ actor WarmPool {
         }
     }
 
-    /// Starts a process for a leader that got `.lead(nil)`.
+    /// Starts a process for a leader that got `.lead(nil)`: the standby if there is one, else a new one.
     func start() async throws -> PythonProcess {
-        try await PythonProcess.start(spec: spec, launcher: launcher, timeout: startTimeout)
+        neededProcess = true
+        if let ready = standby {
+            standby = nil
+            standbys.give()
+            // One that ended meanwhile is replaced by a new start; one that fails to import reports it.
+            if ready.process.exitStatus == nil {
+                try await ready.activate(timeout: startTimeout)
+                standbys.activated.add(1, ordering: .relaxed)
+                return ready
+            }
+        }
+        return try await PythonProcess.start(spec: spec, launcher: launcher, timeout: startTimeout)
+    }
+
+    /// Makes a standby for the next start, once this version needed a process and the budget allows. The
+    /// spawn runs on a queue of its own, off the path of the invocation that ends here.
+    private func replenishStandby() {
+        guard neededProcess, standby == nil, !standbyPending, standbys.take() else { return }
+        standbyPending = true
+        let (spec, launcher) = (self.spec, self.launcher)
+        Self.spawning.async {
+            let made = try? PythonProcess.spawn(spec: spec, launcher: launcher)
+            Task { await self.install(made) }
+        }
+    }
+
+    private static let spawning = DispatchQueue(label: "sluice.standby-spawn")
+
+    private func install(_ made: PythonProcess?) async {
+        standbyPending = false
+        defer {
+            for waiter in standbyWaiters { waiter.resume() }
+            standbyWaiters = []
+        }
+        guard let made, neededProcess, standby == nil else {
+            standbys.give()
+            await made?.process.terminateGroup(grace: .zero)
+            return
+        }
+        standby = made
+    }
+
+    /// Makes the standby now and waits until it is initialised (`FunctionRunner.makeStandby`).
+    func makeStandby(timeout: Duration) async -> Bool {
+        neededProcess = true
+        if standbyPending { await withCheckedContinuation { standbyWaiters.append($0) } }
+        if standby == nil, !standbyPending, standbys.take() {
+            do {
+                standby = try PythonProcess.spawn(spec: spec, launcher: launcher)
+            } catch {
+                standbys.give()
+            }
+        }
+        guard let standby else { return false }
+        return await standby.awaitWaiting(timeout: timeout)
+    }
+
+    /// Ends the standby (when the version retires or its processes all went idle past the TTL).
+    private func dropStandby() async {
+        neededProcess = false
+        guard let process = standby else { return }
+        standby = nil
+        standbys.give()
+        await process.process.terminateGroup(grace: .zero)
     }
 
     /// Starts processes until the floor is warm.
     func prewarm() async {
+        defer { replenishStandby() }
         while warmCount < floor {
             guard let process = try? await start() else { return }
             idle.append((process, .now))
@@ -104,10 +180,14 @@ actor WarmPool {
     /// Retires idle processes unused for `ttl`, keeping the floor.
     func retireIdle(ttl: Duration) async {
         let cutoff = ContinuousClock.now - ttl
+        var retired = false
         while warmCount > floor, let oldest = idle.first, oldest.since < cutoff {
             idle.removeFirst()
+            retired = true
             await oldest.process.process.terminateGroup(grace: .milliseconds(200))
         }
+        // Gone idle altogether: its standby goes too (the budget serves versions in use).
+        if retired, warmCount == 0 { await dropStandby() }
     }
 
     /// Applies the autoscaler's decision: starts processes up to `processes`, or retires idle ones down
@@ -123,6 +203,7 @@ actor WarmPool {
 
     /// Stops every idle process (busy ones are stopped by their invocations' release).
     func shutdown() async {
+        await dropStandby()
         let processes = idle
         idle = []
         for entry in processes { await entry.process.process.terminateGroup(grace: .milliseconds(200)) }
@@ -130,4 +211,29 @@ actor WarmPool {
 
     /// A sandbox with a small CPU quota on a busy machine can take seconds to import python.
     private var startTimeout: Duration { .seconds(max(30, spec.manifest.timeoutSeconds)) }
+}
+
+/// How many standbys (`WarmPool.standby`) a worker keeps at once, over all its function versions: each
+/// holds a sandbox and an initialised interpreter (about 10 MB). 0: every start is a new process.
+final class StandbyBudget: Sendable {
+    let limit: Int
+    private let used = Atomic<Int>(0)
+    /// Starts that took a standby.
+    let activated = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = max(0, limit) }
+
+    /// Takes a place; false when all are taken.
+    func take() -> Bool {
+        var current = used.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = used.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func give() { used.subtract(1, ordering: .relaxed) }
 }

@@ -102,9 +102,11 @@ public final class Sandboxing: Sendable {
 
     /// Prepares one sandbox: creates its cgroup with the limits and returns the launcher command that
     /// runs `program` (paths as seen inside: the code at `/code`, `runtime` at `/runtime`).
-    /// (`withCgroup: false` leaves out the cgroup: for measurements only.)
+    /// (`withCgroup: false` leaves out the cgroup: for measurements only.) `standby`: the sandbox is made
+    /// but waits for one byte on its stdin before it execs `program` (docs/sandbox.md, "Fast starts").
     public func command(
-        policy: SandboxPolicy, code: String, runtime: String?, program: [String], withCgroup: Bool = true
+        policy: SandboxPolicy, code: String, runtime: String?, program: [String], withCgroup: Bool = true,
+        standby: Bool = false
     ) throws -> Command {
         var arguments = ["--root", rootDirectory, "--code", code]
         if let runtime { arguments += ["--runtime", runtime] }
@@ -115,8 +117,10 @@ public final class Sandboxing: Sendable {
             "--tmp-mb", String(policy.tmpMB), "--net", policy.hostNetwork ? "host" : "none", "--nofile",
             String(policy.openFiles),
             "--fsize-mb", String(policy.fileSizeMB), "--uid", String(policy.uid), "--gid", String(policy.gid),
-            "--lifeline", String(Lifeline.launcherDescriptor), "--seccomp-cache", seccompCache, "--",
+            "--lifeline", String(Lifeline.launcherDescriptor), "--seccomp-cache", seccompCache,
         ]
+        if standby { arguments += ["--standby", "yes"] }
+        arguments.append("--")
         return Command(
             executable: launcher, arguments: arguments + program, cgroup: cgroup, inherited: Lifeline.readEnd)
     }

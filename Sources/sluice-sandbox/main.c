@@ -55,6 +55,7 @@ struct policy {
     long fsize_mb;
     const char *seccomp_cache;  // where the compiled filter is kept (optional)
     int lifeline;  // read end of a pipe only the worker writes to: EOF = the worker is gone (-1: none)
+    int standby;   // wait for one byte on stdin before the exec (a sandbox made ahead, docs/sandbox.md)
     uid_t uid;
     gid_t gid;
     char **argv;
@@ -74,7 +75,7 @@ static void die(const char *format, ...) {
 static void usage(void) {
     fputs("usage: sluice-sandbox --root DIR --code DIR [--runtime DIR] [--cgroup-procs FILE]... [--ro-file PATH]...\n"
           "                      [--tmp-mb N] [--net none|host] [--nofile N] [--fsize-mb N] [--uid N] [--gid N]\n"
-          "                      [--lifeline FD] [--seccomp-cache DIR]\n"
+          "                      [--lifeline FD] [--seccomp-cache DIR] [--standby yes]\n"
           "                      -- PROGRAM [ARG...]\n",
           stderr);
     _exit(125);
@@ -427,6 +428,16 @@ static void drop_privileges(const struct policy *p) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
 }
 
+// A sandbox made ahead stops here, everything but the exec done: its function process is already
+// unprivileged and filtered. One byte on stdin starts the program; the end of stdin ends the sandbox.
+static void wait_for_go(void) {
+    char go;
+    ssize_t got;
+    do got = read(0, &go, 1);
+    while (got < 0 && errno == EINTR);
+    if (got != 1) _exit(0);
+}
+
 // pid 1 of the namespace: reaps everything, ends when the function process ends, and reports its raw
 // wait status to the launcher through `report`.
 static void run_init(const struct policy *p, int report) {
@@ -440,6 +451,7 @@ static void run_init(const struct policy *p, int report) {
         if (chdir("/code") != 0) die("chdir /code");
         drop_privileges(p);
         load_seccomp();
+        if (p->standby) wait_for_go();
         execvp(p->argv[0], p->argv);
         die("exec %s", p->argv[0]);
     }
@@ -511,6 +523,7 @@ int main(int argc, char **argv) {
         else if (strcmp(arg, "--gid") == 0) p.gid = (gid_t)atol(value);
         else if (strcmp(arg, "--lifeline") == 0) p.lifeline = atoi(value);
         else if (strcmp(arg, "--seccomp-cache") == 0) p.seccomp_cache = value;
+        else if (strcmp(arg, "--standby") == 0) p.standby = strcmp(value, "yes") == 0;
         else usage();
         i += 2;
     }

@@ -68,5 +68,22 @@ struct RetryPolicyTests {
         let platform = try PlatformConfiguration.load(path: root.appendingPathComponent("Config/platform.yaml").path)
         #expect(platform.retry == RetryPolicy.standard)
         #expect(platform.maxEventBytes == 262_144)
+        #expect(platform.standbyProcesses == 8)
+    }
+
+    @Test("sandbox.standby_processes: 0 turns fast starts off; a negative or huge count names file, line and field")
+    func standbyProcesses() throws {
+        func parse(_ value: String) throws -> PlatformConfiguration {
+            try PlatformConfiguration.parse(
+                YAMLFile(text: "sandbox:\n  standby_processes: \(value)\n", displayPath: "Config/platform.yaml"))
+        }
+        #expect(try parse("0").standbyProcesses == 0)
+        #expect(try parse("32").standbyProcesses == 32)
+        for bad in ["-1", "1001", "many"] {
+            let error = #expect(throws: ConfigurationError.self) { try parse(bad) }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains("Config/platform.yaml:2"), "\(text)")
+            #expect(text.contains("standby_processes"), "\(text)")
+        }
     }
 }

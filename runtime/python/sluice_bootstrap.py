@@ -1,7 +1,9 @@
 """Sluice's python3 runtime: imports a handler once, then serves invocations over stdin/stdout.
 
 The protocol (docs/runtime-protocol.md): frames of a 4-byte big-endian length and that many bytes of
-UTF-8 JSON. After import the process sends {"ready": true} (or {"ready": false, "error", "traceback"}
+UTF-8 JSON. Once the interpreter and this runtime are initialised, the process sends {"waiting": true}
+and waits for a start frame {"start": true} (sent at once for a process started on demand, later for one
+made ahead). Then it imports the handler and sends {"ready": true} (or {"ready": false, "error", "traceback"}
 and exits 1). Then, per request {"invocation_id", "event_b64", "context"}, it answers
 {"ok":true,"output":…} (exactly this prefix, output last) or {"ok": false, "error", "traceback",
 "retryable"}. A batch frame {"batch": [request, …]} runs its requests in order and answers each
@@ -78,6 +80,9 @@ class NonRetryableError(Exception):
 
 def main():
     code_dir, handler = sys.argv[1], sys.argv[2]
+    send({"waiting": True})
+    if receive() is None:
+        return  # a process made ahead and never used
     sys.path.insert(0, code_dir)
     try:
         module_name, function_name = handler.rsplit(".", 1)

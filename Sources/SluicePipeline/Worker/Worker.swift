@@ -60,7 +60,8 @@ public final class Worker: Service, Sendable {
                 sandboxing: prepared, allowIsolationNone: platform.allowIsolationNone, uid: platform.sandboxUID,
                 gid: platform.sandboxGID)
         }
-        let runner = FunctionRunner(launcher: processLauncher, logger: logger)
+        let runner = FunctionRunner(
+            launcher: processLauncher, standbyProcesses: platform.standbyProcesses, logger: logger)
         return Worker(
             configuration: configuration, registry: registry, runner: runner, sandboxing: sandboxing, logger: logger)
     }
