@@ -89,6 +89,7 @@ public enum ResultRecords {
         }
         json.field("duration_ms", outcome.durationMs)
         json.field("cold_start", outcome.coldStart)
+        if outcome.standbyStart { json.field("standby_start", true) }
         json.field("attempt", finished.request.attempt)
         if let replayOf = finished.request.replayOf { json.field("replay_of", replayOf) }
         json.field("worker_id", finished.workerID)
@@ -125,6 +126,7 @@ public enum ResultRecords {
         json.field("end_time", timestamp(finished.end))
         json.field("duration_ms", outcome.durationMs)
         json.field("cold_start", outcome.coldStart)
+        if outcome.standbyStart { json.field("standby_start", true) }
         json.field("status", outcome.status.rawValue)
         json.field("memory_used_mb", outcome.memoryUsedMB, decimals: 1)
         json.field("cpu_ms_used", outcome.cpuMsUsed, decimals: 1)

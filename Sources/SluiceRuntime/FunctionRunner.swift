@@ -158,6 +158,7 @@ public final class FunctionRunner: Sendable {
         let followers = await pool.followers(limit: batchLimit - 1)
         var outcomes = await runBatch(spec, python: python, inputs: [input] + followers.map(\.input))
         outcomes[0].coldStart = warm == nil
+        outcomes[0].standbyStart = warm == nil && python.wasStandby.load(ordering: .relaxed)
         for (follower, outcome) in zip(followers, outcomes.dropFirst()) {
             follower.turn.resume(returning: .done(outcome))
         }
@@ -249,6 +250,7 @@ public final class FunctionRunner: Sendable {
             return InvocationOutcome(status: .success, output: Self.jsonOutput(output))
         }
         outcome.coldStart = true
+        outcome.standbyStart = standby != nil
         outcome.processID = process.pid
         outcome.stderrTail = process.stderrTail
         _ = await process.waitForExit()

@@ -38,6 +38,8 @@ public struct InvocationOutcome: Sendable {
     public var durationMs: Double = 0
     /// The invocation waited for a new process to start.
     public var coldStart: Bool = false
+    /// The new process was a standby, started ahead (docs/sandbox.md, "Fast starts").
+    public var standbyStart: Bool = false
     /// The function process that ran it.
     public var processID: Int32 = 0
     public var stderrTail: String = ""

@@ -51,6 +51,8 @@ final class PythonProcess: Sendable {
     static let waitingFrame = Array(#"{"waiting":true}"#.utf8)
     private static let startFrame = Frame.encode(Array(#"{"start":true}"#.utf8))
     private let sawWaiting = Atomic<Bool>(false)
+    /// Started ahead as a standby, and taken by a start.
+    let wasStandby = Atomic<Bool>(false)
 
     /// Waits (up to `timeout`) until the process has initialised and waits for its start frame; false
     /// when it ended or sent anything else first.

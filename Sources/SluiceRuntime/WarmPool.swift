@@ -110,6 +110,7 @@ actor WarmPool {
             if ready.process.exitStatus == nil {
                 try await ready.activate(timeout: startTimeout)
                 standbys.activated.add(1, ordering: .relaxed)
+                ready.wasStandby.store(true, ordering: .relaxed)
                 return ready
             }
         }

@@ -89,13 +89,17 @@ struct FastStartTests {
     func indistinguishable() async throws {
         let function = try spec(uniqueName("probe"), code: probe)
         let slow = FunctionRunner(launcher: try await TestSandbox.launcher(), standbyProcesses: 0)
-        let onDemand = try view(await invoke(slow, function))
+        let first = await invoke(slow, function)
+        #expect(!first.standbyStart)
+        let onDemand = try view(first)
         await slow.shutdown()
         #expect(slow.standbyStarts == 0)
 
         let fast = FunctionRunner(launcher: try await TestSandbox.launcher(), standbyProcesses: 1)
         #expect(await fast.makeStandby(function, timeout: .seconds(60)))
-        let fromStandby = try view(await invoke(fast, function))
+        let taken = await invoke(fast, function)
+        #expect(taken.standbyStart, "the outcome does not say it came from a standby")
+        let fromStandby = try view(taken)
         await fast.shutdown()
         #expect(fast.standbyStarts == 1, "the second instance did not come from the standby")
 
@@ -179,6 +183,8 @@ struct FastStartTests {
         let fromStandby = await fast.invoke(function, input)
         await fast.shutdown()
         #expect(fast.standbyStarts == 1, "the invocation did not take the standby")
+        #expect(!onDemand.standbyStart)
+        #expect(fromStandby.standbyStart)
         #expect(onDemand.status == .success, "\(onDemand.error ?? "")")
         #expect(fromStandby.status == .success, "\(fromStandby.error ?? "")")
         let view = String(decoding: fromStandby.output ?? [], as: UTF8.self)

@@ -28,7 +28,7 @@ struct BenchAllCommand: AsyncParsableCommand {
         let figures = try await BenchmarkCluster.with(brokers: brokers) { connection in
             try await PipelineBenchmark(connection: connection, options: .init()).run(progress: say).figures
                 + ReplayBenchmark(connection: connection, records: 20_000).run(progress: say).figures
-                + SandboxBenchmark(runs: 200, pythonRuns: 30).run(progress: say).figures
+                + SandboxBenchmark(runs: 1000, pythonRuns: 30).run(progress: say).figures
                 + ScalingBenchmark(connection: connection, events: 20_000, executable: executable).run(progress: say)
                 .figures
                 + FunctionsBenchmark(connection: connection, options: .init()).run(progress: say).figures

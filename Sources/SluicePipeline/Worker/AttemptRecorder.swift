@@ -168,6 +168,9 @@ struct AttemptRecorder: Sendable {
         }
         if outcome.coldStart {
             Counter(label: "sluice_cold_starts_total", dimensions: [("function", function)]).increment()
+            if outcome.standbyStart {
+                Counter(label: "sluice_standby_starts_total", dimensions: [("function", function)]).increment()
+            }
         }
         Metrics.Timer(
             label: "sluice_invocation_duration_seconds", dimensions: [("function", function)],
