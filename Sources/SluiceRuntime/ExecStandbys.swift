@@ -80,18 +80,25 @@ final class ExecStandbys: Sendable {
         return true
     }
 
-    /// Ends the standbys of versions no longer current, and those unused for `ttl`.
+    /// Ends the standbys of versions no longer current, and those unused for `ttl`. A replaced version's
+    /// successor gets a standby ahead of its first invocation.
     func retire(ttl: Duration, current: (String) -> FunctionSpec?) async {
         let cutoff = ContinuousClock.now - ttl
         let stale = ready.withLock { ready in
             let keys = ready.filter { key, entry in
                 entry.since < cutoff || current(entry.spec.name).map(FunctionRunner.poolKey) != key
             }.keys
-            return keys.compactMap { ready.removeValue(forKey: $0)?.process }
+            return keys.compactMap { ready.removeValue(forKey: $0) }
         }
-        for process in stale {
+        for entry in stale {
             budget.give()
-            await process.terminateGroup(grace: .zero)
+            await entry.process.terminateGroup(grace: .zero)
+            if let successor = current(entry.spec.name),
+                FunctionRunner.poolKey(successor) != FunctionRunner.poolKey(entry.spec),
+                successor.manifest.runtime == .exec
+            {
+                replenish(successor, stdoutLimit: FunctionRunner.maxExecOutputBytes)
+            }
         }
     }
 

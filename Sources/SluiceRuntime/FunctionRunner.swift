@@ -10,7 +10,7 @@ import Synchronization
 /// unsandboxed, the process group: SIGTERM, grace, SIGKILL). Resource figures come from the sandbox's
 /// cgroup: per invocation, CPU as a delta and memory as the peak over what the process held before.
 public final class FunctionRunner: Sendable {
-    private let launcher: ProcessLauncher
+    let launcher: ProcessLauncher
     private let pools = Mutex<[String: WarmPool]>([:])
     private let logger: Logger
     /// Time a timed-out process gets between SIGTERM and SIGKILL.
@@ -18,7 +18,7 @@ public final class FunctionRunner: Sendable {
     /// Most invocations in one frame to a warm process (1: no batches).
     public let batchLimit: Int
     private let standbys: StandbyBudget
-    private let execStandbys: ExecStandbys
+    let execStandbys: ExecStandbys
 
     /// - Parameter standbyProcesses: python3 processes made ahead for the next start of versions in use,
     ///   at most this many on the worker (`sandbox.standby_processes`; 0: none, every start is a new process).
@@ -80,6 +80,12 @@ public final class FunctionRunner: Sendable {
         }
     }
 
+    /// Whether a python3 version has a standby, initialised within `timeout` (one being spawned is awaited).
+    public func hasStandby(_ spec: FunctionSpec, timeout: Duration) async -> Bool {
+        guard spec.manifest.runtime == .python3 else { return false }
+        return await pool(for: spec).standbyReady(timeout: timeout)
+    }
+
     /// Keeps `processes` warm processes of a function version (the autoscaler's decision for this worker).
     public func setWarmTarget(_ spec: FunctionSpec, processes: Int) async {
         guard spec.manifest.runtime == .python3 else { return }
@@ -94,6 +100,10 @@ public final class FunctionRunner: Sendable {
             return Array(stale.values)
         }
         for pool in stale { await pool.shutdown() }
+        // A replaced version's next start is its successor's first: that one gets a standby ahead.
+        for spec in stale.compactMap({ current($0.spec.name) }) where spec.manifest.runtime == .python3 {
+            await pool(for: spec).expectStarts()
+        }
         for pool in pools.withLock({ Array($0.values) }) { await pool.retireIdle(ttl: ttl) }
         await execStandbys.retire(ttl: ttl, current: current)
     }
@@ -204,99 +214,5 @@ public final class FunctionRunner: Sendable {
             if outcomes[index].status != .success { outcomes[index].stderrTail = python.process.stderrTail }
         }
         return outcomes
-    }
-
-    private func invokeExec(_ spec: FunctionSpec, _ input: InvocationInput) async -> InvocationOutcome {
-        let process: FunctionProcess
-        let standby = execStandbys.take(spec)
-        do {
-            process =
-                try standby
-                ?? launcher.start(spec, stdoutLimit: Self.maxExecOutputBytes) { code, _ in
-                    [code + "/" + spec.manifest.handler]
-                }
-        } catch let refusal as SandboxRefusal {
-            var outcome = InvocationOutcome(status: .sandbox, error: refusal.message)
-            outcome.retryable = false
-            return outcome
-        } catch {
-            return InvocationOutcome(status: .crash, error: "\(error)")
-        }
-        // The next invocation of this version finds a sandbox made ahead, made while this one runs.
-        execStandbys.replenish(spec, stdoutLimit: Self.maxExecOutputBytes)
-        var outcome = await bounded(spec, process: process) {
-            try? await process.write((standby == nil ? [] : ExecStandbys.go) + (input.event ?? []))
-            process.closeStdin()
-            let output = await process.stdout.wait { bytes, end in end == nil ? nil : bytes }
-            let exit = await process.waitForExit()
-            if process.stdout.overflowed {
-                var outcome = InvocationOutcome(
-                    status: .error,
-                    error:
-                        "\(spec.manifest.handler) wrote more than \(Self.maxExecOutputBytes) bytes to its output; killed"
-                )
-                outcome.retryable = false
-                return outcome
-            }
-            if exit == .exited(Self.nonRetryableExitCode) {
-                var outcome = InvocationOutcome(
-                    status: .error, error: "\(spec.manifest.handler) \(exit.description) (not retryable)")
-                outcome.retryable = false
-                return outcome
-            }
-            guard exit == .exited(0) else {
-                return InvocationOutcome(status: .crash, error: "\(spec.manifest.handler) \(exit.description)")
-            }
-            return InvocationOutcome(status: .success, output: Self.jsonOutput(output))
-        }
-        outcome.coldStart = true
-        outcome.standbyStart = standby != nil
-        outcome.processID = process.pid
-        outcome.stderrTail = process.stderrTail
-        _ = await process.waitForExit()
-        // A process started for this invocation, in a new cgroup: everything it used is the invocation's.
-        Usage.zero.apply(to: &outcome, process: process, spec: spec)
-        outcome.stderrTail = process.stderrTail
-        if outcome.status == .crash || outcome.status == .error, outcome.error != nil, !outcome.stderrTail.isEmpty {
-            outcome.error! += ": " + outcome.stderrTail.suffix(500)
-        }
-        return outcome
-    }
-
-    /// Runs `work`, or kills the process group when `timeout_seconds` passes first.
-    private func bounded(
-        _ spec: FunctionSpec, process: FunctionProcess, _ work: @escaping @Sendable () async -> InvocationOutcome
-    ) async -> InvocationOutcome {
-        let timeout = Duration.milliseconds(Int(spec.manifest.timeoutSeconds * 1000))
-        // Timed out: the whole group is killed, then `work` sees the process end.
-        let result = await withTimeout(
-            timeout, onTimeout: { await process.terminateGroup(grace: self.killGrace) }, work)
-        if let result { return result }
-        var outcome = InvocationOutcome(
-            status: .timeout, error: "timed out after \(spec.manifest.timeoutSeconds) s; process group killed")
-        outcome.retryable = true
-        return outcome
-    }
-
-    /// The most an `exec` function may write to its output (a result holds at most 900 KB of it); more
-    /// kills it and ends the invocation as an error that is not retried.
-    static let maxExecOutputBytes = 1 << 20
-
-    /// The exit status with which an `exec` function reports an error that must not be retried
-    /// (EX_DATAERR of sysexits.h). Other non-zero exits are `crash`.
-    public static let nonRetryableExitCode: Int32 = 65
-
-    /// Output bytes as JSON text: kept when they are JSON, else a JSON string.
-    static func jsonOutput(_ bytes: [UInt8]) -> [UInt8] {
-        var trimmed = bytes
-        while let last = trimmed.last, last == 0x0A || last == 0x0D || last == 0x20 { trimmed.removeLast() }
-        if !trimmed.isEmpty,
-            (try? JSONSerialization.jsonObject(with: Data(trimmed), options: [.fragmentsAllowed])) != nil
-        {
-            return trimmed
-        }
-        let text = String(decoding: trimmed, as: UTF8.self)
-        return Array(
-            (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data("null".utf8))
     }
 }

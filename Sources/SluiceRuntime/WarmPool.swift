@@ -145,17 +145,29 @@ actor WarmPool {
         standby = made
     }
 
-    /// Makes the standby now and waits until it is initialised (`FunctionRunner.makeStandby`).
+    /// Makes a standby ahead of this version's first start (it replaces a version that had processes).
+    func expectStarts() {
+        neededProcess = true
+        replenishStandby()
+    }
+
+    /// Makes the standby now unless there is one, and waits until it is initialised (`FunctionRunner.makeStandby`).
     func makeStandby(timeout: Duration) async -> Bool {
         neededProcess = true
         if standbyPending { await withCheckedContinuation { standbyWaiters.append($0) } }
-        if standby == nil, !standbyPending, standbys.take() {
+        if standby == nil, standbys.take() {
             do {
                 standby = try PythonProcess.spawn(spec: spec, launcher: launcher)
             } catch {
                 standbys.give()
             }
         }
+        return await standbyReady(timeout: timeout)
+    }
+
+    /// Whether this version has a standby (one being spawned is awaited), initialised within `timeout`.
+    func standbyReady(timeout: Duration) async -> Bool {
+        if standbyPending { await withCheckedContinuation { standbyWaiters.append($0) } }
         guard let standby else { return false }
         return await standby.awaitWaiting(timeout: timeout)
     }

@@ -194,4 +194,55 @@ struct FastStartTests {
         #expect(view.contains(#"Seccomp:\t2"#))
         #expect(view.contains("uid=65534"))
     }
+
+    @Test("Through a worker: after the first invocation of an exec function, the next ones start from standbys")
+    func throughWorker() async throws {
+        let harness = try await PipelineHarness.make()
+        let name = uniqueName("standby")
+        try await harness.deploy(
+            try harness.writeFunction(
+                """
+                name: \(name)
+                tenant: acme
+                runtime: exec
+                handler: echo.sh
+                max_concurrency: 1
+                ordering: partition
+                """,
+                files: ["echo.sh": "#!/bin/sh\ncat\n"]))
+        let (registry, follow) = try await harness.liveRegistry()
+        let worker = try await harness.startWorker(registry: registry)
+        // One at a time: each invocation makes the standby the next one takes.
+        for count in 1...3 {
+            _ = try await harness.publishRequests(
+                function: name, count: 1, key: { _ in "k" }, value: { _ in "\(count)" })
+            _ = try await harness.readJSON("sluice.results", function: name) { $0.count >= count }
+        }
+        let results = try await harness.readJSON("sluice.results", function: name) { $0.count >= 3 }
+        let logs = try await harness.readJSON("sluice.invocation-log", function: name) { $0.count >= 3 }
+        await worker.stop()
+        follow.cancel()
+        #expect(results.allSatisfy { $0["status"] as? String == "success" && $0["cold_start"] as? Bool == true })
+        let fromStandby = results.filter { $0["standby_start"] as? Bool == true }
+        #expect(fromStandby.count >= 1, "no invocation took a standby: \(results.map { $0["standby_start"] ?? "-" })")
+        #expect(results.contains { $0["standby_start"] == nil }, "the first invocation had no standby to take")
+        #expect(logs.filter { $0["standby_start"] as? Bool == true }.count == fromStandby.count)
+    }
+
+    @Test("A redeploy: the new version's first start takes a standby made when the old version retired")
+    func redeploy() async throws {
+        let name = uniqueName("redeploy")
+        let old = try spec(name, version: 1, code: "def main(event, context):\n    return 1\n")
+        let new = try spec(name, version: 2, code: "def main(event, context):\n    return 2\n")
+        let runner = FunctionRunner(launcher: try await TestSandbox.launcher(), standbyProcesses: 1)
+        #expect(await invoke(runner, old).output == Array("1".utf8))
+        #expect(await !runner.hasStandby(new, timeout: .seconds(60)), "a standby of version 2 before its deploy")
+        // The worker's maintenance after the deploy: version 1 retires, version 2 gets its place.
+        await runner.maintain(ttl: .seconds(3600)) { $0 == name ? new : nil }
+        #expect(await runner.hasStandby(new, timeout: .seconds(60)))
+        let first = await invoke(runner, new)
+        await runner.shutdown()
+        #expect(first.output == Array("2".utf8))
+        #expect(first.standbyStart, "version 2's first start did not take the standby")
+    }
 }
