@@ -106,9 +106,9 @@ actor WarmPool {
         if let ready = standby {
             standby = nil
             standbys.give()
-            // One that ended meanwhile is replaced by a new start; one that fails to import reports it.
-            if ready.process.exitStatus == nil {
-                try await ready.activate(timeout: startTimeout)
+            // One that ended meanwhile, or fails to start, is replaced by a new process (a handler that
+            // cannot be imported then reports its error from there): a standby never makes a start fail.
+            if ready.process.exitStatus == nil, (try? await ready.activate(timeout: startTimeout)) != nil {
                 standbys.activated.add(1, ordering: .relaxed)
                 ready.wasStandby.store(true, ordering: .relaxed)
                 return ready

@@ -245,4 +245,18 @@ struct FastStartTests {
         #expect(first.output == Array("2".utf8))
         #expect(first.standbyStart, "version 2's first start did not take the standby")
     }
+
+    @Test("A standby whose handler fails to import: the start reports the import error, as without a standby")
+    func failingImport() async throws {
+        let broken = try spec(uniqueName("broken"), code: "raise RuntimeError('no config')\n")
+        let runner = FunctionRunner(launcher: try await TestSandbox.launcher(), standbyProcesses: 1)
+        #expect(await runner.makeStandby(broken, timeout: .seconds(60)), "the runtime initialises before the import")
+        let outcome = await invoke(runner, broken)
+        await runner.shutdown()
+        #expect(outcome.status == .crash)
+        #expect(
+            outcome.error?.contains("importing handler.main failed: RuntimeError: no config") == true,
+            "\(outcome.error ?? "")")
+        #expect(runner.standbyStarts == 0)
+    }
 }
