@@ -18,6 +18,7 @@ actor WarmPool {
     /// initialised, waiting to import the handler. Made once the version needed a process, while the
     /// worker's budget allows; the next start takes it.
     private var standby: PythonProcess?
+    private var standbySince = ContinuousClock.now
     /// A standby being spawned, and who waits for it (`makeStandby`).
     private var standbyPending = false
     private var standbyWaiters: [CheckedContinuation<Void, Never>] = []
@@ -143,6 +144,7 @@ actor WarmPool {
             return
         }
         standby = made
+        standbySince = .now
     }
 
     /// Makes a standby ahead of this version's first start (it replaces a version that had processes).
@@ -158,6 +160,7 @@ actor WarmPool {
         if standby == nil, standbys.take() {
             do {
                 standby = try PythonProcess.spawn(spec: spec, launcher: launcher)
+                standbySince = .now
             } catch {
                 standbys.give()
             }
@@ -172,7 +175,7 @@ actor WarmPool {
         return await standby.awaitWaiting(timeout: timeout)
     }
 
-    /// Ends the standby (when the version retires or its processes all went idle past the TTL).
+    /// Ends the standby (when the version retires, or it waited for the TTL with no process running).
     private func dropStandby() async {
         neededProcess = false
         guard let process = standby else { return }
@@ -193,14 +196,12 @@ actor WarmPool {
     /// Retires idle processes unused for `ttl`, keeping the floor.
     func retireIdle(ttl: Duration) async {
         let cutoff = ContinuousClock.now - ttl
-        var retired = false
         while warmCount > floor, let oldest = idle.first, oldest.since < cutoff {
             idle.removeFirst()
-            retired = true
             await oldest.process.process.terminateGroup(grace: .milliseconds(200))
         }
-        // Gone idle altogether: its standby goes too (the budget serves versions in use).
-        if retired, warmCount == 0 { await dropStandby() }
+        // No process left and the standby unused for the TTL: it goes too (the budget serves versions in use).
+        if warmCount == 0, standby != nil, standbySince < cutoff { await dropStandby() }
     }
 
     /// Applies the autoscaler's decision: starts processes up to `processes`, or retires idle ones down

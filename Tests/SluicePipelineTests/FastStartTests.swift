@@ -259,4 +259,19 @@ struct FastStartTests {
             "\(outcome.error ?? "")")
         #expect(runner.standbyStarts == 0)
     }
+
+    @Test("A standby with no process of its version running goes once unused for the idle TTL, not before")
+    func standbyRetires() async throws {
+        let function = try spec(uniqueName("idle"), code: "def main(event, context):\n    return 1\n")
+        let runner = FunctionRunner(launcher: try await TestSandbox.launcher(), standbyProcesses: 1)
+        #expect(await runner.makeStandby(function, timeout: .seconds(60)))
+        await runner.maintain(ttl: .seconds(3600)) { _ in function }
+        #expect(await runner.hasStandby(function, timeout: .seconds(60)), "retired before the TTL")
+        await runner.maintain(ttl: .zero) { _ in function }
+        #expect(await !runner.hasStandby(function, timeout: .seconds(60)), "kept past the TTL")
+        // Its place in the budget is free again.
+        let other = try spec(uniqueName("next"), code: "def main(event, context):\n    return 2\n")
+        #expect(await runner.makeStandby(other, timeout: .seconds(60)))
+        await runner.shutdown()
+    }
 }
