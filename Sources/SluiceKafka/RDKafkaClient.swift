@@ -69,15 +69,27 @@ final class RDKafkaClient: @unchecked Sendable {
     /// Destroying a handle joins librdkafka's threads, so it happens on a queue of its own, never on
     /// the thread (possibly of the cooperative pool) that dropped the last reference. The process waits
     /// for pending destroys at exit: exiting while librdkafka's threads are being torn down corrupted
-    /// the heap (seen once as a "double free" in a broker thread's exit).
+    /// the heap (seen once as a "double free" in a broker thread's exit). The wait is bounded: a destroy
+    /// can also hang (a consumer's broker thread that never ends, seen once in the test process), and a
+    /// process that never exits is worse.
     private static let destroyer: DispatchQueue = {
         let queue = DispatchQueue(label: "sluice.kafka.destroy")
         atexit { RDKafkaClient.drainDestroyer() }
         return queue
     }()
 
+    /// How long a process waits at exit for its Kafka clients to finish closing.
+    static let exitDrainSeconds = 30
+
     private static func drainDestroyer() {
-        destroyer.sync {}
+        let drained = DispatchSemaphore(value: 0)
+        destroyer.async { drained.signal() }
+        if drained.wait(timeout: .now() + .seconds(exitDrainSeconds)) == .timedOut {
+            FileHandle.standardError.write(
+                Data(
+                    "sluice: a Kafka client did not finish closing within \(exitDrainSeconds) s; exiting without it\n"
+                        .utf8))
+        }
     }
 
     /// The raw pointers handed to the destroyer (nothing else uses them any more).
