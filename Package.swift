@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "SluiceScaling",
             dependencies: [
-                "SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceRecords", "SluiceSupport",
+                "SluiceAutoscaler", "SluiceLag", "SluiceKafka", "SluiceRecords", "SluiceRegistry", "SluiceSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

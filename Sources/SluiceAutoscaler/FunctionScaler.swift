@@ -72,9 +72,22 @@ public struct FunctionScaler: Sendable {
         return max(1, Int(running.rounded(.up))) + policy.burstReserve * workers
     }
 
-    /// Takes one signal; returns a decision when the instance count changes.
-    public mutating func observe(_ signal: FunctionSignal, workers: Int, now: Date = Date()) -> ScalingEvent? {
-        let wanted = desired(signal, workers: workers)
+    /// Instances a predicted rate (invocations per second, `DemandForecast.peakRate`) asks for: the same
+    /// rule as `desired`, with the last known mean duration.
+    public func predicted(rate: Double, meanDurationMs: Double, workers: Int) -> Int {
+        guard rate >= 0.01, rate.isFinite, workers > 0 else { return 0 }
+        let running = rate * max(0, meanDurationMs) / 1000
+        return max(1, Int(min(running, 1_000_000).rounded(.up))) + policy.burstReserve * workers
+    }
+
+    /// Takes one signal; returns a decision when the instance count changes. `predictedInstances`: what
+    /// the function's forecast asks for ahead of demand (0: nothing, or prediction off): instances go up
+    /// to it at once (reason `predicted_demand`), and not down or to zero below it.
+    public mutating func observe(
+        _ signal: FunctionSignal, workers: Int, predictedInstances: Int = 0, now: Date = Date()
+    ) -> ScalingEvent? {
+        let reactive = desired(signal, workers: workers)
+        let wanted = max(reactive, predictedInstances)
         history.append((signal.time, wanted))
         history.removeAll { signal.time - $0.time > policy.scaleDownWindowSeconds }
         if signal.busy || lastBusy == nil { lastBusy = signal.time }
@@ -84,8 +97,13 @@ public struct FunctionScaler: Sendable {
         var reason = ""
         if wanted > instances {
             target = wanted
-            reason = "in_flight_\(signal.inFlight)_rate_\(Int(signal.invocationsPerSecond))_per_s"
-        } else if !signal.busy, instances > 0, let lastBusy, signal.time - lastBusy >= policy.idleSecondsBeforeZero {
+            reason =
+                predictedInstances > reactive
+                ? "predicted_demand"
+                : "in_flight_\(signal.inFlight)_rate_\(Int(signal.invocationsPerSecond))_per_s"
+        } else if !signal.busy, predictedInstances == 0, instances > 0, let lastBusy,
+            signal.time - lastBusy >= policy.idleSecondsBeforeZero
+        {
             target = 0
             reason = "idle_\(Int(signal.time - lastBusy))_s"
         } else if wanted < instances, wanted > 0, signal.time - lastChange >= policy.cooldownSeconds,

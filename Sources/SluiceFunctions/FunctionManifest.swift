@@ -45,6 +45,8 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     /// Processes and threads the sandbox may hold at once.
     public var pidsMax = 64
     public var openFiles = 256
+    /// Whether the supervisor may pre-warm processes ahead of the function's predicted demand (nil: yes).
+    public var predictivePrewarm: Bool?
 
     /// A manifest with defaults for everything but identity, runtime and code.
     public init(name: String, tenant: String, runtime: Runtime, handler: String, codePath: String) {
@@ -70,6 +72,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         case tmpMB = "tmp_mb"
         case pidsMax = "pids_max"
         case openFiles = "open_files"
+        case predictivePrewarm = "predictive_prewarm"
     }
 
     static let keys: Set<String> = [
@@ -77,7 +80,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         "max_concurrency",
         "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry", "isolation", "network",
         "tmp_mb", "pids_max",
-        "open_files",
+        "open_files", "predictive_prewarm",
     ]
 
     /// Loads and validates a manifest file.
@@ -150,6 +153,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         manifest.maxConcurrency =
             try fields["max_concurrency"]?.int(in: FunctionBounds.maxConcurrency) ?? manifest.maxConcurrency
         manifest.minWarm = try fields["min_warm"]?.int(in: FunctionBounds.minWarm) ?? manifest.minWarm
+        manifest.predictivePrewarm = try fields["predictive_prewarm"]?.bool()
         if let ordering = fields["ordering"] {
             guard let value = Ordering(rawValue: try ordering.string()) else {
                 throw ordering.error("expected one of \(Ordering.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -27,8 +27,11 @@ struct FunctionScalers {
 
     init(policy: FunctionScaler.Policy) { self.policy = policy }
 
-    /// The decisions of this second, from the samples of the workers alive now.
-    mutating func observe(_ samples: [LoadSample], time: Double, workers: Int, backlog: Int64) -> [ScalingEvent] {
+    /// The decisions of this second, from the samples of the workers alive now and the predicted rates
+    /// (invocations per second) of functions pre-warmed ahead of their demand.
+    mutating func observe(
+        _ samples: [LoadSample], time: Double, workers: Int, backlog: Int64, predictedRates: [String: Double] = [:]
+    ) -> [ScalingEvent] {
         let queued = samples.reduce(0) { $0 + $1.queued }
         var loads: [String: (invocationsPerSecond: Double, durationMsSum: Double, invocations: Int, inFlight: Int)] =
             [:]
@@ -43,7 +46,8 @@ struct FunctionScalers {
             }
         }
         var events: [ScalingEvent] = []
-        for function in Set(loads.keys).union(scalers.keys).sorted() {
+        let predicted = predictedRates.filter { $0.value > 0 }.keys
+        for function in Set(loads.keys).union(scalers.keys).union(predicted).sorted() {
             let load = loads[function] ?? (0, 0, 0, 0)
             if load.invocations > 0 { meanDurations[function] = load.durationMsSum / Double(load.invocations) }
             var scaler = scalers[function] ?? FunctionScaler(functionID: function, policy: policy)
@@ -51,7 +55,9 @@ struct FunctionScalers {
                 time: time, invocationsPerSecond: load.invocationsPerSecond,
                 meanDurationMs: meanDurations[function] ?? 0,
                 inFlight: load.inFlight, queued: queued, backlog: backlog)
-            if let event = scaler.observe(signal, workers: workers) { events.append(event) }
+            let ahead = scaler.predicted(
+                rate: predictedRates[function] ?? 0, meanDurationMs: meanDurations[function] ?? 0, workers: workers)
+            if let event = scaler.observe(signal, workers: workers, predictedInstances: ahead) { events.append(event) }
             scalers[function] = scaler
         }
         return events

@@ -5,6 +5,7 @@ import SluiceAutoscaler
 import SluiceKafka
 import SluiceLag
 import SluiceRecords
+import SluiceRegistry
 import SluiceSupport
 import Synchronization
 
@@ -40,6 +41,10 @@ public final class Supervisor: Service, Sendable {
         public var logDirectory: URL
         /// How long a stopped worker gets to finish before SIGKILL.
         public var workerGrace: Double = 15
+        /// Predictive pre-warming (docs/architecture.md): each function's demand learned from the invocation
+        /// log, warm processes decided ahead of it. nil: off. A manifest's `predictive_prewarm: false`
+        /// turns it off for that function.
+        public var prediction: DemandForecast.Settings?
 
         public init(connection: KafkaConnection, executable: String, logDirectory: URL) {
             self.connection = connection
@@ -69,20 +74,25 @@ public final class Supervisor: Service, Sendable {
         let producer = try KafkaProducer.make(
             ProducerConfiguration(connection: configuration.connection), logger: logger)
         let decisions = ScalingEventPublisher(configuration: configuration, producer: producer, logger: logger)
+        let demand = await DemandSources.open(configuration, logger: logger)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { terminations in
-                await loop(engine: engine, roster: roster, decisions: decisions, terminations: &terminations)
+                demand?.start(in: &terminations)
+                await loop(
+                    engine: engine, roster: roster, decisions: decisions, demand: demand, terminations: &terminations)
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
+            demand?.finish()
         }
+        await demand?.close()
         await producer.close()
         await engine.close()
         await roster.close()
     }
 
     private func loop(
-        engine: LagEngine, roster: WorkerRoster, decisions: ScalingEventPublisher,
+        engine: LagEngine, roster: WorkerRoster, decisions: ScalingEventPublisher, demand: DemandSources?,
         terminations: inout DiscardingTaskGroup
     ) async {
         var machine = SupervisorStateMachine(poolID: configuration.poolID, initialWorkers: configuration.initialWorkers)
@@ -108,7 +118,8 @@ public final class Supervisor: Service, Sendable {
                 carryOut(machine.decide(event.instancesAfter, now: now()), on: &machine, terminations: &terminations)
             }
             for event in functions.observe(
-                samples, time: now(), workers: max(scaler.workers, 1), backlog: signal.backlog)
+                samples, time: now(), workers: max(scaler.workers, 1), backlog: signal.backlog,
+                predictedRates: demand?.predictedRates() ?? [:])
             {
                 await decisions.publish(event)
             }

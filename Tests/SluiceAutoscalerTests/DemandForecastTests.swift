@@ -67,3 +67,39 @@ struct DemandForecastTests {
         #expect(forecast.profile.max() == 25)
     }
 }
+
+@Suite("Warm processes ahead of predicted demand (pure logic)")
+struct PredictedDemandTests {
+    func quiet(_ t: Int) -> FunctionSignal {
+        FunctionSignal(time: Double(t), invocationsPerSecond: 0, meanDurationMs: 50, inFlight: 0, queued: 0)
+    }
+
+    @Test("A predicted burst scales up before any load, reason predicted_demand; none predicted, none added")
+    func ahead() throws {
+        var scaler = FunctionScaler(functionID: "fn_morning")
+        // 200 invocations per second of 50 ms: 10 running, plus the reserve of 1 per worker (2 workers).
+        let wanted = scaler.predicted(rate: 200, meanDurationMs: 50, workers: 2)
+        #expect(wanted == 12)
+        #expect(scaler.predicted(rate: 0, meanDurationMs: 50, workers: 2) == 0)
+        #expect(scaler.predicted(rate: .nan, meanDurationMs: 50, workers: 2) == 0)
+        #expect(scaler.observe(quiet(0), workers: 2) == nil)
+        let decision = scaler.observe(quiet(1), workers: 2, predictedInstances: wanted)
+        let event = try #require(decision)
+        #expect(event.reason == "predicted_demand")
+        #expect(event.eventType == .scaleUp)
+        #expect(event.instancesAfter == 12)
+        #expect(event.warmProcesses == 6)
+    }
+
+    @Test("While demand is predicted the warm processes do not go to zero; once it is not, the idle rule applies")
+    func heldWhilePredicted() {
+        var policy = FunctionScaler.Policy()
+        policy.idleSecondsBeforeZero = 10
+        var scaler = FunctionScaler(functionID: "fn_held", policy: policy)
+        _ = scaler.observe(quiet(0), workers: 1, predictedInstances: 4)
+        let held = (1..<60).compactMap { scaler.observe(quiet($0), workers: 1, predictedInstances: 4) }
+        #expect(held.isEmpty, "\(held.map(\.reason))")
+        let later = (60..<200).compactMap { scaler.observe(quiet($0), workers: 1) }
+        #expect(later.contains { $0.eventType == .scaleToZero })
+    }
+}

@@ -120,4 +120,18 @@ struct FunctionManifestTests {
         #expect(try FunctionManifest.load(path: path.path, platform: platform).network == .host)
     }
 
+    @Test("predictive_prewarm: absent means yes, false opts out, a non-boolean names the field; old records decode")
+    func predictivePrewarm() throws {
+        let base = "name: ok\ntenant: acme\nruntime: python3\nhandler: handler.main\ncode: code\n"
+        #expect(try load(base).predictivePrewarm == nil)
+        #expect(try load(base + "predictive_prewarm: false\n").predictivePrewarm == false)
+        let error = failure(base + "predictive_prewarm: sometimes\n")
+        #expect(error?.field.contains("predictive_prewarm") == true, "\(String(describing: error))")
+        // A registry record written before the field existed still decodes.
+        var manifest = try load(base)
+        manifest.predictivePrewarm = nil
+        let json = try JSONEncoder().encode(manifest)
+        #expect(!String(decoding: json, as: UTF8.self).contains("predictive_prewarm"))
+        #expect(try JSONDecoder().decode(FunctionManifest.self, from: json).predictivePrewarm == nil)
+    }
 }

@@ -18,7 +18,12 @@ struct SupervisorCommand: AsyncParsableCommand {
             backlog (never more workers than partitions; per-worker throughput measured under backlog, \
             --per-worker-rps at most), down only after a stable window and a cooldown, to --min-workers \
             after the idle period; lag held by a record in retry is not backlog. Function decisions (warm \
-            processes and concurrency per worker) are applied by the workers. `make up` runs it.
+            processes and concurrency per worker) are applied by the workers. Predictive pre-warming: each \
+            function's invocations in sluice.invocation-log (its retained history on) are counted per \
+            bucket; once a whole period has been seen, warm processes are decided ahead of the demand its \
+            seasonal profile expects (Scaling Events with reason predicted_demand). A manifest's \
+            `predictive_prewarm: false` turns it off for that function; --no-prediction for all. `make up` \
+            runs it.
 
             Example:
               sluice supervisor --min-workers 1 --max-workers 6 --idle-seconds 300 --metrics-port-base 9101
@@ -48,12 +53,33 @@ struct SupervisorCommand: AsyncParsableCommand {
         name: .customLong("metrics-port-base"),
         help: "Workers serve /metrics on this port + their slot (0 for the first worker running, 1 for the next…).")
     var metricsPortBase: Int?
+    @Option(
+        name: .customLong("predict-bucket-seconds"),
+        help: "Predictive pre-warming: invocations counted per bucket of this many seconds.")
+    var predictBucketSeconds = 60.0
+    @Option(
+        name: .customLong("predict-period-seconds"),
+        help: "Predictive pre-warming: the period of the seasonal profile (a day by default).")
+    var predictPeriodSeconds = 86_400.0
+    @Option(
+        name: .customLong("predict-lead-buckets"),
+        help: "Predictive pre-warming: buckets looked ahead (2: a minute early)."
+    )
+    var predictLeadBuckets = 2
+    @Flag(name: .customLong("no-prediction"), help: "No predictive pre-warming (functions scale on their load only).")
+    var noPrediction = false
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         guard minWorkers >= 0, maxWorkers >= max(1, minWorkers), perWorkerRPS > 0, idleSeconds > 0 else {
             throw ValidationError(
                 "need 0 <= --min-workers <= --max-workers, --max-workers >= 1, and positive rates and times")
+        }
+        guard predictBucketSeconds >= 1, predictPeriodSeconds >= 2 * predictBucketSeconds,
+            predictPeriodSeconds / predictBucketSeconds <= 10_080, (1...60).contains(predictLeadBuckets)
+        else {
+            throw ValidationError(
+                "need --predict-bucket-seconds >= 1, a period of 2 to 10,080 buckets, and 1 to 60 lead buckets")
         }
     }
 
@@ -79,6 +105,13 @@ struct SupervisorCommand: AsyncParsableCommand {
         configuration.metricsPortBase = metricsPortBase
         configuration.report = { printError("supervisor: \($0)") }
         configuration.initialWorkers = min(max(initialWorkers, minWorkers), maxWorkers)
+        if !noPrediction {
+            var prediction = DemandForecast.Settings()
+            prediction.bucketSeconds = predictBucketSeconds
+            prediction.periodSeconds = predictPeriodSeconds
+            prediction.leadBuckets = predictLeadBuckets
+            configuration.prediction = prediction
+        }
         configuration.workerArguments =
             ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic]
             + workerArguments
