@@ -94,11 +94,13 @@ public struct DemandForecast: Sendable {
         return max(0, level + trend * ahead)
     }
 
-    /// The highest expected rate (invocations per second) over the lead buckets from `time`.
+    /// The highest expected rate (invocations per second) over the lead buckets from `time`. A bucket
+    /// expected to see less than one invocation counts as none: an EWMA only approaches zero, and its tail
+    /// must not keep processes warm forever.
     public func peakRate(at time: Double) -> Double {
         let now = bucket(at: time)
         let peak = (0..<max(1, settings.leadBuckets)).map { forecast(bucket: now + $0) }.max() ?? 0
-        return peak / settings.bucketSeconds
+        return peak < 1 ? 0 : peak / settings.bucketSeconds
     }
 
     /// The seasonal profile, phase by phase (empty before the first closed bucket): for a dashboard panel.

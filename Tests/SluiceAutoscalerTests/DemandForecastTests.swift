@@ -53,6 +53,10 @@ struct DemandForecastTests {
         #expect(forecast.forecast(bucket: 33) == 25)
         forecast.advance(to: 40)
         #expect(forecast.forecast(bucket: 43) == 12.5)
+        // Its tail never reaches zero; below one invocation per bucket it asks for nothing.
+        for period in stride(from: 50, through: 100, by: 10) { forecast.advance(to: period) }
+        #expect(forecast.forecast(bucket: 103) > 0)
+        #expect(forecast.peakRate(at: 102.5) == 0)
     }
 
     @Test("A jump of years closes one period only (each phase takes one empty bucket); earlier records are late")
