@@ -126,8 +126,10 @@ public struct SandboxBenchmark: Sendable {
 
     /// Invocations per second of a warm no-op on 2 processes, 64 in flight.
     static func warmRate(manifest: FunctionManifest, sandboxing: Sandboxing, batchLimit: Int) async throws -> Double {
+        // No standby: its interpreter starting beside the ~0.15 s measured would be counted against warm
+        // invocations (a start costs one core about 25 ms more, made ahead).
         let runner = FunctionRunner(
-            launcher: ProcessLauncher(sandboxing: sandboxing), batchLimit: batchLimit,
+            launcher: ProcessLauncher(sandboxing: sandboxing), batchLimit: batchLimit, standbyProcesses: 0,
             logger: Logger(label: "sluice.bench"))
         let spec = FunctionSpec(manifest: manifest, version: 1, codeHash: "bench-warm")
         @Sendable func input(_ index: Int) -> InvocationInput {
