@@ -14,7 +14,6 @@ final class DemandHistory: Sendable {
     let settings: DemandForecast.Settings
     static let maxFunctions = 10_000
     private let forecasts = Mutex<[String: DemandForecast]>([:])
-    private let refused = Atomic<Int>(0)
 
     init(settings: DemandForecast.Settings) { self.settings = settings }
 
@@ -24,10 +23,7 @@ final class DemandHistory: Sendable {
         let current = now.timeIntervalSince1970
         guard let function = record.headerText(SluiceHeader.function), !function.isEmpty, function.utf8.count <= 256,
             time <= current + settings.bucketSeconds, time >= current - 8 * settings.periodSeconds
-        else {
-            refused.add(1, ordering: .relaxed)
-            return
-        }
+        else { return }
         forecasts.withLock { forecasts in
             if forecasts[function] == nil, forecasts.count >= Self.maxFunctions { return }
             forecasts[function, default: DemandForecast(settings: settings)].record(at: time)

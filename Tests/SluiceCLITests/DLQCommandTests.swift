@@ -7,6 +7,8 @@ import SluiceSupport
 import SluiceTesting
 import Testing
 
+/// The commands get `--timeout 60`: on a loaded 2-core machine (the whole suite starting at once) the
+/// default 10 s to reach the broker was once not enough.
 @Suite("bin/sluice dlq list, show and replay", .timeLimit(.minutes(4)))
 struct DLQCommandTests {
     func json(_ result: CommandResult) throws -> [String: Any] {
@@ -40,7 +42,7 @@ struct DLQCommandTests {
         let admin = try KafkaAdmin.make(harness.connection)
         let common = [
             "--function", name, "--dlq-topic", harness.deadLetterTopic, "--invocations-topic", harness.invocationsTopic,
-            "--brokers", harness.connection.brokerList, "--json",
+            "--brokers", harness.connection.brokerList, "--timeout", "60", "--json",
         ]
         let before = try await admin.highWatermarks(topics: [harness.invocationsTopic])
         let dry = try json(try await CommandRunner.sluice(["dlq", "replay", "--dry-run"] + common))
@@ -102,7 +104,9 @@ struct DLQCommandTests {
             positions.append(try await producer.send(letter.producerRecord(topic: topic)))
         }
         await producer.close()
-        let base = ["dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList, "--json"]
+        let base = [
+            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList, "--timeout", "60", "--json",
+        ]
         func count(_ extra: [String]) async throws -> Int {
             let object = try json(try await CommandRunner.sluice(base + extra))
             return try #require(object["records"] as? [[String: Any]]).count
@@ -124,19 +128,20 @@ struct DLQCommandTests {
         #expect(errors["newest"] as? String == Timestamp.rfc3339(now.addingTimeInterval(-3600)))
 
         let table = try await CommandRunner.sluice([
-            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList,
+            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList, "--timeout", "60",
         ])
         #expect(table.status == 0)
         #expect(table.output.contains("FUNCTION") && table.output.contains(b))
         let bad = try await CommandRunner.sluice([
-            "dlq", "list", "--error-class", "grumpy", "--brokers", connection.brokerList,
+            "dlq", "list", "--error-class", "grumpy", "--brokers", connection.brokerList, "--timeout", "60",
         ])
         #expect(bad.status != 0)
         #expect(bad.errors.contains("unknown --error-class 'grumpy'"))
 
         let shown = try json(
             try await CommandRunner.sluice([
-                "dlq", "show", positions[5].description, "--json", "--brokers", connection.brokerList,
+                "dlq", "show", positions[5].description, "--json", "--brokers", connection.brokerList, "--timeout",
+                "60",
             ]))
         #expect(shown["function"] as? String == b)
         #expect(shown["error_class"] as? String == "crash")
@@ -144,7 +149,7 @@ struct DLQCommandTests {
         #expect(shown["value"] as? String == "v5")
         #expect(shown["origin"] as? String == "orders/0@5")
         let missing = try await CommandRunner.sluice([
-            "dlq", "show", "\(topic)/0@999", "--brokers", connection.brokerList,
+            "dlq", "show", "\(topic)/0@999", "--brokers", connection.brokerList, "--timeout", "60",
         ])
         #expect(missing.status != 0)
         #expect(missing.errors.contains("there is no record at"))
