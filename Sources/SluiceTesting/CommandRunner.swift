@@ -31,11 +31,15 @@ public enum CommandRunner {
             ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
     }
 
-    /// Runs `sluice arguments…` with `input` on standard input; kills it when `timeout` passes.
+    /// Runs `sluice arguments…` with `input` on standard input; kills it when `timeout` passes. Its
+    /// commands wait up to 40 s for the broker (`SLUICE_TIMEOUT`, unless the test sets it or passes
+    /// `--timeout`): with the whole suite starting on 2 cores, the default 10 s was not always enough.
     public static func sluice(
         _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)
     ) async throws -> CommandResult {
-        try await run(sluiceBinary, arguments, input: input, environment: environment, timeout: timeout)
+        try await run(
+            sluiceBinary, arguments, input: input, environment: ["SLUICE_TIMEOUT": "40"].merging(environment) { $1 },
+            timeout: timeout)
     }
 
     /// Runs `executable` with its own pipes (`posix_spawn`: Foundation's `Process.run` crashed here while

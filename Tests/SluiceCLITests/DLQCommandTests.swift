@@ -7,8 +7,6 @@ import SluiceSupport
 import SluiceTesting
 import Testing
 
-/// The commands get `--timeout 60`: on a loaded 2-core machine (the whole suite starting at once) the
-/// default 10 s to reach the broker was once not enough.
 @Suite("bin/sluice dlq list, show and replay", .timeLimit(.minutes(4)))
 struct DLQCommandTests {
     func json(_ result: CommandResult) throws -> [String: Any] {
@@ -42,7 +40,7 @@ struct DLQCommandTests {
         let admin = try KafkaAdmin.make(harness.connection)
         let common = [
             "--function", name, "--dlq-topic", harness.deadLetterTopic, "--invocations-topic", harness.invocationsTopic,
-            "--brokers", harness.connection.brokerList, "--timeout", "60", "--json",
+            "--brokers", harness.connection.brokerList, "--json",
         ]
         let before = try await admin.highWatermarks(topics: [harness.invocationsTopic])
         let dry = try json(try await CommandRunner.sluice(["dlq", "replay", "--dry-run"] + common))
@@ -105,7 +103,7 @@ struct DLQCommandTests {
         }
         await producer.close()
         let base = [
-            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList, "--timeout", "60", "--json",
+            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList, "--json",
         ]
         func count(_ extra: [String]) async throws -> Int {
             let object = try json(try await CommandRunner.sluice(base + extra))
@@ -128,12 +126,12 @@ struct DLQCommandTests {
         #expect(errors["newest"] as? String == Timestamp.rfc3339(now.addingTimeInterval(-3600)))
 
         let table = try await CommandRunner.sluice([
-            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList, "--timeout", "60",
+            "dlq", "list", "--dlq-topic", topic, "--brokers", connection.brokerList,
         ])
         #expect(table.status == 0)
         #expect(table.output.contains("FUNCTION") && table.output.contains(b))
         let bad = try await CommandRunner.sluice([
-            "dlq", "list", "--error-class", "grumpy", "--brokers", connection.brokerList, "--timeout", "60",
+            "dlq", "list", "--error-class", "grumpy", "--brokers", connection.brokerList,
         ])
         #expect(bad.status != 0)
         #expect(bad.errors.contains("unknown --error-class 'grumpy'"))
@@ -149,7 +147,7 @@ struct DLQCommandTests {
         #expect(shown["value"] as? String == "v5")
         #expect(shown["origin"] as? String == "orders/0@5")
         let missing = try await CommandRunner.sluice([
-            "dlq", "show", "\(topic)/0@999", "--brokers", connection.brokerList, "--timeout", "60",
+            "dlq", "show", "\(topic)/0@999", "--brokers", connection.brokerList,
         ])
         #expect(missing.status != 0)
         #expect(missing.errors.contains("there is no record at"))

@@ -10,11 +10,21 @@ struct ConnectionOptions: ParsableArguments {
             "Kafka brokers, host:port[,host:port…]. Default: $SLUICE_BROKERS, else 127.0.0.1:9092.", valueName: "list"))
     var brokers: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the cluster before failing.", valueName: "seconds"))
-    var timeout: Double = 10
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds to wait for the cluster before failing. Default: $SLUICE_TIMEOUT, else 10.", valueName: "seconds"))
+    var timeout: Double?
+
+    /// `--timeout`, else `$SLUICE_TIMEOUT` when it is a positive number, else 10 s.
+    var timeoutSeconds: Double {
+        timeout ?? ProcessInfo.processInfo.environment["SLUICE_TIMEOUT"].flatMap(Double.init).flatMap {
+            $0 > 0 && $0.isFinite ? $0 : nil
+        } ?? 10
+    }
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
         if let brokers, brokers.split(separator: ",").contains(where: { !$0.contains(":") }) {
             throw ValidationError("--brokers takes host:port pairs separated by commas, e.g. 127.0.0.1:9092")
         }
@@ -26,7 +36,8 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var connection: KafkaConnection {
-        KafkaConnection(brokerList: brokerList, clientID: "sluice-cli", timeoutMs: Int(timeout * 1000))
+        KafkaConnection(
+            brokerList: brokerList, clientID: "sluice-cli", timeoutMs: Int(min(timeoutSeconds, 86_400) * 1000))
     }
 }
 
