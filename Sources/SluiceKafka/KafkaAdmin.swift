@@ -28,7 +28,7 @@ public final class KafkaAdmin: Sendable {
     deinit { poller.requestStop() }
 
     /// Stops the admin client's poll thread.
-    public func close() async { await poller.stop() }
+    public func close() async { await poller.stop(wake: client.wakeMainQueue) }
 
     private var timeoutMs: Int32 { Int32(connection.timeoutMs) }
 

@@ -65,13 +65,29 @@ public struct ProducerConfiguration: Sendable {
     /// Records waiting in the client before `enqueue` waits for acknowledgements (backpressure).
     public var maxBufferedRecords: Int = 100_000
 
+    /// Requests in flight per broker connection; nil: librdkafka's default (5 with idempotence).
+    public var maxInFlight: Int?
+
     public init(connection: KafkaConnection) {
         self.connection = connection
+    }
+
+    /// For a producer that sends a few records and closes (a deploy, `sluice invoke`): not idempotent,
+    /// since a new idempotent producer's first send waits about 0.85 s for its producer id, and one
+    /// request in flight, so that records keep their order when retried. A retry may write a record
+    /// twice: callers send only records for which that is harmless (the same key and value on a
+    /// compacted topic, a request whose invocation id workers run once).
+    public static func shortLived(connection: KafkaConnection) -> ProducerConfiguration {
+        var configuration = ProducerConfiguration(connection: connection)
+        configuration.idempotent = false
+        configuration.maxInFlight = 1
+        return configuration
     }
 
     var properties: [String: String] {
         var props = connection.baseProperties
         props["enable.idempotence"] = idempotent ? "true" : "false"
+        if let maxInFlight { props["max.in.flight.requests.per.connection"] = String(maxInFlight) }
         props["compression.type"] = compression.rawValue
         props["linger.ms"] = String(lingerMs)
         props["batch.num.messages"] = String(batchRecords)

@@ -72,6 +72,13 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Fetches the leaders of `topics` (off the cooperative pool): call before `assign` on a new consumer,
+    /// whose offset lookups (and first fetches) otherwise wait 500 ms for them.
+    public func learnLeaders(of topics: Set<String>) async {
+        let timeout = Int32(configuration.connection.timeoutMs)
+        await BlockingCalls.run { [client] in client.learnLeaders(of: topics, timeoutMs: timeout) }
+    }
+
     /// Reads exactly these partitions from these offsets (`TopicPartitionOffset.beginning`/`.end` allowed).
     public func assign(_ partitions: [TopicPartitionOffset]) throws {
         let err = TopicPartitionList.with(partitions) { list in client.withHandle { rd_kafka_assign($0, list) } }

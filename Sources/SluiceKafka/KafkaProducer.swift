@@ -90,7 +90,7 @@ public final class KafkaProducer: Sendable {
             client.withHandle { _ = rd_kafka_purge($0, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)) }
             try? await flush(timeoutMs: 1000)
         }
-        await poller.stop()
+        await poller.stop(wake: client.wakeMainQueue)
         deliveries.failAll(KafkaError(.closed, "the producer closed before the broker acknowledged the record"))
     }
 

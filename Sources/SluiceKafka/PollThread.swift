@@ -22,9 +22,11 @@ final class PollThread: Sendable {
         running.store(false, ordering: .releasing)
     }
 
-    /// Stops the loop and waits (off the cooperative pool) for its current iteration to end.
-    func stop() async {
+    /// Stops the loop and waits (off the cooperative pool) for its current iteration to end; `wake`
+    /// cuts a waiting iteration short.
+    func stop(wake: () -> Void = {}) async {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        wake()
         _ = await BlockingCalls.run { [exited] in exited.wait() }
     }
 }

@@ -117,6 +117,25 @@ final class RDKafkaClient: @unchecked Sendable {
 
     var lastError: String? { lastErrorText.withLock { $0 } }
 
+    /// Fetches the metadata of `topics` into the client's cache (blocking, up to `timeoutMs`). A client
+    /// that looks up an offset before it knows the partition's leader retries only 500 ms later: every
+    /// assign at a logical offset (beginning, end) just after the client was made paid that.
+    func learnLeaders(of topics: Set<String>, timeoutMs: Int32) {
+        for topic in topics {
+            let topicHandle = rd_kafka_topic_new(handle, topic, nil)
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            _ = rd_kafka_metadata(handle, 0, topicHandle, &metadata, timeoutMs)
+            if let metadata { rd_kafka_metadata_destroy(metadata) }
+            if let topicHandle { rd_kafka_topic_destroy(topicHandle) }
+        }
+    }
+
+    /// Makes a `serveMainQueue` waiting now return at once (to stop its poll thread without waiting
+    /// out its timeout).
+    func wakeMainQueue() {
+        rd_kafka_queue_yield(mainQueue)
+    }
+
     /// Serves events of the main queue for up to `timeoutMs`; events other than logs and errors go to
     /// `handle`. Returns whether any event was served.
     @discardableResult

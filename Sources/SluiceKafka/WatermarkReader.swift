@@ -20,7 +20,8 @@ enum WatermarkReader {
         properties["max.partition.fetch.bytes"] = "1024"
         let client = try RDKafkaClient.make(kind: .consumer, properties: properties, events: 0, logger: logger)
         return try await BlockingCalls.run {
-            try client.withHandle { handle in
+            client.learnLeaders(of: Set(partitions.map(\.topic)), timeoutMs: Int32(connection.timeoutMs))
+            return try client.withHandle { handle in
                 let err = TopicPartitionList.with(
                     partitions.map { TopicPartitionOffset($0, offset: TopicPartitionOffset.end) }
                 ) {

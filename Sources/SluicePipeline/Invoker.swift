@@ -46,15 +46,23 @@ public struct Invoker: Sendable {
         _ function: String, event: [UInt8], key: [UInt8]?, wait: Duration,
         failedAttempt: @escaping @Sendable (Result) -> Void = { _ in }
     ) async throws -> Result? {
-        // Read results from their current end before publishing, so the result cannot be missed.
-        let marks = try await KafkaAdmin.highWatermarks(topics: [topics.results], connection: connection)
+        // Results are read from their current end before publishing, so the result cannot be missed. (A
+        // request sent twice by a retry has one invocation id: workers run it once.)
+        let producer = try KafkaProducer.make(.shortLived(connection: connection))
+        let marks: [TopicPartition: Int64]
+        do {
+            marks = try await KafkaAdmin.highWatermarks(topics: [topics.results], connection: connection)
+        } catch {
+            await producer.close()
+            throw error
+        }
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
         return try await closing(close: consumer.close) {
+            await consumer.learnLeaders(of: [topics.results])
             try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
             let id = InvocationRequest.randomID()
             let request = InvocationRequest(
                 invocationID: id, function: function, trigger: "invoke", key: key, value: event, traceParent: .start())
-            let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
             _ = try await closing(close: producer.close) {
                 try await producer.send(request.producerRecord(topic: topics.invocations))
             }
