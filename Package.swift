@@ -64,10 +64,20 @@ let package = Package(
             dependencies: ["SluiceRecords", "SluiceSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // liblz4's frame format, for artifacts (Debian's liblz4-dev).
+        .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
+        .target(
+            name: "SluiceArtifacts",
+            dependencies: [
+                "CLZ4", "SluiceFunctions", "SluiceKafka", "SluiceRecords", "SluiceSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SluiceRegistry",
             dependencies: [
-                "SluiceFunctions", "SluiceKafka", "SluiceRecords", "SluiceSupport",
+                "SluiceArtifacts", "SluiceFunctions", "SluiceKafka", "SluiceRecords", "SluiceSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -89,8 +99,8 @@ let package = Package(
         .target(
             name: "SluicePipeline",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceRuntime", "SluiceSandbox",
-                "SluiceSupport",
+                "SluiceArtifacts", "SluiceKafka", "SluiceFunctions", "SluiceRecords", "SluiceRegistry", "SluiceRuntime",
+                "SluiceSandbox", "SluiceSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,7 +155,8 @@ let package = Package(
         .target(
             name: "SluiceBench",
             dependencies: [
-                "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRecords", "SluiceRegistry", "SluiceRuntime",
+                "SluiceArtifacts", "SluiceKafka", "SluiceFunctions", "SluicePipeline", "SluiceRecords",
+                "SluiceRegistry", "SluiceRuntime",
                 "SluiceSupport",
                 "SluiceDeadLetters", "SluiceSandbox", "SluiceBroker", "SluiceTopics", "SluiceScaling",
                 "SluiceAutoscaler",
@@ -195,8 +206,8 @@ let package = Package(
         .target(
             name: "SluiceTesting",
             dependencies: [
-                "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics", "SluicePipeline",
-                "SluiceRuntime", "SluiceSandbox",
+                "SluiceArtifacts", "SluiceKafka", "SluiceBroker", "SluiceSupport", "SluiceFunctions", "SluiceTopics",
+                "SluicePipeline", "SluiceRuntime", "SluiceSandbox",
                 "SluiceRecords", "SluiceRegistry", "CSluiceSys", "CRdKafka",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -223,10 +234,15 @@ let package = Package(
             name: "SluicePipelineTests",
             dependencies: [
                 "SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox",
+                "SluiceArtifacts",
                 "SluiceScaling", "SluiceAutoscaler",
                 "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime", "SluiceBroker",
                 "SluiceLag",
             ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceArtifactsTests",
+            dependencies: ["SluiceArtifacts", "SluiceFunctions", "SluiceRecords", "SluiceTesting"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceBenchTests", dependencies: ["SluiceBench", "SluiceRecords"], swiftSettings: strictSettings),
         .testTarget(

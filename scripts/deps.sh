@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
 
-apt_packages=(librdkafka-dev libseccomp-dev liblz4-dev bubblewrap python3 chromium ${SLUICE_EXTRA_APT:-})
+apt_packages=(librdkafka-dev libseccomp-dev liblz4-dev lz4 bubblewrap python3 chromium ${SLUICE_EXTRA_APT:-})
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -15,7 +15,7 @@ enum BenchmarkFunction {
             name: name, tenant: "bench", runtime: .python3, handler: "handler.main", codePath: folder.path)
         manifest.ordering = .none
         configure(&manifest)
-        let outcome = try await FunctionDeployer.with(connection: connection) {
+        let outcome = try await FunctionDeployer.with(connection: connection, signingKey: BenchmarkKey.key) {
             try await $0.deploy(manifest, force: true)
         }
         guard case .deployed(let spec) = outcome else {

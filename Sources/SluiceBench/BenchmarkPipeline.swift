@@ -10,7 +10,7 @@ import Synchronization
 final class BenchmarkPipeline: Sendable {
     let registry: FunctionRegistry
     private let connection: KafkaConnection
-    private let invocations: String
+    let invocations: String
     private let logger: Logger
     private let follow: Task<Void, Never>
     private let running = Mutex<[(stop: @Sendable () -> Void, task: Task<Void, any Error>)]>([])
@@ -37,12 +37,15 @@ final class BenchmarkPipeline: Sendable {
 
     /// A worker of `groupID` that takes enough invocations at once to fill the batches of `processes`
     /// warm processes; it keeps no window of earlier results (the benchmark's are all new).
-    func startWorker(id: String, groupID: String, processes: Int) async throws {
+    /// `artifactCache`: a cache folder of its own (default: the project's).
+    func startWorker(id: String, groupID: String, processes: Int, artifactCache: String? = nil) async throws {
         var configuration = Worker.Configuration(connection: connection, workerID: id)
         configuration.topics.invocations = invocations
         configuration.resultsWindowPerPartition = 0
         configuration.groupID = groupID
         configuration.concurrency = processes * FunctionRunner.maxBatch
+        configuration.trustedKeys = [BenchmarkKey.publicKey]
+        configuration.artifactCache = artifactCache
         let worker = try await Worker.build(configuration: configuration, registry: registry, logger: logger)
         running.withLock { $0.append((worker.stop, Task { try await worker.run() })) }
     }

@@ -71,7 +71,7 @@ public struct FunctionsBenchmark: Sendable {
         progress(
             String(format: "    %.0f events/s; the worker served %.2f s after its start", crowded.eps, crowded.ready))
 
-        try await FunctionDeployer.with(connection: connection) { deployer in
+        try await FunctionDeployer.with(connection: connection, signingKey: BenchmarkKey.key) { deployer in
             try await deployer.delete(name: measured)
             for index in 0..<others { try await deployer.delete(name: "bench-fn-\(tag)-\(index)") }
         }
@@ -89,7 +89,7 @@ public struct FunctionsBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(at: folder) }
         try "def main(event, context):\n    return event\n".write(
             to: folder.appendingPathComponent("handler.py"), atomically: true, encoding: .utf8)
-        try await FunctionDeployer.with(connection: connection) { deployer in
+        try await FunctionDeployer.with(connection: connection, signingKey: BenchmarkKey.key) { deployer in
             for index in 0..<count {
                 var manifest = FunctionManifest(
                     name: "bench-fn-\(tag)-\(index)", tenant: "bench", runtime: .python3, handler: "handler.main",

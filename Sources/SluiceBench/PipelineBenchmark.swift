@@ -154,7 +154,9 @@ public struct PipelineBenchmark: Sendable {
 
         await pipeline.stop()
         await results.close()
-        try await FunctionDeployer.with(connection: connection) { try await $0.delete(name: function) }
+        try await FunctionDeployer.with(connection: connection, signingKey: BenchmarkKey.key) {
+            try await $0.delete(name: function)
+        }
         _ = try? await admin.deleteTopics(topics + [warmupTopic])
         await admin.close()
         return Report(

@@ -127,7 +127,8 @@ public struct PrewarmBenchmark: Sendable {
         configuration.topics = topics
         configuration.workerArguments = [
             "--brokers", connection.brokerList, "--invocations-topic", topics.invocations, "--retry-prefix",
-            topics.retryPrefix, "--dlq-topic", topics.deadLetters, "--group", group,
+            topics.retryPrefix, "--dlq-topic", topics.deadLetters, "--group", group, "--trusted-key",
+            BenchmarkKey.publicKey,
         ]
         configuration.policy.minWorkers = 1
         configuration.policy.maxWorkers = 1

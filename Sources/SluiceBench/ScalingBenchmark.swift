@@ -88,7 +88,8 @@ public struct ScalingBenchmark: Sendable {
         configuration.workerArguments = [
             "--brokers", connection.brokerList, "--invocations-topic", topics.invocations, "--retry-prefix",
             topics.retryPrefix,
-            "--dlq-topic", topics.deadLetters, "--group", group, "--concurrency", "2",
+            "--dlq-topic", topics.deadLetters, "--group", group, "--concurrency", "2", "--trusted-key",
+            BenchmarkKey.publicKey,
         ]
         configuration.policy.perWorkerThroughput = 300
         configuration.policy.maxWorkers = 3

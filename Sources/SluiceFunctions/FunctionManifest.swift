@@ -26,8 +26,11 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     public var runtime: Runtime
     /// python3: `module.function`; exec: path of the executable inside the code folder.
     public var handler: String
-    /// Absolute path of the code folder.
+    /// Absolute path of the code folder (on a worker: the artifact's folder in its cache).
     public var codePath: String
+    /// Absolute path of a folder of dependencies (python packages…) packed as an artifact of its own,
+    /// shared by every version that has the same one; mounted read-only at `/deps`.
+    public var dependenciesPath: String?
     public var memoryMB: Int = 128
     public var cpuMillicores: Int = 1000
     public var timeoutSeconds: Double = 30
@@ -73,6 +76,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         case pidsMax = "pids_max"
         case openFiles = "open_files"
         case predictivePrewarm = "predictive_prewarm"
+        case dependenciesPath = "dependencies_path"
     }
 
     static let keys: Set<String> = [
@@ -80,7 +84,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         "max_concurrency",
         "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry", "isolation", "network",
         "tmp_mb", "pids_max",
-        "open_files", "predictive_prewarm",
+        "open_files", "predictive_prewarm", "dependencies",
     ]
 
     /// Loads and validates a manifest file.
@@ -120,6 +124,14 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         guard FileManager.default.fileExists(atPath: code.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw codeValue.error("the code folder \(code.path) does not exist")
         }
+        var dependenciesPath: String?
+        if let dependencies = fields["dependencies"] {
+            let folder = URL(fileURLWithPath: try dependencies.string(), relativeTo: manifestDirectory)
+                .standardizedFileURL
+            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
+            else { throw dependencies.error("the dependencies folder \(folder.path) does not exist") }
+            dependenciesPath = folder.path
+        }
         let handlerValue = try fields.required("handler")
         let handler = try handlerValue.string()
         switch runtime {
@@ -139,6 +151,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         }
         var manifest = FunctionManifest(
             name: name, tenant: tenant, runtime: runtime, handler: handler, codePath: code.path)
+        manifest.dependenciesPath = dependenciesPath
         manifest.memoryMB = try fields["memory_mb"]?.int(in: FunctionBounds.memoryMB) ?? manifest.memoryMB
         manifest.cpuMillicores =
             try fields["cpu_millicores"]?.int(in: FunctionBounds.cpuMillicores) ?? manifest.cpuMillicores

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceRecords
 
 /// A deployed function version: the record value on `sluice.functions` (key = name).
 public struct FunctionSpec: Sendable, Hashable, Codable {
@@ -7,13 +8,18 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
     public var codeHash: String
     public var createdAt: String
     public var manifest: FunctionManifest
+    /// The code, packed (nil: a version deployed before artifacts, which no worker runs).
+    public var artifact: ArtifactReference?
+    /// The manifest's `dependencies` folder, packed: mounted read-only at `/deps`.
+    public var dependencies: ArtifactReference?
+    public var signature: DeploySignature?
 
     enum CodingKeys: String, CodingKey {
         case functionID = "function_id"
         case version
         case codeHash = "code_hash"
         case createdAt = "created_at"
-        case manifest
+        case manifest, artifact, dependencies, signature
     }
 
     public init(manifest: FunctionManifest, version: Int, codeHash: String, createdAt: Date = Date()) {
@@ -37,8 +43,9 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
         try JSONDecoder().decode(FunctionSpec.self, from: Data(bytes))
     }
 
-    /// Whether `other` is the same manifest and code (a deploy of it would change nothing).
+    /// Whether `other` is the same manifest, code and dependencies (a deploy of it would change nothing).
     public func sameDeployment(as other: FunctionSpec) -> Bool {
         manifest == other.manifest && codeHash == other.codeHash
+            && dependencies?.digest == other.dependencies?.digest
     }
 }

@@ -22,13 +22,17 @@ public struct PlatformConfiguration: Sendable, Hashable {
     /// python3 processes a worker makes ahead for the next start of the versions it runs (docs/sandbox.md,
     /// "Fast starts"); 0 turns fast starts off.
     public var standbyProcesses = 8
+    /// Largest code or dependencies archive `sluice deploy` packs and a worker unpacks.
+    public var maxArtifactBytes = 64 << 20
+    /// Public deploy keys (base64) whose signed versions workers run (`deploy.trusted_keys`).
+    public var trustedKeys: [String] = []
 
     public init() {}
 
     public static let standard = PlatformConfiguration()
 
-    static let keys: Set<String> = ["retry", "limits", "sandbox"]
-    static let limitKeys: Set<String> = ["max_event_bytes"]
+    static let keys: Set<String> = ["retry", "limits", "sandbox", "deploy"]
+    static let limitKeys: Set<String> = ["max_event_bytes", "max_artifact_bytes"]
     static let sandboxKeys: Set<String> = [
         "allow_isolation_none", "allow_host_network", "allow_without_cgroups", "uid", "gid", "standby_processes",
     ]
@@ -56,6 +60,8 @@ public struct PlatformConfiguration: Sendable, Hashable {
         if let limits = try fields["limits"]?.mapping(allowed: limitKeys) {
             configuration.maxEventBytes =
                 try limits["max_event_bytes"]?.int(in: 1...(16 << 20)) ?? configuration.maxEventBytes
+            configuration.maxArtifactBytes =
+                try limits["max_artifact_bytes"]?.int(in: 4096...(1 << 30)) ?? configuration.maxArtifactBytes
         }
         if let sandbox = try fields["sandbox"]?.mapping(allowed: sandboxKeys) {
             configuration.allowIsolationNone = try sandbox["allow_isolation_none"]?.bool() ?? false
@@ -65,6 +71,14 @@ public struct PlatformConfiguration: Sendable, Hashable {
             configuration.sandboxGID = UInt32(try sandbox["gid"]?.int(in: 1...4_000_000_000) ?? 65534)
             configuration.standbyProcesses =
                 try sandbox["standby_processes"]?.int(in: 0...1000) ?? configuration.standbyProcesses
+        }
+        if let deploy = try fields["deploy"]?.mapping(allowed: ["trusted_keys"]), let keys = deploy["trusted_keys"] {
+            configuration.trustedKeys = try keys.stringList()
+            if let wrong = configuration.trustedKeys.first(where: { !SigningKey.isPublicKey($0) }) {
+                throw keys.error(
+                    "'\(wrong.prefix(80))' is not a public key (base64 of 32 bytes, as `sluice signing-key create` prints)"
+                )
+            }
         }
         return configuration
     }

@@ -1,24 +1,22 @@
 import Foundation
 
-/// Decides whether a function version read from the registry topic may run here. Anyone with broker
-/// access can write that topic, so a record gets the checks `sluice deploy` makes, and more: its code
-/// must be in this platform's code store, and a name stays with the tenant that deployed it.
+/// Decides whether a function version read from the registry topic may be applied. Anyone with broker
+/// access can write that topic, so a record gets the checks `sluice deploy` makes, and more: a name
+/// stays with the tenant that deployed it. (Whether it may *run* is the worker's call: its signature
+/// and artifacts are checked there, `ArtifactResolver`.)
 public struct SpecAdmission: Sendable {
     public var platform: PlatformConfiguration
-    /// Where code must come from; nil skips the code check (for tools that only list functions).
-    public var store: CodeStore?
     /// Platform topics under names of their own (the `sluice.` prefix is refused anyway).
     public var platformTopics: Set<String>
 
     public init(
-        platform: PlatformConfiguration = .standard, store: CodeStore? = .project, platformTopics: Set<String> = []
+        platform: PlatformConfiguration = .standard, platformTopics: Set<String> = []
     ) {
         self.platform = platform
-        self.store = store
         self.platformTopics = platformTopics
     }
 
-    /// The project's platform configuration (`Config/platform.yaml`) and code store.
+    /// The project's platform configuration (`Config/platform.yaml`).
     /// - Throws: `ConfigurationError` for an invalid platform file.
     public static func project() throws -> SpecAdmission {
         SpecAdmission(platform: try .loadProject())
@@ -50,15 +48,10 @@ public struct SpecAdmission: Sendable {
         if manifest.network == .host, !platform.allowHostNetwork {
             return "network: host is not allowed here (sandbox.allow_host_network)"
         }
-        if let store {
-            guard let folder = store.folder(for: spec.codeHash), manifest.codePath == folder else {
-                return "its code \(manifest.codePath) is not the code store's folder for \(spec.codeHash)"
-            }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
-            else {
-                return "its code \(spec.codeHash) is not in this host's code store (\(store.root)); deploy it again"
-            }
+        for reference in [spec.artifact, spec.dependencies].compactMap({ $0 }) {
+            guard reference.partition >= 0, reference.offset >= 0,
+                (1...platform.maxArtifactBytes).contains(reference.bytes)
+            else { return "its artifact reference is out of range" }
         }
         return nil
     }

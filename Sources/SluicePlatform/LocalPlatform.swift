@@ -41,8 +41,10 @@ public struct LocalPlatform: Service, Sendable {
                 : "broker: started at \(broker.address) (pid \(pid), log \(broker.logFile.path))")
         let connection = KafkaConnection(brokers: [broker.address], clientID: "sluice-up")
         try await applyTopics(connection)
-        try await deployFunctions(connection)
-        let children = try startComponents(brokers: broker.address)
+        let key = try SigningKey.loadOrCreate(path: SigningKey.projectPath)
+        say("deploy key: \(SigningKey.projectPath) (public \(key.publicKey)), trusted by this platform's workers")
+        try await deployFunctions(connection, key: key)
+        let children = try startComponents(brokers: broker.address, trusting: key.publicKey)
         say(
             """
 
@@ -98,11 +100,11 @@ public struct LocalPlatform: Service, Sendable {
     }
 
     /// Deploys `Config/functions/` (unchanged manifests are left as they are).
-    private func deployFunctions(_ connection: KafkaConnection) async throws {
+    private func deployFunctions(_ connection: KafkaConnection, key: SigningKey) async throws {
         let platform = try PlatformConfiguration.loadProject()
         let folder = paths.config.appendingPathComponent("functions").path
         let manifests = try ManifestFiles.find([folder]).map { try FunctionManifest.load(path: $0, platform: platform) }
-        try await FunctionDeployer.with(connection: connection) { deployer in
+        try await FunctionDeployer.with(connection: connection, signingKey: key) { deployer in
             for manifest in manifests {
                 switch try await deployer.deploy(manifest) {
                 case .deployed(let spec): say("functions: deployed \(spec.name) version \(spec.version)")
@@ -113,11 +115,11 @@ public struct LocalPlatform: Service, Sendable {
     }
 
     /// Starts the router, the worker supervisor (which starts the workers) and the dashboard.
-    private func startComponents(brokers: String) throws -> [(String, pid_t)] {
+    private func startComponents(brokers: String, trusting publicKey: String) throws -> [(String, pid_t)] {
         var children: [(String, pid_t)] = []
         let supervisor = [
             "supervisor", "--min-workers", "1", "--max-workers", String(Self.maxWorkers), "--idle-seconds", "300",
-            "--metrics-port-base", "9101",
+            "--metrics-port-base", "9101", "--trusted-key", publicKey,
         ]
         for (name, arguments) in [
             ("router", ["router", "--metrics-port", "9100"]), ("supervisor", supervisor),

@@ -16,6 +16,8 @@ public struct PlatformTopics: Sendable, Hashable {
     public var replays: String
     /// Load samples and Scaling Events.
     public var scaling: String
+    /// Deployed code: artifact manifests and chunks (compacted; key = digest, `<digest>/<n>`).
+    public var artifacts: String
     /// Retry tier topics are this prefix followed by a delay (`1s`, `10m`…).
     public var retryPrefix: String
 
@@ -23,7 +25,7 @@ public struct PlatformTopics: Sendable, Hashable {
     public static let standard = PlatformTopics(prefix: "sluice.")
 
     /// Every platform topic named `prefix` + its standard suffix (`functions`, `invocations`, `results`,
-    /// `invocation-log`, `dlq`, `dlq.replays`, `scaling`, `retry.`).
+    /// `invocation-log`, `dlq`, `dlq.replays`, `scaling`, `artifacts`, `retry.`).
     public init(prefix: String) {
         functions = prefix + "functions"
         invocations = prefix + "invocations"
@@ -32,6 +34,7 @@ public struct PlatformTopics: Sendable, Hashable {
         deadLetters = prefix + "dlq"
         replays = prefix + "dlq.replays"
         scaling = prefix + "scaling"
+        artifacts = prefix + "artifacts"
         retryPrefix = prefix + "retry."
     }
 }

@@ -1,49 +1,71 @@
 import Foundation
+import SluiceArtifacts
 import SluiceFunctions
 import SluiceKafka
 import SluiceRecords
 import SluiceSupport
 
-/// Publishes manifests to the registry topic with an incremented version and a code hash.
+/// Deploys manifests: packs the code (and dependencies) into artifacts on the artifacts topic, signs the
+/// version and publishes it on the registry topic with an incremented version.
 public struct FunctionDeployer: Sendable {
     /// What deploying one manifest did.
     public enum Outcome: Sendable, Equatable {
         case deployed(FunctionSpec)
-        /// Same manifest and code as the current version: nothing published.
+        /// Same manifest, code and dependencies as the current version: nothing published.
         case unchanged(FunctionSpec)
     }
 
     let producer: KafkaProducer
     public let registry: FunctionRegistry
-    /// Where the code is copied; the version's `code_path` is the copy.
-    public let store: CodeStore
+    /// nil: a deployer that only deletes.
+    public let signingKey: SigningKey?
+    public let shelf: ArtifactShelf
 
-    public init(producer: KafkaProducer, registry: FunctionRegistry, store: CodeStore = .project) {
+    public init(producer: KafkaProducer, registry: FunctionRegistry, signingKey: SigningKey?, shelf: ArtifactShelf) {
         self.producer = producer
         self.registry = registry
-        self.store = store
+        self.signingKey = signingKey
+        self.shelf = shelf
     }
 
-    /// Deploys one manifest: copies its code into the code store and publishes a version whose code is
-    /// that copy; `force` publishes a new version even when nothing changed.
-    /// - Throws: `DeployRefusal` when the name belongs to another tenant or the registry would refuse
-    ///   the version; file errors from copying the code.
+    /// Deploys one manifest; `force` publishes a new version even when nothing changed. An artifact the
+    /// current version already has (same digest) is not published again.
+    /// - Throws: `ArtifactError` (a folder that cannot be packed, naming the path), `DeployRefusal` when
+    ///   the name belongs to another tenant or the registry would refuse the version, `KafkaError`.
     public func deploy(_ manifest: FunctionManifest, force: Bool = false) async throws -> Outcome {
-        let (hash, folder) = try store.put(manifest.codePath)
+        guard let signingKey else { throw DeployRefusal(message: "\(manifest.name) was not deployed: no signing key") }
+        let limit = registry.admission.platform.maxArtifactBytes
+        let (code, dependencies) = try await BlockingCalls.run {
+            (
+                try Artifact.pack(folder: manifest.codePath, limit: limit),
+                try manifest.dependenciesPath.map { try Artifact.pack(folder: $0, limit: limit) }
+            )
+        }
         var stored = manifest
-        stored.codePath = folder
+        stored.codePath = ""
+        stored.dependenciesPath = nil
         let current = registry.function(named: manifest.name)
-        let candidate = FunctionSpec(
-            manifest: stored, version: min((current?.version ?? 0) + 1, 1_000_000_000), codeHash: hash)
-        var admission = registry.admission
-        admission.store = store
-        if let problem = admission.problem(with: candidate, key: manifest.name, current: current) {
+        var candidate = FunctionSpec(
+            manifest: stored, version: min((current?.version ?? 0) + 1, 1_000_000_000), codeHash: code.digest)
+        candidate.dependencies = dependencies.map {
+            ArtifactReference(digest: $0.digest, bytes: $0.bytes.count, partition: 0, offset: 0)
+        }
+        if let problem = registry.admission.problem(with: candidate, key: manifest.name, current: current) {
             throw DeployRefusal(message: "\(manifest.name) was not deployed: \(problem)")
         }
         if let current, !force, current.sameDeployment(as: candidate) { return .unchanged(current) }
+        candidate.artifact = try await reuse(current?.artifact, code)
+        if let dependencies { candidate.dependencies = try await reuse(current?.dependencies, dependencies) }
+        try candidate.sign(with: signingKey)
         _ = try await producer.send(
             ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try candidate.encoded()))
         return .deployed(candidate)
+    }
+
+    /// The current version's reference when it is the same artifact, else the artifact published.
+    private func reuse(_ current: ArtifactReference?, _ artifact: Artifact) async throws -> ArtifactReference {
+        if let current, current.digest == artifact.digest, current.bytes == artifact.bytes.count { return current }
+        return try await shelf.publish(artifact, producer: producer)
     }
 
     /// Writes a tombstone: the function is gone for every component.
@@ -54,15 +76,20 @@ public struct FunctionDeployer: Sendable {
 
 extension FunctionDeployer {
     /// Runs `body` with a deployer on the current registry; its clients are closed when it returns.
+    /// `signingKey`: nil for a deployer that only deletes.
     public static func with<T: Sendable>(
-        connection: KafkaConnection, topic: String = PlatformTopics.standard.functions,
+        connection: KafkaConnection, topics: PlatformTopics = .standard, signingKey: SigningKey? = nil,
         admission: SpecAdmission = SpecAdmission(), _ body: (FunctionDeployer) async throws -> T
     ) async throws -> T {
-        let registry = try await FunctionRegistry.load(connection: connection, topic: topic, admission: admission)
-        return try await closing(close: registry.close) {
-            let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-            return try await closing(close: producer.close) {
-                try await body(FunctionDeployer(producer: producer, registry: registry))
+        let producer = try KafkaProducer.make(.shortLived(connection: connection))
+        return try await closing(close: producer.close) {
+            let registry = try await FunctionRegistry.load(
+                connection: connection, topic: topics.functions, admission: admission)
+            return try await closing(close: registry.close) {
+                try await body(
+                    FunctionDeployer(
+                        producer: producer, registry: registry, signingKey: signingKey,
+                        shelf: ArtifactShelf(connection: connection, topic: topics.artifacts)))
             }
         }
     }

@@ -46,7 +46,7 @@ public struct ProcessLauncher: Sendable {
         program: (_ code: String, _ runtime: String) -> [String]
     ) throws -> FunctionProcess {
         let manifest = spec.manifest
-        let variables = environment.variables(for: spec)
+        var variables = environment.variables(for: spec)
         let runtimeFolder = URL(fileURLWithPath: environment.pythonBootstrap).deletingLastPathComponent().path
         switch manifest.isolation {
         case .none:
@@ -57,6 +57,7 @@ public struct ProcessLauncher: Sendable {
                 )
             }
             let command = program(manifest.codePath, runtimeFolder)
+            if let dependencies = manifest.dependenciesPath { variables["SLUICE_DEPS"] = dependencies }
             return try FunctionProcess.start(
                 command[0], Array(command.dropFirst()), environment: variables, directory: manifest.codePath,
                 stdoutLimit: stdoutLimit)
@@ -64,9 +65,10 @@ public struct ProcessLauncher: Sendable {
             guard let sandboxing else {
                 throw SandboxRefusal(message: "this worker has no sandbox, so it cannot run \(spec.name)")
             }
+            if manifest.dependenciesPath != nil { variables["SLUICE_DEPS"] = "/deps" }
             let command = try sandboxing.command(
                 policy: policy(for: manifest), code: manifest.codePath, runtime: runtimeFolder,
-                program: program("/code", "/runtime"), standby: standby)
+                dependencies: manifest.dependenciesPath, program: program("/code", "/runtime"), standby: standby)
             return try FunctionProcess.start(
                 command.executable, command.arguments, environment: variables, directory: "/", cgroup: command.cgroup,
                 inherit: command.inherited, stdoutLimit: stdoutLimit)

@@ -23,6 +23,9 @@ actor WarmPool {
     private var standbyPending = false
     private var standbyWaiters: [CheckedContinuation<Void, Never>] = []
     private var neededProcess = false
+    /// Shut down (its version left the registry): processes that finish their invocations are ended,
+    /// and no standby is made.
+    private var retired = false
     private var idle: [(process: PythonProcess, since: ContinuousClock.Instant)] = []
     /// Processes running a batch or being started for one.
     private var busy = 0
@@ -82,8 +85,8 @@ actor WarmPool {
     /// invocation leads on a new one.
     func release(_ process: PythonProcess?, healthy: Bool) async {
         defer { replenishStandby() }
-        if let process, healthy, process.process.exitStatus == nil, !process.process.stdout.overflowed,
-            process.leftNothingBehind
+        if let process, healthy, !retired || !waiting.isEmpty, process.process.exitStatus == nil,
+            !process.process.stdout.overflowed, process.leftNothingBehind
         {
             if waiting.isEmpty {
                 busy -= 1
@@ -121,7 +124,7 @@ actor WarmPool {
     /// Makes a standby for the next start, once this version needed a process and the budget allows. The
     /// spawn runs on a queue of its own, off the path of the invocation that ends here.
     private func replenishStandby() {
-        guard neededProcess, standby == nil, !standbyPending, standbys.take() else { return }
+        guard !retired, neededProcess, standby == nil, !standbyPending, standbys.take() else { return }
         standbyPending = true
         let (spec, launcher) = (self.spec, self.launcher)
         Self.spawning.async {
@@ -138,7 +141,7 @@ actor WarmPool {
             for waiter in standbyWaiters { waiter.resume() }
             standbyWaiters = []
         }
-        guard let made, neededProcess, standby == nil else {
+        guard let made, !retired, neededProcess, standby == nil else {
             standbys.give()
             await made?.process.terminateGroup(grace: .zero)
             return
@@ -215,8 +218,10 @@ actor WarmPool {
         }
     }
 
-    /// Stops every idle process (busy ones are stopped by their invocations' release).
+    /// Stops every idle process; busy ones finish their invocations (and those waiting for them), then
+    /// end (the drain of a version that left the registry).
     func shutdown() async {
+        retired = true
         await dropStandby()
         let processes = idle
         idle = []

@@ -101,15 +101,17 @@ public final class Sandboxing: Sendable {
     }
 
     /// Prepares one sandbox: creates its cgroup with the limits and returns the launcher command that
-    /// runs `program` (paths as seen inside: the code at `/code`, `runtime` at `/runtime`).
+    /// runs `program` (paths as seen inside: the code at `/code`, `runtime` at `/runtime`, `dependencies`
+    /// at `/deps`).
     /// (`withCgroup: false` leaves out the cgroup: for measurements only.) `standby`: the sandbox is made
     /// but waits for one byte on its stdin before it execs `program` (docs/sandbox.md, "Fast starts").
     public func command(
-        policy: SandboxPolicy, code: String, runtime: String?, program: [String], withCgroup: Bool = true,
-        standby: Bool = false
+        policy: SandboxPolicy, code: String, runtime: String?, dependencies: String? = nil, program: [String],
+        withCgroup: Bool = true, standby: Bool = false
     ) throws -> Command {
         var arguments = ["--root", rootDirectory, "--code", code]
         if let runtime { arguments += ["--runtime", runtime] }
+        if let dependencies { arguments += ["--deps", dependencies] }
         let cgroup = withCgroup ? try takeCgroup(policy.limits) : nil
         for file in cgroup?.procsFiles ?? [] { arguments += ["--cgroup-procs", file] }
         for file in Self.readOnlyFiles(hostNetwork: policy.hostNetwork) { arguments += ["--ro-file", file] }

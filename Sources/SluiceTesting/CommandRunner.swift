@@ -38,7 +38,8 @@ public enum CommandRunner {
         _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeout: Duration = .seconds(60)
     ) async throws -> CommandResult {
         try await run(
-            sluiceBinary, arguments, input: input, environment: ["SLUICE_TIMEOUT": "40"].merging(environment) { $1 },
+            sluiceBinary, arguments, input: input,
+            environment: ["SLUICE_TIMEOUT": "40", "SLUICE_SIGNING_KEY": TestDeployKey.file].merging(environment) { $1 },
             timeout: timeout)
     }
 

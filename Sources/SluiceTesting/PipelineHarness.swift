@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SluiceArtifacts
 import SluiceFunctions
 import SluiceKafka
 import SluicePipeline
@@ -34,7 +35,7 @@ public struct PipelineHarness: Sendable {
     public var workerArguments: [String] {
         [
             "--brokers", connection.brokerList, "--invocations-topic", invocationsTopic, "--retry-prefix", retryPrefix,
-            "--dlq-topic", deadLetterTopic,
+            "--dlq-topic", deadLetterTopic, "--trusted-key", TestDeployKey.publicKey,
         ]
     }
 
@@ -64,7 +65,10 @@ public struct PipelineHarness: Sendable {
         let registry = try await FunctionRegistry.load(
             connection: connection, admission: SpecAdmission(platform: platform), logger: logger)
         let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        let outcome = try await FunctionDeployer(producer: producer, registry: registry).deploy(
+        let deployer = FunctionDeployer(
+            producer: producer, registry: registry, signingKey: TestDeployKey.key,
+            shelf: ArtifactShelf(connection: connection))
+        let outcome = try await deployer.deploy(
             try FunctionManifest.load(path: manifestPath, platform: platform), force: true)
         await producer.close()
         await registry.close()
@@ -81,6 +85,11 @@ public struct PipelineHarness: Sendable {
                 "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n\(fields)",
                 files: ["handler.py": code]))
         return name
+    }
+
+    /// The artifact cache of the harness's workers (unless `startWorker` is given another): the project's.
+    public var artifactCache: ArtifactCache {
+        ArtifactCache(root: ProjectPaths.discover().run.appendingPathComponent("artifacts").path)
     }
 
     /// A registry that follows the topic, for in-process workers and routers.
@@ -102,10 +111,12 @@ public struct PipelineHarness: Sendable {
     }
 
     /// Starts an in-process worker on this test's topics (built as `sluice worker` builds it); stop it
-    /// with `stop()`, a graceful shutdown. `clientProperties` override librdkafka settings of its clients.
+    /// with `stop()`, a graceful shutdown. `clientProperties` override librdkafka settings of its clients;
+    /// `artifactCache`: its own artifact cache folder (default: the project's `.run/artifacts`).
     public func startWorker(
         registry: FunctionRegistry, concurrency: Int = 16, id: String = "test-worker",
-        platform: PlatformConfiguration = .standard, clientProperties: [String: String] = [:]
+        platform: PlatformConfiguration = .standard, clientProperties: [String: String] = [:],
+        artifactCache: String? = nil
     ) async throws -> RunningService {
         var workerConnection = connection
         workerConnection.properties.merge(clientProperties) { _, override in override }
@@ -116,6 +127,8 @@ public struct PipelineHarness: Sendable {
         configuration.platform = platform
         configuration.groupID = "workers-\(invocationsTopic)"
         configuration.concurrency = concurrency
+        configuration.trustedKeys = [TestDeployKey.publicKey]
+        configuration.artifactCache = artifactCache
         let worker = try await Worker.build(
             configuration: configuration, registry: registry, launcher: try await TestSandbox.launcher(), logger: logger
         )

@@ -49,6 +49,7 @@ struct policy {
     const char *root;     // an empty host directory to build the root on
     const char *code;     // bound read-only at /code
     const char *runtime;  // bound read-only at /runtime (optional)
+    const char *deps;     // bound read-only at /deps (optional: the function's dependencies artifact)
     long tmp_mb;
     int host_network;
     long nofile;
@@ -73,7 +74,7 @@ static void die(const char *format, ...) {
 }
 
 static void usage(void) {
-    fputs("usage: sluice-sandbox --root DIR --code DIR [--runtime DIR] [--cgroup-procs FILE]... [--ro-file PATH]...\n"
+    fputs("usage: sluice-sandbox --root DIR --code DIR [--runtime DIR] [--deps DIR] [--cgroup-procs FILE]... [--ro-file PATH]...\n"
           "                      [--tmp-mb N] [--net none|host] [--nofile N] [--fsize-mb N] [--uid N] [--gid N]\n"
           "                      [--lifeline FD] [--seccomp-cache DIR] [--standby yes]\n"
           "                      -- PROGRAM [ARG...]\n",
@@ -201,6 +202,10 @@ static void build_root(const struct policy *p) {
     if (p->runtime) {
         path_join(path, sizeof path, root, "/runtime");
         bind_readonly(p->runtime, path);
+    }
+    if (p->deps) {
+        path_join(path, sizeof path, root, "/deps");
+        bind_readonly(p->deps, path);
     }
 
     path_join(path, sizeof path, root, "/tmp");
@@ -515,6 +520,7 @@ int main(int argc, char **argv) {
         else if (strcmp(arg, "--root") == 0) p.root = value;
         else if (strcmp(arg, "--code") == 0) p.code = value;
         else if (strcmp(arg, "--runtime") == 0) p.runtime = value;
+        else if (strcmp(arg, "--deps") == 0) p.deps = value;
         else if (strcmp(arg, "--tmp-mb") == 0) p.tmp_mb = atol(value);
         else if (strcmp(arg, "--net") == 0) p.host_network = strcmp(value, "host") == 0;
         else if (strcmp(arg, "--nofile") == 0) p.nofile = atol(value);

@@ -21,6 +21,43 @@ struct DeployInvokeTests {
         #expect(show.errors.contains("function \(name) is not deployed"))
     }
 
+    @Test(
+        "signing-key create writes a key of mode 0600 and prints its public key, never overwrites; deploy names a missing or exposed key"
+    )
+    func signingKeys() async throws {
+        let brokers = try await TestBroker.address()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("keys"))
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        try "def main(e, c):\n    return 1\n".write(
+            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+        let manifest = folder.appendingPathComponent("fn.yaml").path
+        try "name: \(uniqueName("signed"))\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
+            toFile: manifest, atomically: true, encoding: .utf8)
+        let key = folder.appendingPathComponent("deploy-key").path
+
+        let made = try await CommandRunner.sluice(["signing-key", "create", "--out", key, "--json"])
+        #expect(made.status == 0, "\(made.errors)")
+        let object = try #require(try JSONSerialization.jsonObject(with: made.stdout) as? [String: Any])
+        let publicKey = try #require(object["public_key"] as? String)
+        #expect(Data(base64Encoded: publicKey)?.count == 32)
+        let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let again = try await CommandRunner.sluice(["signing-key", "create", "--out", key])
+        #expect(again.status != 0 && again.errors.contains("cannot create \(key)"), "\(again.errors)")
+
+        let missing = try await CommandRunner.sluice([
+            "deploy", manifest, "--signing-key", key + ".missing", "--brokers", brokers,
+        ])
+        #expect(missing.status != 0 && missing.errors.contains("sluice signing-key create"), "\(missing.errors)")
+        chmod(key, 0o644)
+        let exposed = try await CommandRunner.sluice(["deploy", manifest, "--signing-key", key, "--brokers", brokers])
+        #expect(exposed.status != 0 && exposed.errors.contains("readable by others"), "\(exposed.errors)")
+        chmod(key, 0o600)
+        let signed = try await CommandRunner.sluice(["deploy", manifest, "--signing-key", key, "--brokers", brokers])
+        #expect(signed.status == 0 && signed.output.contains("deployed"), "\(signed.errors)")
+    }
+
     @Test("invoke of an unknown function is a clear error and publishes nothing")
     func invokeUnknown() async throws {
         let connection = try await TestBroker.connection()

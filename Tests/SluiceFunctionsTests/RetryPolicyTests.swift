@@ -86,4 +86,27 @@ struct RetryPolicyTests {
             #expect(text.contains("standby_processes"), "\(text)")
         }
     }
+
+    @Test(
+        "deploy.trusted_keys and limits.max_artifact_bytes are read and checked; a wrong key names file, line and field"
+    )
+    func deploySettings() throws {
+        func parse(_ text: String) throws -> PlatformConfiguration {
+            try PlatformConfiguration.parse(YAMLFile(text: text, displayPath: "Config/platform.yaml"))
+        }
+        let key = SigningKey().publicKey
+        let parsed = try parse("limits:\n  max_artifact_bytes: 1048576\ndeploy:\n  trusted_keys: [\(key)]\n")
+        #expect(parsed.maxArtifactBytes == 1_048_576)
+        #expect(parsed.trustedKeys == [key])
+        #expect(try parse("deploy:\n  trusted_keys: []\n").trustedKeys.isEmpty)
+        #expect(try PlatformConfiguration.loadProject().maxArtifactBytes == 64 << 20)
+        for bad in ["deploy:\n  trusted_keys: [not-a-key]\n", "deploy:\n  trusted_keys: [\(key.dropLast(4))]\n"] {
+            let error = #expect(throws: ConfigurationError.self) { try parse(bad) }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains("Config/platform.yaml:2") && text.contains("trusted_keys"), "\(text)")
+            #expect(text.contains("is not a public key"), "\(text)")
+        }
+        let small = #expect(throws: ConfigurationError.self) { try parse("limits:\n  max_artifact_bytes: 10\n") }
+        #expect(small.map { "\($0)" }?.contains("max_artifact_bytes") == true)
+    }
 }

@@ -52,7 +52,7 @@ struct RegistryAdmissionTests {
     }
 
     @Test(
-        "Forged records are refused with a reason: a host folder as code, overflowing numbers, platform-topic triggers, network: host, an empty tenant, another tenant's name"
+        "Forged records are refused with a reason: an artifact reference out of range, overflowing numbers, platform-topic triggers, network: host, an empty tenant, another tenant's name"
     )
     func forgedRecords() async throws {
         let harness = try await PipelineHarness.make()
@@ -63,11 +63,20 @@ struct RegistryAdmissionTests {
             while registry.function(named: name) == nil { await registry.waitForChange() }
             return registry.function(named: name)!
         }
-        // The deployed code is the store's copy, not the folder the manifest named.
-        #expect(deployed.manifest.codePath == CodeStore.project.folder(for: deployed.codeHash))
+        // The deployed code is a signed artifact, not the folder the manifest named (a worker runs the
+        // artifact whatever code_path a record says: ArtifactDeployTests).
+        #expect(deployed.manifest.codePath == "")
+        #expect(deployed.artifact?.digest == deployed.codeHash && deployed.signature != nil)
 
         let forgeries: [(String, (inout [String: Any], inout [String: Any]) -> Void)] = [
-            ("not the code store's folder", { _, manifest in manifest["code_path"] = "/" }),
+            (
+                "artifact reference is out of range",
+                { record, _ in
+                    var artifact = record["artifact"] as? [String: Any] ?? [:]
+                    artifact["bytes"] = Int.max
+                    record["artifact"] = artifact
+                }
+            ),
             ("cpu_millicores is out of range", { _, manifest in manifest["cpu_millicores"] = 92_233_720_368_547_758 }),
             ("timeout_seconds is out of range", { _, manifest in manifest["timeout_seconds"] = 1e300 }),
             (

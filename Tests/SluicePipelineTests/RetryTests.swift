@@ -255,8 +255,8 @@ func readOne(_ topic: String, partition: Int32, offset: Int64, connection: Kafka
 @Suite("Ordering while a record is in retry", .timeLimit(.minutes(5)))
 struct RetryOrderingTests {
     /// A function whose `first` event of key `poison` fails until a flag file appears in its code folder
-    /// (the code store's copy, written by the test as root; the code names the function, so no other
-    /// test shares the copy).
+    /// (the harness workers' unpacked copy, written by the test as root once the function ran; the code
+    /// names the function, so no other test shares the copy).
     func deployPoisoned(_ harness: PipelineHarness, ordering: String) async throws -> (name: String, flag: URL) {
         let name = uniqueName("poison")
         let manifest = try harness.writeFunction(
@@ -285,7 +285,10 @@ struct RetryOrderingTests {
                 """
             ])
         let spec = try await harness.deploy(manifest)
-        return (name, URL(fileURLWithPath: spec.manifest.codePath).appendingPathComponent("flag"))
+        // The code as the harness's workers unpacked it (once they ran it): read-only to the function,
+        // not to the test.
+        let code = try #require(harness.artifactCache.path(for: spec.codeHash))
+        return (name, URL(fileURLWithPath: code).appendingPathComponent("flag"))
     }
 
     /// The later record of the poison key started only after the poison record's chain ended in success.

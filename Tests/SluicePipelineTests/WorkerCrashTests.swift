@@ -29,7 +29,7 @@ struct WorkerCrashTests {
         let brokers = harness.connection.brokerList
         let arguments = [
             "worker", "--brokers", brokers, "--invocations-topic", harness.invocationsTopic, "--group",
-            "crash-\(harness.invocationsTopic)", "--concurrency", "8",
+            "crash-\(harness.invocationsTopic)", "--concurrency", "8", "--trusted-key", TestDeployKey.publicKey,
         ]
         let first = try BackgroundSluice(arguments + ["--id", "first"])
         let ids = try await harness.publishRequests(

@@ -84,6 +84,8 @@ def main():
     if receive() is None:
         return  # a process made ahead and never used
     sys.path.insert(0, code_dir)
+    if os.environ.get("SLUICE_DEPS"):
+        sys.path.insert(1, os.environ["SLUICE_DEPS"])
     try:
         module_name, function_name = handler.rsplit(".", 1)
         function = getattr(importlib.import_module(module_name), function_name)

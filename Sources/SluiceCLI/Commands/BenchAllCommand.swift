@@ -10,7 +10,7 @@ struct BenchAllCommand: AsyncParsableCommand {
         commandName: "all",
         abstract: "Every benchmark in one run and one table: each figure, its baseline of the same run, their ratio.",
         discussion: """
-            Runs pipeline, replay, sandbox, scaling and functions (what `make bench` runs). --save writes the figures to \
+            Runs pipeline, replay, sandbox, scaling, functions and deploy (what `make bench` runs). --save writes the figures to \
             bench/results/<date>-<commit>.json, for `sluice bench compare` against a later run.
 
             Example:
@@ -32,6 +32,7 @@ struct BenchAllCommand: AsyncParsableCommand {
                 + ScalingBenchmark(connection: connection, events: 20_000, executable: executable).run(progress: say)
                 .figures
                 + FunctionsBenchmark(connection: connection, options: .init()).run(progress: say).figures
+                + DeployBenchmark(connection: connection).run(progress: say).figures
         }
         let paths = ProjectPaths.discover()
         let run = BenchmarkRun(commit: BenchmarkRun.commit(of: paths.root), date: Timestamp.rfc3339(), figures: figures)

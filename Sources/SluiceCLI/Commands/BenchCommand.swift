@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchAllCommand.self, BenchCompareCommand.self, BenchFunctionsCommand.self, BenchPipelineCommand.self,
             BenchReplayCommand.self,
-            BenchSandboxCommand.self, BenchScalingCommand.self, BenchPrewarmCommand.self,
+            BenchSandboxCommand.self, BenchScalingCommand.self, BenchPrewarmCommand.self, BenchDeployCommand.self,
         ]
     )
 }

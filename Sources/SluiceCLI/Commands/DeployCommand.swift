@@ -8,18 +8,26 @@ struct DeployCommand: AsyncParsableCommand {
         commandName: "deploy",
         abstract: "Validate function manifests and publish them to the registry topic.",
         discussion: """
-            Each manifest becomes the next version of its function on sluice.functions (key = name), with a \
-            SHA-256 of its code folder. Running components pick it up live. A manifest identical to the \
-            current version (same fields, same code) is reported unchanged unless --force. A folder deploys \
-            every *.yaml in it. All manifests are validated before anything is published.
+            Each manifest's code folder (and its dependencies folder, if it names one) is packed into a \
+            deterministic archive, compressed with LZ4, named by its SHA-256 and published on sluice.artifacts \
+            (an artifact the current version already has is not published again). The manifest becomes the \
+            next version of its function on sluice.functions (key = name), signed with the deploy key; \
+            running components pick it up live, and workers that trust the key fetch the artifact. A manifest \
+            identical to the current version (same fields, same code) is reported unchanged unless --force. \
+            A folder deploys every *.yaml in it. All manifests are validated before anything is published.
 
             Example:
               sluice deploy Config/functions/
+              sluice deploy --signing-key ~/.sluice/deploy-key Config/functions/sha-echo.yaml
             """
     )
 
     @Argument(help: "Manifest files or folders of them.") var paths: [String]
     @Flag(help: "Publish a new version even when nothing changed.") var force = false
+    @Option(
+        name: .customLong("signing-key"),
+        help: "The deploy key file. Default: $SLUICE_SIGNING_KEY, else .run/signing-key (made by `make up`).")
+    var signingKey: String?
     @Flag(help: "Print a JSON array of {name, version, code_hash, status}.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
@@ -29,8 +37,9 @@ struct DeployCommand: AsyncParsableCommand {
         guard !manifests.isEmpty else {
             throw CLIError("no manifests (*.yaml) found in \(paths.joined(separator: " "))")
         }
+        let key = try SigningKey.forDeploy(path: signingKey)
         let outcomes = try await FunctionDeployer.with(
-            connection: connection.connection, admission: SpecAdmission(platform: platform)
+            connection: connection.connection, signingKey: key, admission: SpecAdmission(platform: platform)
         ) { deployer in
             var outcomes: [FunctionDeployer.Outcome] = []
             for manifest in manifests { outcomes.append(try await deployer.deploy(manifest, force: force)) }

@@ -49,6 +49,7 @@ struct SupervisorCommand: AsyncParsableCommand {
     var invocationsTopic = PlatformTopics.standard.invocations
     @Option(name: .customLong("worker-arg"), help: "An extra argument for every worker (repeatable).")
     var workerArguments: [String] = []
+    @OptionGroup var trust: TrustedKeyOptions
     @Option(
         name: .customLong("metrics-port-base"),
         help: "Workers serve /metrics on this port + their slot (0 for the first worker running, 1 for the next…).")
@@ -114,7 +115,7 @@ struct SupervisorCommand: AsyncParsableCommand {
         }
         configuration.workerArguments =
             ["--brokers", connection.brokerList, "--group", group, "--invocations-topic", invocationsTopic]
-            + workerArguments
+            + trust.arguments + workerArguments
         let supervisor = Supervisor(configuration: configuration, logger: logger)
         printError(
             "supervisor: pool \(pool), \(configuration.initialWorkers) worker(s) to start, at most \(maxWorkers)")

@@ -25,8 +25,12 @@ struct WorkerCommand: AsyncParsableCommand {
             (the worker consumes them too, as group <group>-retry); what is not retried goes to the \
             dead-letter topic (see `sluice dlq`).
 
+            Only versions signed by a trusted deploy key run (deploy.trusted_keys in Config/platform.yaml, \
+            --trusted-key); their code is fetched from sluice.artifacts into .run/artifacts, checked against \
+            its digest and unpacked there.
+
             Example:
-              sluice worker --concurrency 16 --id worker-1
+              sluice worker --concurrency 16 --id worker-1 --trusted-key "$(cat deploy-key.pub)"
             """
     )
 
@@ -49,6 +53,7 @@ struct WorkerCommand: AsyncParsableCommand {
             Seconds a rebalance waits for running invocations of the partitions it moves (they finish here instead of running again on the next owner); 0 does not wait. Above 6.6 the group's rejoin limit (10 s) grows to 1.5 times the grace, and rebalances of the group may take longer.
             """)
     var revocationGrace: Int = 6
+    @OptionGroup var trust: TrustedKeyOptions
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -71,6 +76,12 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.revocationGrace = .seconds(revocationGrace)
         configuration.platform =
             try platformConfig.map { try PlatformConfiguration.load(path: $0, required: true) } ?? .loadProject()
+        configuration.trustedKeys = Set(trust.trustedKeys)
+        if configuration.allTrustedKeys.isEmpty {
+            printError(
+                "worker: no trusted deploy keys (deploy.trusted_keys, --trusted-key): every invocation will be rejected"
+            )
+        }
         let registry = try await FunctionRegistry.load(
             connection: kafka, admission: SpecAdmission(platform: configuration.platform), logger: logger)
         let worker: Worker

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceArtifacts
 import SluiceFunctions
 import SluiceKafka
 import SluiceRecords
@@ -13,6 +14,7 @@ final class InvocationHandler: Sendable {
     let configuration: Worker.Configuration
     let registry: FunctionRegistry
     let runner: FunctionRunner
+    let artifacts: ArtifactResolver
     let index: OutcomeIndex
     let recorder: AttemptRecorder
     let load: WorkerLoad
@@ -26,12 +28,14 @@ final class InvocationHandler: Sendable {
     private let runningIDs = KeyGates()
 
     init(
-        configuration: Worker.Configuration, registry: FunctionRegistry, runner: FunctionRunner, index: OutcomeIndex,
-        recorder: AttemptRecorder, load: WorkerLoad, concurrency: FunctionConcurrency, tiers: RetryTiers, logger: Logger
+        configuration: Worker.Configuration, registry: FunctionRegistry, runner: FunctionRunner,
+        artifacts: ArtifactResolver, index: OutcomeIndex, recorder: AttemptRecorder, load: WorkerLoad,
+        concurrency: FunctionConcurrency, tiers: RetryTiers, logger: Logger
     ) {
         self.configuration = configuration
         self.registry = registry
         self.runner = runner
+        self.artifacts = artifacts
         self.index = index
         self.recorder = recorder
         self.load = load
@@ -84,11 +88,18 @@ final class InvocationHandler: Sendable {
     /// an `error` that is not retried; with when it started (nil when it did not run). Nil: abandoned before
     /// it started.
     private func run(
-        _ request: InvocationRequest, spec: FunctionSpec?, record: ConsumerRecord, abandoned: @Sendable () -> Bool
+        _ request: InvocationRequest, spec deployed: FunctionSpec?, record: ConsumerRecord,
+        abandoned: @Sendable () -> Bool
     ) async -> (InvocationOutcome, Date?)? {
         if abandoned() { return nil }
-        guard let spec else {
+        guard let deployed else {
             return (InvocationOutcome(status: .rejected, error: "function \(request.function) is not deployed"), nil)
+        }
+        let spec: FunctionSpec
+        switch await artifacts.resolve(deployed) {
+        case .success(let resolved): spec = resolved
+        case .failure(let refusal):
+            return (InvocationOutcome(status: .rejected, error: refusal.description), nil)
         }
         let limit = configuration.platform.maxEventBytes
         if let size = request.value?.count, size > limit {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceArtifacts
 import SluiceKafka
 import SluiceRecords
 import SluiceRegistry
@@ -11,6 +12,7 @@ struct ScalingDecisionFollower: Sendable {
     let configuration: Worker.Configuration
     let registry: FunctionRegistry
     let runner: FunctionRunner
+    let artifacts: ArtifactResolver
     let concurrency: FunctionConcurrency
     let logger: Logger
 
@@ -34,7 +36,10 @@ struct ScalingDecisionFollower: Sendable {
             // the concurrency is kept within 1 … max_concurrency by `apply`.
             let warm = min(max(0, decision.warmProcesses), spec.manifest.maxConcurrency, configuration.concurrency)
             let limit = concurrency.apply(decision.concurrency, to: spec)
-            await runner.setWarmTarget(spec, processes: warm)
+            // Warm processes only of a version this worker may run (signed, its artifact here).
+            if case .success(let resolved) = await artifacts.resolve(spec) {
+                await runner.setWarmTarget(resolved, processes: warm)
+            }
             logger.info(
                 "scaling decision applied",
                 metadata: [

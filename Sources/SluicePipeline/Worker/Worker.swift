@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SluiceArtifacts
 import SluiceKafka
 import SluiceRecords
 import SluiceRegistry
@@ -26,6 +27,8 @@ public final class Worker: Service, Sendable {
     let configuration: Configuration
     let registry: FunctionRegistry
     let runner: FunctionRunner
+    /// Checks signatures and fetches and unpacks artifacts: what runs is only what it gives.
+    let artifacts: ArtifactResolver
     let logger: Logger
     private let stopper = ConsumerStopper()
     /// Spare cgroups to remove when the worker ends (nil when the launcher was given).
@@ -40,6 +43,10 @@ public final class Worker: Service, Sendable {
         self.runner = runner
         self.sandboxing = sandboxing
         self.logger = logger
+        self.artifacts = ArtifactResolver(
+            cache: ArtifactCache(root: configuration.artifactCacheFolder),
+            shelf: ArtifactShelf(connection: configuration.connection, topic: configuration.topics.artifacts),
+            trustedKeys: configuration.allTrustedKeys, limit: configuration.platform.maxArtifactBytes)
     }
 
     /// The worker `sluice worker` runs. Function processes start through `launcher`, or, when nil, in
@@ -109,8 +116,8 @@ public final class Worker: Service, Sendable {
         let recorder = AttemptRecorder(
             workerID: configuration.workerID, topics: configuration.topics, signer: signer, logger: logger)
         let handler = InvocationHandler(
-            configuration: configuration, registry: registry, runner: runner, index: index, recorder: recorder,
-            load: load, concurrency: concurrency, tiers: tiers, logger: logger)
+            configuration: configuration, registry: registry, runner: runner, artifacts: artifacts, index: index,
+            recorder: recorder, load: load, concurrency: concurrency, tiers: tiers, logger: logger)
         // A grace of 0: revocations do not wait (nor warn that running work outlived them).
         let grace = configuration.revocationGrace > .zero ? configuration.revocationGrace : nil
         let main = GroupClients.Options(
@@ -135,12 +142,16 @@ public final class Worker: Service, Sendable {
                     try clients.consumer.subscribe(topics: [configuration.topics.invocations])
                     stopper.attach(clients.consumer)
                     try retries.subscribe()
-                    for spec in registry.all { await runner.prewarm(spec) }
+                    for spec in registry.all where spec.manifest.minWarm > 0 {
+                        if case .success(let resolved) = await artifacts.resolve(spec) {
+                            await runner.prewarm(resolved)
+                        }
+                    }
                     let reporter = LoadReporter(
                         configuration: configuration, load: load, runner: runner, clients: clients, logger: logger)
                     let decisions = ScalingDecisionFollower(
-                        configuration: configuration, registry: registry, runner: runner, concurrency: concurrency,
-                        logger: logger)
+                        configuration: configuration, registry: registry, runner: runner, artifacts: artifacts,
+                        concurrency: concurrency, logger: logger)
                     await withTaskGroup(of: Void.self) { helpers in
                         helpers.addTask { try? await index.run() }
                         helpers.addTask { await self.maintainWarmPools() }
@@ -169,7 +180,14 @@ public final class Worker: Service, Sendable {
     private func maintainWarmPools() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
-            await runner.maintain(ttl: configuration.warmTTL) { registry.function(named: $0) }
+            // The current versions of functions with pools are resolved first (fetched when new), so that
+            // a redeployed version's successor is known resolved.
+            for name in await runner.warmProcesses().keys {
+                if let spec = registry.function(named: name) { _ = await artifacts.resolve(spec) }
+            }
+            await runner.maintain(ttl: configuration.warmTTL) { name in
+                registry.function(named: name).flatMap { artifacts.resolved($0) }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import SluiceFunctions
 import SluiceKafka
 import SluiceRecords
+import SluiceSupport
 
 extension Worker {
     /// What a worker consumes, where it writes, and how much it runs at once.
@@ -38,8 +39,21 @@ extension Worker {
         /// Signs the results this worker writes and authenticates those it trusts; nil: the project's
         /// key (`ResultSigner.project()`).
         public var resultSigner: ResultSigner?
+        /// Public deploy keys (base64) whose signed versions this worker runs, beside the platform's
+        /// `deploy.trusted_keys`.
+        public var trustedKeys: Set<String> = []
+        /// Where artifacts are unpacked (one read-only folder per digest); nil: `.run/artifacts`.
+        public var artifactCache: String?
         /// The retry consumer's group.
         public var retryGroupID: String { groupID + "-retry" }
+
+        /// Every key this worker trusts: `trustedKeys` and the platform's.
+        public var allTrustedKeys: Set<String> { trustedKeys.union(platform.trustedKeys) }
+
+        /// The artifact cache's folder.
+        public var artifactCacheFolder: String {
+            artifactCache ?? ProjectPaths.discover().run.appendingPathComponent("artifacts").path
+        }
 
         public init(connection: KafkaConnection, workerID: String) {
             self.connection = connection

@@ -1,0 +1,183 @@
+import Foundation
+import SluiceArtifacts
+import SluiceFunctions
+import SluiceKafka
+import SluiceRecords
+import SluiceRegistry
+import SluiceTesting
+import Testing
+
+/// Deploys as workers see them: code only from signed artifacts fetched from Kafka, checked and unpacked
+/// into the worker's own cache.
+@Suite("Artifacts: signed code on Kafka, verified by workers", .timeLimit(.minutes(5)))
+struct ArtifactDeployTests {
+    /// Writes `spec` changed by `change` (record, manifest) to the registry topic as it is.
+    func forge(
+        _ spec: FunctionSpec, harness: PipelineHarness, _ change: (inout [String: Any], inout [String: Any]) -> Void
+    ) async throws {
+        var record = try #require(try JSONSerialization.jsonObject(with: Data(try spec.encoded())) as? [String: Any])
+        var manifest = try #require(record["manifest"] as? [String: Any])
+        change(&record, &manifest)
+        record["manifest"] = manifest
+        let value = try JSONSerialization.data(withJSONObject: record)
+        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            _ = try await producer.send(
+                ProducerRecord(
+                    topic: PlatformTopics.standard.functions, key: Array(spec.name.utf8), value: Array(value)))
+        }
+    }
+
+    /// Waits until the registry's version of `name` passes `done`.
+    func await(_ registry: FunctionRegistry, _ name: String, _ done: @escaping @Sendable (FunctionSpec) -> Bool)
+        async throws
+    {
+        try await withDeadline(.seconds(30), "the registry applying \(name)'s record") {
+            while !(registry.function(named: name).map(done) ?? false) { await registry.waitForChange() }
+        }
+    }
+
+    func freshFolder(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName(prefix)).path
+    }
+
+    @Test(
+        "A worker with an empty cache runs a function whose code folder was deleted after the deploy; a forged code_path changes nothing"
+    )
+    func runsFromTheArtifact() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let name = uniqueName("shipped")
+        let manifest = try harness.writeFunction(
+            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
+            files: [
+                "handler.py": "import os\ndef main(event, context):\n    return {'got': event, 'cwd': os.getcwd()}\n"
+            ])
+        let spec = try await harness.deploy(manifest)
+        try FileManager.default.removeItem(atPath: (manifest as NSString).deletingLastPathComponent)
+        try await forge(spec, harness: harness) { _, manifest in manifest["code_path"] = "/" }
+        try await self.await(registry, name) { $0.manifest.codePath == "/" }
+
+        let cache = freshFolder("cache")
+        let worker = try await harness.startWorker(registry: registry, artifactCache: cache)
+        _ = try await harness.publishRequests(function: name, count: 3, key: { _ in nil }, value: { "\($0)" })
+        let results = try await harness.readJSON("sluice.results", function: name) { $0.count >= 3 }
+        await worker.stop()
+        for result in results {
+            #expect(result["status"] as? String == "success", "\(result)")
+            #expect((result["output"] as? [String: any Sendable])?["cwd"] as? String == "/code", "\(result)")
+        }
+        #expect(
+            ArtifactCache(root: cache).folder(for: spec.codeHash) != nil, "the artifact was not unpacked in \(cache)")
+    }
+
+    @Test(
+        "Tampering ends in a rejected dead letter naming the reason, and nothing is unpacked: an untrusted key, a changed handler under the old signature, rewritten chunks"
+    )
+    func tampering() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let code = "def main(event, context):\n    return 'ran'\n\ndef other(event, context):\n    return 'other'\n"
+        func write(_ name: String) throws -> FunctionManifest {
+            try FunctionManifest.load(
+                path: try harness.writeFunction(
+                    "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
+                    files: ["handler.py": code + "# \(name)\n"]))
+        }
+        // Signed by a key the worker does not trust.
+        let untrusted = uniqueName("untrusted")
+        let stranger = try await FunctionDeployer.with(connection: harness.connection, signingKey: SigningKey()) {
+            try await $0.deploy(try write(untrusted))
+        }
+        guard case .deployed(let strangerSpec) = stranger else { throw TestSetupError("not deployed") }
+        // A handler changed after signing.
+        let changed = uniqueName("changed")
+        let changedSpec = try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(changed)\ntenant: acme\nruntime: python3\nhandler: handler.main\n", files: ["handler.py": code]
+            ))
+        try await forge(changedSpec, harness: harness) { _, manifest in manifest["handler"] = "handler.other" }
+        // Chunks rewritten: the same digest, one byte changed, and the registry record pointed at them.
+        let rewritten = uniqueName("rewritten")
+        let manifest = try write(rewritten)
+        let rewrittenSpec = try await harness.deploy(
+            try harness.writeFunction(
+                "name: \(rewritten)\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
+                files: ["handler.py": code + "# \(rewritten)\n"]))
+        var bytes = try Artifact.pack(folder: manifest.codePath, limit: 1 << 20).bytes
+        bytes[bytes.count / 2] ^= 0x01
+        let forged = try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+            try await ArtifactShelf(connection: harness.connection).publish(
+                Artifact(bytes: bytes, digest: rewrittenSpec.codeHash, archiveBytes: 0), producer: producer)
+        }
+        try await forge(rewrittenSpec, harness: harness) { record, _ in
+            record["artifact"] = [
+                "digest": forged.digest, "bytes": forged.bytes, "partition": Int(forged.partition),
+                "offset": Int(forged.offset),
+            ]
+        }
+        try await self.await(registry, untrusted) { _ in true }
+        try await self.await(registry, changed) { $0.manifest.handler == "handler.other" }
+        try await self.await(registry, rewritten) { $0.artifact?.offset == forged.offset }
+
+        let cache = freshFolder("cache")
+        let worker = try await harness.startWorker(registry: registry, artifactCache: cache)
+        let cases = [
+            (untrusted, strangerSpec, "does not trust"), (changed, changedSpec, "signature does not match"),
+            (rewritten, rewrittenSpec, "tampered with"),
+        ]
+        for (name, _, _) in cases {
+            _ = try await harness.publishRequests(function: name, count: 1, key: { _ in nil }, value: { _ in "1" })
+        }
+        for (name, spec, reason) in cases {
+            let letters = try await harness.readRecords(harness.deadLetterTopic, function: name) { !$0.isEmpty }
+            let letter = try #require(letters.first.flatMap(DeadLetter.init))
+            #expect(letter.errorClass == .rejected, "\(name): \(letter.errorClass)")
+            #expect(letter.error.contains(reason), "\(name): \(letter.error)")
+            #expect(ArtifactCache(root: cache).folder(for: spec.codeHash) == nil, "\(name)'s code was unpacked")
+        }
+        await worker.stop()
+    }
+
+    @Test("Two versions sharing a dependencies folder: it is published and unpacked once, and mounted at /deps")
+    func sharedDependencies() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let name = uniqueName("layered")
+        let handler = { (version: String) in
+            "import shared_lib\ndef main(event, context):\n    return shared_lib.GREETING + ' \(version)'\n"
+        }
+        let manifest = try harness.writeFunction(
+            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\ndependencies: deps\n",
+            files: ["handler.py": handler("v1")])
+        let folder = (manifest as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder + "/deps", withIntermediateDirectories: true)
+        try "GREETING = 'hello from deps'\n".write(
+            toFile: folder + "/deps/shared_lib.py", atomically: true, encoding: .utf8)
+        let first = try await harness.deploy(manifest)
+        try handler("v2").write(toFile: folder + "/code/handler.py", atomically: true, encoding: .utf8)
+        let second = try await harness.deploy(manifest)
+        #expect(second.codeHash != first.codeHash)
+        #expect(
+            second.dependencies != nil && second.dependencies == first.dependencies, "the layer was published again")
+
+        let cache = ArtifactCache(root: freshFolder("cache"))
+        let resolver = ArtifactResolver(
+            cache: cache, shelf: ArtifactShelf(connection: harness.connection),
+            trustedKeys: [TestDeployKey.publicKey], limit: 1 << 20)
+        let one = try await resolver.resolve(first).get()
+        let two = try await resolver.resolve(second).get()
+        #expect(cache.unpacks == 3, "two code artifacts and one dependencies artifact; got \(cache.unpacks)")
+        #expect(one.manifest.dependenciesPath != nil && one.manifest.dependenciesPath == two.manifest.dependenciesPath)
+
+        try await self.await(registry, name) { $0.version == second.version }
+        let worker = try await harness.startWorker(registry: registry, artifactCache: freshFolder("cache"))
+        _ = try await harness.publishRequests(function: name, count: 1, key: { _ in nil }, value: { _ in "1" })
+        let results = try await harness.readJSON("sluice.results", function: name) { !$0.isEmpty }
+        await worker.stop()
+        #expect(results.first?["status"] as? String == "success", "\(results)")
+        #expect(results.first?["output"] as? String == "hello from deps v2", "\(results)")
+    }
+}
