@@ -12,7 +12,13 @@ public final class ArtifactResolver: Sendable {
     public let cache: ArtifactCache
     private let fetches: Fetches
     private let trusted: Set<String>
-    private let known = Mutex<[FunctionSpec: Result<FunctionSpec, ArtifactError>]>([:])
+    /// Verdicts per version, and the latest success per function name: the hot path finds a name and
+    /// compares the version with `==` (fast for the registry's own copy) instead of hashing it whole.
+    private let known = Mutex<Known>(Known())
+    private struct Known {
+        var verdicts: [FunctionSpec: Result<FunctionSpec, ArtifactError>] = [:]
+        var latest: [String: (spec: FunctionSpec, resolved: FunctionSpec)] = [:]
+    }
     static let knownLimit = 10_000
 
     public init(cache: ArtifactCache, shelf: ArtifactShelf, trustedKeys: Set<String>, limit: Int) {
@@ -23,7 +29,12 @@ public final class ArtifactResolver: Sendable {
 
     /// The version with its folders in the cache, or why it must not run.
     public func resolve(_ spec: FunctionSpec) async -> Result<FunctionSpec, ArtifactError> {
-        if let result = known.withLock({ $0[spec] }) { return result }
+        if let result = known.withLock({ known -> Result<FunctionSpec, ArtifactError>? in
+            if let latest = known.latest[spec.name], latest.spec == spec { return .success(latest.resolved) }
+            return known.verdicts[spec]
+        }) {
+            return result
+        }
         let result: Result<FunctionSpec, ArtifactError>
         if let problem = spec.signatureProblem(trusted: trusted) {
             result = .failure(ArtifactError(problem))
@@ -43,15 +54,17 @@ public final class ArtifactResolver: Sendable {
         }
         if case .failure(let error) = result, !error.permanent { return result }
         known.withLock { known in
-            if known.count >= Self.knownLimit { known.removeAll() }
-            known[spec] = result
+            if known.verdicts.count >= Self.knownLimit { known.verdicts.removeAll() }
+            if known.latest.count >= Self.knownLimit { known.latest.removeAll() }
+            known.verdicts[spec] = result
+            if case .success(let resolved) = result { known.latest[spec.name] = (spec, resolved) }
         }
         return result
     }
 
     /// The version resolved, when it already was (no fetch, no check).
     public func resolved(_ spec: FunctionSpec) -> FunctionSpec? {
-        guard case .success(let resolved) = known.withLock({ $0[spec] }) else { return nil }
+        guard case .success(let resolved) = known.withLock({ $0.verdicts[spec] }) else { return nil }
         return resolved
     }
 

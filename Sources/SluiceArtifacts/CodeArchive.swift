@@ -7,12 +7,13 @@ public enum CodeArchive {
     /// One entry, as packed.
     enum Entry {
         case folder(String)
-        case file(String, executable: Bool, bytes: [UInt8])
+        /// `source`: the file on disk, read when the archive is written (one file mapped at a time).
+        case file(String, executable: Bool, source: String, size: Int)
         case link(String, target: String)
 
         var path: String {
             switch self {
-            case .folder(let path), .file(let path, _, _), .link(let path, _): path
+            case .folder(let path), .file(let path, _, _, _), .link(let path, _): path
             }
         }
     }
@@ -31,7 +32,7 @@ public enum CodeArchive {
         try collect(root: root, relative: "", into: &entries, size: &size, limit: limit)
         var archive: [UInt8] = []
         archive.reserveCapacity(size)
-        for entry in entries.sorted(by: { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }) {
+        for entry in entries.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
             try append(entry, to: &archive)
         }
         archive += [UInt8](repeating: 0, count: 1024)
@@ -59,8 +60,8 @@ public enum CodeArchive {
                 guard size <= limit else {
                     throw ArtifactError("\(full): the archive would be over \(limit) bytes (limits.max_artifact_bytes)")
                 }
-                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: full)))
-                entries.append(.file(path, executable: info.st_mode & 0o100 != 0, bytes: bytes))
+                entries.append(
+                    .file(path, executable: info.st_mode & 0o100 != 0, source: full, size: Int(info.st_size)))
             case S_IFLNK:
                 let target = try FileManager.default.destinationOfSymbolicLink(atPath: full)
                 guard staysInside(link: path, target: target) else {
@@ -98,15 +99,17 @@ public enum CodeArchive {
         let (name, prefix) = try split(entry.path)
         put(name, at: 0, width: 100, in: &header)
         put(prefix, at: 345, width: 155, in: &header)
-        var data: [UInt8] = []
+        var data = Data()
         switch entry {
         case .folder:
             put(octal(0o755, digits: 7), at: 100, width: 8, in: &header)
             header[156] = UInt8(ascii: "5")
-        case .file(_, let executable, let bytes):
+        case .file(_, let executable, let source, let size):
             put(octal(executable ? 0o755 : 0o644, digits: 7), at: 100, width: 8, in: &header)
             header[156] = UInt8(ascii: "0")
-            data = bytes
+            // Mapped, then copied once, into the archive.
+            data = try Data(contentsOf: URL(fileURLWithPath: source), options: .alwaysMapped)
+            guard data.count == size else { throw ArtifactError("\(source): changed while packing") }
         case .link(_, let target):
             put(octal(0o777, digits: 7), at: 100, width: 8, in: &header)
             header[156] = UInt8(ascii: "2")
@@ -122,7 +125,7 @@ public enum CodeArchive {
         let sum = header.reduce(0) { $0 + Int($1) }
         put(octal(sum, digits: 6) + [0, UInt8(ascii: " ")], at: 148, width: 8, in: &header)
         archive += header
-        archive += data
+        archive.append(contentsOf: data)
         archive += [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
     }
 
