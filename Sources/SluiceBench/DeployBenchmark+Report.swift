@@ -9,7 +9,7 @@ extension DeployBenchmark.Report {
             "compress_mb_per_s": rounded(compressMBps), "lz4_command_compress_mb_per_s": rounded(lz4CompressMBps),
             "compress_time_ratio": rounded(compressRatio), "decompress_mb_per_s": rounded(decompressMBps),
             "lz4_command_decompress_mb_per_s": rounded(lz4DecompressMBps), "cold_live_s": rounded(coldLiveSeconds),
-            "layered_live_s": rounded(layeredLiveSeconds),
+            "layered_live_s": rounded(layeredLiveSeconds), "rollback_s": rounded(rollbackSeconds),
         ]
     }
 
@@ -28,6 +28,8 @@ extension DeployBenchmark.Report {
                 format:
                     "deploy → first success  %8.2f s   (new version, one small file on a cached layer; target <= 1)",
                 layeredLiveSeconds),
+            String(
+                format: "rollback → first answer  %8.2f s   (the previous version again; target <= 2)", rollbackSeconds),
         ].joined(separator: "\n")
     }
 
@@ -40,6 +42,7 @@ extension DeployBenchmark.Report {
                 "deploy.decompress_mb_per_s", decompressMBps, "MB/s", .higherIsBetter, baseline: lz4DecompressMBps),
             BenchmarkFigure("deploy.cold_live_s", coldLiveSeconds, "s", .lowerIsBetter),
             BenchmarkFigure("deploy.layered_live_s", layeredLiveSeconds, "s", .lowerIsBetter),
+            BenchmarkFigure("deploy.rollback_s", rollbackSeconds, "s", .lowerIsBetter),
         ]
     }
 }

@@ -25,6 +25,8 @@ public struct DeployBenchmark: Sendable {
         /// function whose dependencies layer is cached.
         public var coldLiveSeconds: Double
         public var layeredLiveSeconds: Double
+        /// `rollback` of that new version → first answer of the previous one (target ≤ 2 s).
+        public var rollbackSeconds: Double
         /// Time of our compress over `lz4`'s (target ≤ 1.5).
         public var compressRatio: Double { lz4CompressMBps / compressMBps }
     }
@@ -53,13 +55,14 @@ public struct DeployBenchmark: Sendable {
         }
         let pipeline = try await BenchmarkPipeline(connection: connection, invocations: invocations, logger: logger)
         do {
-            let (coldLive, layeredLive) = try await measureLive(
+            let (coldLive, layeredLive, rollback) = try await measureLive(
                 pipeline, work: work, bulk: bulk, tag: tag, progress: progress)
             await pipeline.stop()
             return Report(
                 archiveMB: formats.archiveMB, packMBps: formats.pack, compressMBps: formats.compress,
                 lz4CompressMBps: formats.lz4Compress, decompressMBps: formats.decompress,
-                lz4DecompressMBps: formats.lz4Decompress, coldLiveSeconds: coldLive, layeredLiveSeconds: layeredLive)
+                lz4DecompressMBps: formats.lz4Decompress, coldLiveSeconds: coldLive, layeredLiveSeconds: layeredLive,
+                rollbackSeconds: rollback)
         } catch {
             await pipeline.stop()
             throw error
@@ -69,7 +72,7 @@ public struct DeployBenchmark: Sendable {
     /// (b) and (c) on a worker of `pipeline` with an empty cache.
     private func measureLive(
         _ pipeline: BenchmarkPipeline, work: URL, bulk: String, tag: String, progress: @Sendable (String) -> Void
-    ) async throws -> (cold: Double, layered: Double) {
+    ) async throws -> (cold: Double, layered: Double, rollback: Double) {
         try await pipeline.startWorker(
             id: "bench-deploy", groupID: "bench-\(tag)", processes: 1,
             artifactCache: work.appendingPathComponent("cache").path)
@@ -91,7 +94,10 @@ public struct DeployBenchmark: Sendable {
             work, name: "bench-layered-\(tag)", code: small, dependencies: bulk, marker: "v1")
         _ = try await live(layered, marker: "v1", invoker: invoker)
         let next = try Self.function(work, name: layered.name, code: small, dependencies: bulk, marker: "v2")
-        return (coldLive, try await live(next, marker: "v2", invoker: invoker))
+        let layeredLive = try await live(next, marker: "v2", invoker: invoker)
+        let start = ContinuousClock.now
+        _ = try await FunctionDeployer.with(connection: connection) { try await $0.rollback(name: next.name) }
+        return (coldLive, layeredLive, try await answered(next.name, "v1", since: start, invoker: invoker))
     }
 
     /// Seconds from the deploy of `manifest` to its first successful invocation that answers `marker`.
@@ -100,19 +106,25 @@ public struct DeployBenchmark: Sendable {
         _ = try await FunctionDeployer.with(connection: connection, signingKey: BenchmarkKey.key) {
             try await $0.deploy(manifest, force: true)
         }
-        // Until the new version answers: a worker that has not seen the deploy yet runs the previous one.
+        return try await answered(manifest.name, marker, since: start, invoker: invoker)
+    }
+
+    /// Seconds since `start` when `name` answers `marker`, invoked until it does: a worker that has not
+    /// seen the change yet answers with the version before it.
+    private func answered(_ name: String, _ marker: String, since start: ContinuousClock.Instant, invoker: Invoker)
+        async throws -> Double
+    {
         while true {
-            let result = try await invoker.invoke(manifest.name, event: Array("1".utf8), key: nil, wait: .seconds(120))
+            let result = try await invoker.invoke(name, event: Array("1".utf8), key: nil, wait: .seconds(120))
             guard let result, result.succeeded else {
                 throw KafkaError(
-                    .timedOut,
-                    "\(manifest.name) did not succeed after its deploy: \(result?.error ?? "no result in 120 s")")
+                    .timedOut, "\(name) did not succeed after its deploy: \(result?.error ?? "no result in 120 s")")
             }
             if String(decoding: result.output, as: UTF8.self) == "\"\(marker)\"" {
                 return (ContinuousClock.now - start).inSeconds
             }
             guard ContinuousClock.now - start < .seconds(120) else {
-                throw KafkaError(.timedOut, "\(manifest.name) still ran its previous version 120 s after the deploy")
+                throw KafkaError(.timedOut, "\(name) still answered as before 120 s after the change")
             }
         }
     }

@@ -16,6 +16,8 @@ public struct PlatformTopics: Sendable, Hashable {
     public var replays: String
     /// Load samples and Scaling Events.
     public var scaling: String
+    /// Every deployed version, kept (compacted; key = `name@version`): what `sluice rollback` reads.
+    public var versions: String
     /// Deployed code: artifact manifests and chunks (compacted; key = digest, `<digest>/<n>`).
     public var artifacts: String
     /// Retry tier topics are this prefix followed by a delay (`1s`, `10m`…).
@@ -25,7 +27,7 @@ public struct PlatformTopics: Sendable, Hashable {
     public static let standard = PlatformTopics(prefix: "sluice.")
 
     /// Every platform topic named `prefix` + its standard suffix (`functions`, `invocations`, `results`,
-    /// `invocation-log`, `dlq`, `dlq.replays`, `scaling`, `artifacts`, `retry.`).
+    /// `invocation-log`, `dlq`, `dlq.replays`, `scaling`, `artifacts`, `function-versions`, `retry.`).
     public init(prefix: String) {
         functions = prefix + "functions"
         invocations = prefix + "invocations"
@@ -35,6 +37,7 @@ public struct PlatformTopics: Sendable, Hashable {
         replays = prefix + "dlq.replays"
         scaling = prefix + "scaling"
         artifacts = prefix + "artifacts"
+        versions = prefix + "function-versions"
         retryPrefix = prefix + "retry."
     }
 }

@@ -20,12 +20,18 @@ public struct FunctionDeployer: Sendable {
     /// nil: a deployer that only deletes.
     public let signingKey: SigningKey?
     public let shelf: ArtifactShelf
+    /// Where every version is kept (`sluice.function-versions`).
+    public let versionsTopic: String
 
-    public init(producer: KafkaProducer, registry: FunctionRegistry, signingKey: SigningKey?, shelf: ArtifactShelf) {
+    public init(
+        producer: KafkaProducer, registry: FunctionRegistry, signingKey: SigningKey?, shelf: ArtifactShelf,
+        versionsTopic: String = PlatformTopics.standard.versions
+    ) {
         self.producer = producer
         self.registry = registry
         self.signingKey = signingKey
         self.shelf = shelf
+        self.versionsTopic = versionsTopic
     }
 
     /// Deploys one manifest; `force` publishes a new version even when nothing changed. An artifact the
@@ -45,8 +51,9 @@ public struct FunctionDeployer: Sendable {
         stored.codePath = ""
         stored.dependenciesPath = nil
         let current = registry.function(named: manifest.name)
-        var candidate = FunctionSpec(
-            manifest: stored, version: min((current?.version ?? 0) + 1, 1_000_000_000), codeHash: code.digest)
+        // Versions are never reused: after a rollback the current one is not the highest.
+        let highest = max(current?.version ?? 0, try await versions(of: manifest.name).highest)
+        var candidate = FunctionSpec(manifest: stored, version: min(highest + 1, 1_000_000_000), codeHash: code.digest)
         candidate.dependencies = dependencies.map {
             ArtifactReference(digest: $0.digest, bytes: $0.bytes.count, partition: 0, offset: 0)
         }
@@ -57,9 +64,52 @@ public struct FunctionDeployer: Sendable {
         candidate.artifact = try await reuse(current?.artifact, code)
         if let dependencies { candidate.dependencies = try await reuse(current?.dependencies, dependencies) }
         try candidate.sign(with: signingKey)
+        let value = try candidate.encoded()
         _ = try await producer.send(
-            ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try candidate.encoded()))
+            ProducerRecord(topic: versionsTopic, key: Array("\(manifest.name)@\(candidate.version)".utf8), value: value)
+        )
+        _ = try await producer.send(ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: value))
         return .deployed(candidate)
+    }
+
+    /// The deployed versions of `name`.
+    public func versions(of name: String) async throws -> FunctionVersions {
+        try await FunctionVersions.load(name: name, connection: shelf.connection, topic: versionsTopic)
+    }
+
+    /// Makes an earlier version current again: `to`, or the highest version below the current one. The
+    /// version is republished as it was deployed and signed, so workers take it like any other
+    /// (its artifacts are usually still in their caches).
+    /// - Returns: the version that was current, and the one that is now.
+    /// - Throws: `DeployRefusal` naming what is wrong (not deployed, no such version, nothing earlier…).
+    public func rollback(name: String, to number: Int? = nil) async throws -> (from: FunctionSpec, to: FunctionSpec) {
+        guard let current = registry.function(named: name) else {
+            throw DeployRefusal(message: "function \(name) is not deployed")
+        }
+        let versions = try await versions(of: name)
+        let target: FunctionSpec
+        if let number {
+            guard let found = versions.version(number) else {
+                let known = versions.all.map { String($0.version) }.joined(separator: ", ")
+                throw DeployRefusal(
+                    message: "\(name) has no version \(number) (versions: \(known.isEmpty ? "none" : known))")
+            }
+            target = found
+        } else {
+            guard let earlier = versions.all.last(where: { $0.version < current.version }) else {
+                throw DeployRefusal(message: "\(name) has no version before \(current.version) to roll back to")
+            }
+            target = earlier
+        }
+        guard target.version != current.version else {
+            throw DeployRefusal(message: "\(name) is already at version \(target.version)")
+        }
+        if let problem = registry.admission.problem(with: target, key: name, current: current) {
+            throw DeployRefusal(message: "\(name) cannot go back to version \(target.version): \(problem)")
+        }
+        _ = try await producer.send(
+            ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try target.encoded()))
+        return (current, target)
     }
 
     /// The current version's reference when it is the same artifact, else the artifact published.
@@ -89,7 +139,8 @@ extension FunctionDeployer {
                 try await body(
                     FunctionDeployer(
                         producer: producer, registry: registry, signingKey: signingKey,
-                        shelf: ArtifactShelf(connection: connection, topic: topics.artifacts)))
+                        shelf: ArtifactShelf(connection: connection, topic: topics.artifacts),
+                        versionsTopic: topics.versions))
             }
         }
     }

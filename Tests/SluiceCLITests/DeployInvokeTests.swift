@@ -58,6 +58,47 @@ struct DeployInvokeTests {
         #expect(signed.status == 0 && signed.output.contains("deployed"), "\(signed.errors)")
     }
 
+    @Test(
+        "rollback makes the previous version current as it was deployed; versions are never reused; a wrong --to names the versions"
+    )
+    func rollback() async throws {
+        let brokers = try await TestBroker.address()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("rollback"))
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        let name = uniqueName("fn")
+        let manifest = folder.appendingPathComponent("fn.yaml").path
+        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
+            toFile: manifest, atomically: true, encoding: .utf8)
+        func deploy(_ answer: Int) async throws -> [String: Any] {
+            try "def main(e, c):\n    return \(answer)\n".write(
+                to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+            let result = try await CommandRunner.sluice(["deploy", manifest, "--json", "--brokers", brokers])
+            #expect(result.status == 0, "\(result.errors)")
+            return try #require((try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])?.first)
+        }
+        func shown() async throws -> [String: Any] {
+            let show = try await CommandRunner.sluice(["functions", "show", name, "--json", "--brokers", brokers])
+            return try #require(try JSONSerialization.jsonObject(with: show.stdout) as? [String: Any])
+        }
+        let first = try await deploy(1)
+        _ = try await deploy(2)
+        let rolled = try await CommandRunner.sluice(["rollback", name, "--json", "--brokers", brokers])
+        #expect(rolled.status == 0, "\(rolled.errors)")
+        let report = try #require(try JSONSerialization.jsonObject(with: rolled.stdout) as? [String: Any])
+        #expect(report["from_version"] as? Int == 2 && report["to_version"] as? Int == 1, "\(report)")
+        let current = try await shown()
+        #expect(current["version"] as? Int == 1)
+        #expect(current["code_hash"] as? String == first["code_hash"] as? String)
+        #expect(current["signature"] != nil)
+        // The next deploy is version 3, not a second version 2.
+        #expect(try await deploy(3)["version"] as? Int == 3)
+        let wrong = try await CommandRunner.sluice(["rollback", name, "--to", "99", "--brokers", brokers])
+        #expect(wrong.status != 0 && wrong.errors.contains("has no version 99 (versions: 1, 2, 3)"), "\(wrong.errors)")
+        let back = try await CommandRunner.sluice(["rollback", name, "--to", "2", "--brokers", brokers])
+        #expect(back.output.contains("rolled back \(name) from version 3 to version 2"), "\(back.errors)")
+    }
+
     @Test("invoke of an unknown function is a clear error and publishes nothing")
     func invokeUnknown() async throws {
         let connection = try await TestBroker.connection()

@@ -180,4 +180,38 @@ struct ArtifactDeployTests {
         #expect(results.first?["status"] as? String == "success", "\(results)")
         #expect(results.first?["output"] as? String == "hello from deps v2", "\(results)")
     }
+
+    @Test("A rollback: the worker answers with the earlier version again, as it was deployed")
+    func rollback() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let name = uniqueName("rolled")
+        let manifest = try harness.writeFunction(
+            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\n",
+            files: ["handler.py": "def main(event, context):\n    return 'one'\n"])
+        let first = try await harness.deploy(manifest)
+        let code = (manifest as NSString).deletingLastPathComponent + "/code/handler.py"
+        try "def main(event, context):\n    return 'two'\n".write(toFile: code, atomically: true, encoding: .utf8)
+        let second = try await harness.deploy(manifest)
+        try await self.await(registry, name) { $0.version == second.version }
+        let worker = try await harness.startWorker(registry: registry)
+        func answers() async throws -> [String] {
+            let ids = try await harness.publishRequests(function: name, count: 5, key: { _ in nil }, value: { "\($0)" })
+            let results = try await harness.readJSON("sluice.results", function: name) { results in
+                Set(results.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids)
+            }
+            return results.filter { ids.contains($0["invocation_id"] as? String ?? "") }.map {
+                "\($0["status"] as? String ?? "?"):\($0["output"] as? String ?? "?")"
+            }
+        }
+        #expect(try await answers() == Array(repeating: "success:two", count: 5))
+        let (from, to) = try await FunctionDeployer.with(connection: harness.connection) {
+            try await $0.rollback(name: name)
+        }
+        #expect(from.version == second.version && to == first)
+        try await self.await(registry, name) { $0.version == first.version }
+        #expect(try await answers() == Array(repeating: "success:one", count: 5))
+        await worker.stop()
+    }
 }
