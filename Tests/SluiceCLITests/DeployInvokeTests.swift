@@ -97,6 +97,10 @@ struct DeployInvokeTests {
         #expect(wrong.status != 0 && wrong.errors.contains("has no version 99 (versions: 1, 2, 3)"), "\(wrong.errors)")
         let back = try await CommandRunner.sluice(["rollback", name, "--to", "2", "--brokers", brokers])
         #expect(back.output.contains("rolled back \(name) from version 3 to version 2"), "\(back.errors)")
+        let listed = try await CommandRunner.sluice(["functions", "versions", name, "--json", "--brokers", brokers])
+        let versions = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [[String: Any]])
+        #expect(versions.compactMap { $0["version"] as? Int } == [1, 2, 3], "\(listed.output)\(listed.errors)")
+        #expect(versions.filter { $0["current"] as? Bool == true }.compactMap { $0["version"] as? Int } == [2])
     }
 
     @Test("invoke of an unknown function is a clear error and publishes nothing")

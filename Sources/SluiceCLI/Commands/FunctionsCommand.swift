@@ -1,11 +1,14 @@
 import ArgumentParser
 
-/// `sluice functions list|show|delete`.
+/// `sluice functions list|show|versions|delete`.
 struct FunctionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "functions",
         abstract: "Inspect and delete deployed functions.",
         discussion: "Example:\n  sluice functions show sha-echo --json",
-        subcommands: [FunctionsListCommand.self, FunctionsShowCommand.self, FunctionsDeleteCommand.self]
+        subcommands: [
+            FunctionsListCommand.self, FunctionsShowCommand.self, FunctionsVersionsCommand.self,
+            FunctionsDeleteCommand.self,
+        ]
     )
 }
