@@ -11,22 +11,6 @@ import Testing
 /// into the worker's own cache.
 @Suite("Artifacts: signed code on Kafka, verified by workers", .timeLimit(.minutes(5)))
 struct ArtifactDeployTests {
-    /// Writes `spec` changed by `change` (record, manifest) to the registry topic as it is.
-    func forge(
-        _ spec: FunctionSpec, harness: PipelineHarness, _ change: (inout [String: Any], inout [String: Any]) -> Void
-    ) async throws {
-        var record = try #require(try JSONSerialization.jsonObject(with: Data(try spec.encoded())) as? [String: Any])
-        var manifest = try #require(record["manifest"] as? [String: Any])
-        change(&record, &manifest)
-        record["manifest"] = manifest
-        let value = try JSONSerialization.data(withJSONObject: record)
-        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
-            _ = try await producer.send(
-                ProducerRecord(
-                    topic: PlatformTopics.standard.functions, key: Array(spec.name.utf8), value: Array(value)))
-        }
-    }
-
     /// Waits until the registry's version of `name` passes `done`.
     func await(_ registry: FunctionRegistry, _ name: String, _ done: @escaping @Sendable (FunctionSpec) -> Bool)
         async throws
@@ -55,7 +39,7 @@ struct ArtifactDeployTests {
             ])
         let spec = try await harness.deploy(manifest)
         try FileManager.default.removeItem(atPath: (manifest as NSString).deletingLastPathComponent)
-        try await forge(spec, harness: harness) { _, manifest in manifest["code_path"] = "/" }
+        try await harness.forge(spec) { _, manifest in manifest["code_path"] = "/" }
         try await self.await(registry, name) { $0.manifest.codePath == "/" }
 
         let cache = freshFolder("cache")
@@ -97,7 +81,7 @@ struct ArtifactDeployTests {
             try harness.writeFunction(
                 "name: \(changed)\ntenant: acme\nruntime: python3\nhandler: handler.main\n", files: ["handler.py": code]
             ))
-        try await forge(changedSpec, harness: harness) { _, manifest in manifest["handler"] = "handler.other" }
+        try await harness.forge(changedSpec) { _, manifest in manifest["handler"] = "handler.other" }
         // Chunks rewritten: the same digest, one byte changed, and the registry record pointed at them.
         let rewritten = uniqueName("rewritten")
         let manifest = try write(rewritten)
@@ -111,7 +95,7 @@ struct ArtifactDeployTests {
             try await ArtifactShelf(connection: harness.connection).publish(
                 Artifact(bytes: bytes, digest: rewrittenSpec.codeHash, archiveBytes: 0), producer: producer)
         }
-        try await forge(rewrittenSpec, harness: harness) { record, _ in
+        try await harness.forge(rewrittenSpec) { record, _ in
             record["artifact"] = [
                 "digest": forged.digest, "bytes": forged.bytes, "partition": Int(forged.partition),
                 "offset": Int(forged.offset),

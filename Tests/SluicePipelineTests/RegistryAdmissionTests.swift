@@ -10,24 +10,6 @@ import Testing
 /// worker and router keeps refuses them, with a reason, and keeps the version it had.
 @Suite("Workers trust no registry record", .timeLimit(.minutes(5)))
 struct RegistryAdmissionTests {
-    /// A deployed function's registry record as a JSON object, changed by `change`, written raw.
-    func forge(
-        _ spec: FunctionSpec, harness: PipelineHarness, key: String? = nil,
-        _ change: (inout [String: Any], inout [String: Any]) -> Void
-    ) async throws {
-        var record = try #require(try JSONSerialization.jsonObject(with: Data(try spec.encoded())) as? [String: Any])
-        var manifest = try #require(record["manifest"] as? [String: Any])
-        change(&record, &manifest)
-        record["manifest"] = manifest
-        let value = try JSONSerialization.data(withJSONObject: record)
-        try await TopicPublisher.withProducer(connection: harness.connection) { producer in
-            _ = try await producer.send(
-                ProducerRecord(
-                    topic: PlatformTopics.standard.functions, key: Array((key ?? spec.name).utf8),
-                    value: Array(value)))
-        }
-    }
-
     @Test(
         "Loading a registry whose partition ends with a transaction marker (no record at the high watermark - 1) ends, with the function"
     )
@@ -96,7 +78,7 @@ struct RegistryAdmissionTests {
         // The registry topic is shared with tests running alongside: their refusals interleave with ours.
         var lastOffset: Int64 = -1
         for (reason, change) in forgeries {
-            try await forge(deployed, harness: harness, change)
+            try await harness.forge(deployed, change)
             let refusal = try await withDeadline(.seconds(30), "the registry refusing a record (\(reason))") {
                 [lastOffset] in
                 while true {
@@ -111,7 +93,7 @@ struct RegistryAdmissionTests {
             #expect(registry.function(named: name) == deployed, "a refused record changed \(name)")
         }
         // A record whose key is not its name, and one that does not decode.
-        try await forge(deployed, harness: harness, key: name + "-alias") { _, _ in }
+        try await harness.forge(deployed, key: name + "-alias") { _, _ in }
         let aliased = try await withDeadline(.seconds(30), "the registry refusing an alias") {
             while true {
                 if let alias = registry.refusals.first(where: { $0.key == name + "-alias" }) { return alias }
