@@ -66,9 +66,11 @@ public struct ArtifactShelf: Sendable {
             digest: artifact.digest, bytes: artifact.bytes.count, partition: partition, offset: first.offset)
     }
 
-    /// The bytes `reference` points at, checked against its digest.
-    /// - Throws: `ArtifactError`: a reference out of range, no manifest record for the digest at its
-    ///   offset, chunks missing within `timeout`, or bytes that do not hash to the digest.
+    /// The bytes `reference` points at, checked against its digest. When the manifest record is no longer
+    /// at the reference's offset (compaction kept a later copy of the same digest), the partition is read
+    /// from its beginning for the digest's records instead.
+    /// - Throws: `ArtifactError`: a reference out of range, no manifest record for the digest, chunks
+    ///   missing within `timeout`, or bytes that do not hash to the digest.
     public func fetch(_ reference: ArtifactReference, limit: Int, timeout: Duration = .seconds(30)) async throws
         -> [UInt8]
     {
@@ -76,18 +78,9 @@ public struct ArtifactShelf: Sendable {
         guard Artifact.isDigest(digest), (1...limit).contains(reference.bytes), reference.partition >= 0,
             reference.offset >= 0
         else { throw ArtifactError("the artifact reference is out of range") }
-        var configuration = ConsumerConfiguration(connection: connection)
-        configuration.reportPartitionEOF = true
-        configuration.fetchWaitMaxMs = 50
-        let consumer = try KafkaConsumer.make(configuration)
-        let bytes = try await closing(close: consumer.close) { () async throws -> [UInt8]? in
-            await consumer.learnLeaders(of: [topic])
-            try consumer.assign([
-                TopicPartitionOffset(TopicPartition(topic, reference.partition), offset: reference.offset)
-            ])
-            return try await withTimeout(timeout, onTimeout: { consumer.finishEvents() }) {
-                try await Self.collect(consumer.events, reference: reference)
-            } ?? nil
+        var bytes = try await read(reference, from: reference.offset, timeout: timeout)
+        if bytes == nil {
+            bytes = try await read(reference, from: TopicPartitionOffset.beginning, timeout: timeout)
         }
         guard let bytes else {
             throw ArtifactError(
@@ -100,46 +93,75 @@ public struct ArtifactShelf: Sendable {
         return bytes
     }
 
-    /// Reads the manifest record at the reference's offset, then its chunks; nil at the partition's end
-    /// before they are all there.
-    private static func collect(_ events: ConsumerEvents, reference: ArtifactReference) async throws -> [UInt8]? {
+    /// The digest's bytes from its records on the reference's partition from `offset`: until they are
+    /// complete, or the partition's end. Nil when they are not complete there.
+    private func read(_ reference: ArtifactReference, from offset: Int64, timeout: Duration) async throws -> [UInt8]? {
+        var configuration = ConsumerConfiguration(connection: connection)
+        configuration.reportPartitionEOF = true
+        configuration.fetchWaitMaxMs = 50
+        let consumer = try KafkaConsumer.make(configuration)
+        return try await closing(close: consumer.close) { () async throws -> [UInt8]? in
+            await consumer.learnLeaders(of: [topic])
+            try consumer.assign([TopicPartitionOffset(TopicPartition(topic, reference.partition), offset: offset)])
+            return try await withTimeout(timeout, onTimeout: { consumer.finishEvents() }) {
+                var gathered = Gathered(reference: reference)
+                for await event in consumer.events {
+                    switch event {
+                    case .record(let record):
+                        try gathered.add(record)
+                        if let bytes = gathered.bytes { return bytes }
+                    case .partitionEOF: return nil
+                    default: continue
+                    }
+                }
+                return nil
+            } ?? nil
+        }
+    }
+
+    /// The records of one artifact as they are read: its manifest record (anywhere) and its chunks
+    /// (before or after it), each chunk checked against the manifest's sizes once both are there.
+    struct Gathered {
+        let reference: ArtifactReference
         var listing: Listing?
         var chunks: [Int: [UInt8]] = [:]
-        for await event in events {
-            guard case .record(let record) = event else {
-                if case .partitionEOF = event { return nil }
-                continue
-            }
-            if listing == nil {
-                guard record.offset == reference.offset, record.key == Array(reference.digest.utf8),
-                    let value = record.value, value.count <= 4096,
-                    let read = try? JSONDecoder().decode(Listing.self, from: Data(value)),
-                    read.digest == reference.digest, read.bytes == reference.bytes,
-                    (1...chunkBytes).contains(read.chunkBytes),
+
+        init(reference: ArtifactReference) { self.reference = reference }
+
+        mutating func add(_ record: ConsumerRecord) throws {
+            let digest = reference.digest
+            guard let key = record.keyText, key.hasPrefix(digest), let value = record.value else { return }
+            if key == digest {
+                guard value.count <= 4096, let read = try? JSONDecoder().decode(Listing.self, from: Data(value)),
+                    read.digest == digest, read.bytes == reference.bytes, (1...chunkBytes).contains(read.chunkBytes),
                     read.chunks == (read.bytes + read.chunkBytes - 1) / read.chunkBytes
-                else {
-                    throw ArtifactError(
-                        "no manifest record of artifact \(reference.digest) at \(reference.partition)@\(reference.offset)"
-                    )
-                }
+                else { throw ArtifactError("the manifest record of artifact \(digest) does not match its reference") }
                 listing = read
-                continue
+                chunks = chunks.filter { (0..<read.chunks).contains($0.key) && $0.value.count == size(of: $0.key) }
+                return
             }
-            guard let listing, let key = record.keyText, key.hasPrefix(reference.digest + "/"),
-                let index = Int(key.dropFirst(reference.digest.count + 1)), (0..<listing.chunks).contains(index),
-                chunks[index] == nil, let value = record.value
-            else { continue }
-            let expected = index == listing.chunks - 1 ? listing.bytes - index * listing.chunkBytes : listing.chunkBytes
-            guard value.count == expected else {
+            guard key.utf8.count > digest.utf8.count + 1, key.dropFirst(digest.count).first == "/",
+                let index = Int(key.dropFirst(digest.count + 1)), index >= 0,
+                index <= reference.bytes / chunkBytes, value.count <= chunkBytes
+            else { return }
+            if listing != nil, !(index < listing!.chunks && value.count == size(of: index)) {
                 throw ArtifactError(
-                    "artifact \(reference.digest) was tampered with: chunk \(index) is \(value.count) bytes, not \(expected)"
+                    "artifact \(digest) was tampered with: chunk \(index) is \(value.count) bytes, not \(size(of: index))"
                 )
             }
             chunks[index] = value
-            if chunks.count == listing.chunks {
-                return (0..<listing.chunks).flatMap { chunks[$0]! }
-            }
         }
-        return nil
+
+        /// What chunk `index` must hold by the manifest record.
+        private func size(of index: Int) -> Int {
+            guard let listing else { return 0 }
+            return index == listing.chunks - 1 ? listing.bytes - index * listing.chunkBytes : listing.chunkBytes
+        }
+
+        /// The whole artifact, once the manifest record and all its chunks are there.
+        var bytes: [UInt8]? {
+            guard let listing, chunks.count == listing.chunks else { return nil }
+            return (0..<listing.chunks).flatMap { chunks[$0]! }
+        }
     }
 }

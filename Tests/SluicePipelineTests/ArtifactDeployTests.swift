@@ -198,4 +198,31 @@ struct ArtifactDeployTests {
         #expect(try await answers() == Array(repeating: "success:one", count: 5))
         await worker.stop()
     }
+
+    @Test(
+        "A fetch finds an artifact whose records are no longer at the reference's offset (as after compaction) by reading its partition"
+    )
+    func fetchAfterCompaction() async throws {
+        let connection = try await TestBroker.connection()
+        let folder = freshFolder("moved")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try String(repeating: "moved \(folder)\n", count: 40_000).write(
+            toFile: folder + "/data.txt", atomically: true, encoding: .utf8)
+        let artifact = try Artifact.pack(folder: folder, limit: 64 << 20)
+        let shelf = ArtifactShelf(connection: connection)
+        let published = try await TopicPublisher.withProducer(connection: connection) {
+            try await shelf.publish(artifact, producer: $0)
+        }
+        #expect(try await shelf.fetch(published, limit: 64 << 20) == artifact.bytes)
+        // Nothing of it at or after the offset any more: the partition's end.
+        let ends = try await KafkaAdmin.highWatermarks(topics: [shelf.topic], connection: connection)
+        var moved = published
+        moved.offset = try #require(ends[TopicPartition(shelf.topic, published.partition)])
+        #expect(try await shelf.fetch(moved, limit: 64 << 20) == artifact.bytes)
+        // A reference whose size is not the manifest record's is refused, not fetched.
+        var wrong = published
+        wrong.bytes += 1
+        let refusal = await #expect(throws: ArtifactError.self) { try await shelf.fetch(wrong, limit: 64 << 20) }
+        #expect(refusal?.description.contains("does not match its reference") == true, "\(String(describing: refusal))")
+    }
 }
