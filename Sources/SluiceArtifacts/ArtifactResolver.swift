@@ -17,6 +17,7 @@ public final class ArtifactResolver: Sendable {
     private let known = Mutex<Known>(Known())
     private struct Known {
         var verdicts: [FunctionSpec: Result<FunctionSpec, ArtifactError>] = [:]
+        /// By `name@version` (a function may run a stable version and a canary at once).
         var latest: [String: (spec: FunctionSpec, resolved: FunctionSpec)] = [:]
     }
     static let knownLimit = 10_000
@@ -30,7 +31,9 @@ public final class ArtifactResolver: Sendable {
     /// The version with its folders in the cache, or why it must not run.
     public func resolve(_ spec: FunctionSpec) async -> Result<FunctionSpec, ArtifactError> {
         if let result = known.withLock({ known -> Result<FunctionSpec, ArtifactError>? in
-            if let latest = known.latest[spec.name], latest.spec == spec { return .success(latest.resolved) }
+            if let latest = known.latest["\(spec.name)@\(spec.version)"], latest.spec == spec {
+                return .success(latest.resolved)
+            }
             return known.verdicts[spec]
         }) {
             return result
@@ -57,7 +60,7 @@ public final class ArtifactResolver: Sendable {
             if known.verdicts.count >= Self.knownLimit { known.verdicts.removeAll() }
             if known.latest.count >= Self.knownLimit { known.latest.removeAll() }
             known.verdicts[spec] = result
-            if case .success(let resolved) = result { known.latest[spec.name] = (spec, resolved) }
+            if case .success(let resolved) = result { known.latest["\(spec.name)@\(spec.version)"] = (spec, resolved) }
         }
         return result
     }

@@ -13,13 +13,16 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
     /// The manifest's `dependencies` folder, packed: mounted read-only at `/deps`.
     public var dependencies: ArtifactReference?
     public var signature: DeploySignature?
+    /// A version baking beside this one, with its share of invocations (not covered by the signature:
+    /// it holds a signed version of its own).
+    public var canary: CanaryRoute?
 
     enum CodingKeys: String, CodingKey {
         case functionID = "function_id"
         case version
         case codeHash = "code_hash"
         case createdAt = "created_at"
-        case manifest, artifact, dependencies, signature
+        case manifest, artifact, dependencies, signature, canary
     }
 
     public init(manifest: FunctionManifest, version: Int, codeHash: String, createdAt: Date = Date()) {
@@ -46,6 +49,6 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
     /// Whether `other` is the same manifest, code and dependencies (a deploy of it would change nothing).
     public func sameDeployment(as other: FunctionSpec) -> Bool {
         manifest == other.manifest && codeHash == other.codeHash
-            && dependencies?.digest == other.dependencies?.digest
+            && dependencies?.digest == other.dependencies?.digest && canary == nil && other.canary == nil
     }
 }

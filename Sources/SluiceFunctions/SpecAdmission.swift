@@ -48,6 +48,14 @@ public struct SpecAdmission: Sendable {
         if manifest.network == .host, !platform.allowHostNetwork {
             return "network: host is not allowed here (sandbox.allow_host_network)"
         }
+        if let canary = spec.canary {
+            guard (1...99).contains(canary.percent) else { return "its canary percent \(canary.percent) is not 1…99" }
+            guard canary.spec.canary == nil else { return "its canary has a canary of its own" }
+            guard canary.spec.version != spec.version else { return "its canary is its own version" }
+            if let problem = problem(with: canary.spec, key: key, current: spec.stable) {
+                return "its canary: \(problem)"
+            }
+        }
         for reference in [spec.artifact, spec.dependencies].compactMap({ $0 }) {
             guard reference.partition >= 0, reference.offset >= 0,
                 (1...platform.maxArtifactBytes).contains(reference.bytes)

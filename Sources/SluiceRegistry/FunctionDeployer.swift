@@ -35,10 +35,13 @@ public struct FunctionDeployer: Sendable {
     }
 
     /// Deploys one manifest; `force` publishes a new version even when nothing changed. An artifact the
-    /// current version already has (same digest) is not published again.
+    /// current version already has (same digest) is not published again. `canary`: the new version
+    /// takes that percent of new invocations beside the current one until `promote` or `rollback`
+    /// (a canary already baking is replaced).
     /// - Throws: `ArtifactError` (a folder that cannot be packed, naming the path), `DeployRefusal` when
-    ///   the name belongs to another tenant or the registry would refuse the version, `KafkaError`.
-    public func deploy(_ manifest: FunctionManifest, force: Bool = false) async throws -> Outcome {
+    ///   the name belongs to another tenant or the registry would refuse the version, or a canary has no
+    ///   current version beside it; `KafkaError`.
+    public func deploy(_ manifest: FunctionManifest, force: Bool = false, canary: Int? = nil) async throws -> Outcome {
         guard let signingKey else { throw DeployRefusal(message: "\(manifest.name) was not deployed: no signing key") }
         let limit = registry.admission.platform.maxArtifactBytes
         let (code, dependencies) = try await BlockingCalls.run {
@@ -50,7 +53,13 @@ public struct FunctionDeployer: Sendable {
         var stored = manifest
         stored.codePath = ""
         stored.dependenciesPath = nil
-        let current = registry.function(named: manifest.name)
+        let current = registry.function(named: manifest.name)?.stable
+        if canary != nil, current == nil {
+            throw DeployRefusal(
+                message:
+                    "\(manifest.name) was not deployed: a canary needs a current version beside it; deploy without --canary first"
+            )
+        }
         // Versions are never reused: after a rollback the current one is not the highest.
         let highest = max(current?.version ?? 0, try await versions(of: manifest.name).highest)
         var candidate = FunctionSpec(manifest: stored, version: min(highest + 1, 1_000_000_000), codeHash: code.digest)
@@ -64,12 +73,36 @@ public struct FunctionDeployer: Sendable {
         candidate.artifact = try await reuse(current?.artifact, code)
         if let dependencies { candidate.dependencies = try await reuse(current?.dependencies, dependencies) }
         try candidate.sign(with: signingKey)
-        let value = try candidate.encoded()
+        var record = candidate
+        if let canary, var stable = current {
+            stable.canary = CanaryRoute(spec: candidate, percent: canary)
+            if let problem = registry.admission.problem(with: stable, key: manifest.name, current: current) {
+                throw DeployRefusal(message: "\(manifest.name) was not deployed: \(problem)")
+            }
+            record = stable
+        }
         _ = try await producer.send(
-            ProducerRecord(topic: versionsTopic, key: Array("\(manifest.name)@\(candidate.version)".utf8), value: value)
-        )
-        _ = try await producer.send(ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: value))
+            ProducerRecord(
+                topic: versionsTopic, key: Array("\(manifest.name)@\(candidate.version)".utf8),
+                value: try candidate.encoded()))
+        _ = try await producer.send(
+            ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try record.encoded()))
         return .deployed(candidate)
+    }
+
+    /// Makes the baking canary of `name` its current version (its share becomes 100 %).
+    /// - Returns: the version that was stable, and the one that is now.
+    /// - Throws: `DeployRefusal` when the function is not deployed or has no canary.
+    public func promote(name: String) async throws -> (from: FunctionSpec, to: FunctionSpec) {
+        guard let current = registry.function(named: name) else {
+            throw DeployRefusal(message: "function \(name) is not deployed")
+        }
+        guard let canary = current.canary else {
+            throw DeployRefusal(message: "\(name) has no canary to promote (version \(current.version) is current)")
+        }
+        _ = try await producer.send(
+            ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try canary.spec.encoded()))
+        return (current.stable, canary.spec)
     }
 
     /// The deployed versions of `name`.
@@ -77,7 +110,8 @@ public struct FunctionDeployer: Sendable {
         try await FunctionVersions.load(name: name, connection: shelf.connection, topic: versionsTopic)
     }
 
-    /// Makes an earlier version current again: `to`, or the highest version below the current one. The
+    /// Makes an earlier version current again: `to`, or the highest version below the current one (while
+    /// a canary bakes: the stable version, without the canary). The
     /// version is republished as it was deployed and signed, so workers take it like any other
     /// (its artifacts are usually still in their caches).
     /// - Returns: the version that was current, and the one that is now.
@@ -85,6 +119,12 @@ public struct FunctionDeployer: Sendable {
     public func rollback(name: String, to number: Int? = nil) async throws -> (from: FunctionSpec, to: FunctionSpec) {
         guard let current = registry.function(named: name) else {
             throw DeployRefusal(message: "function \(name) is not deployed")
+        }
+        if number == nil, let canary = current.canary {
+            // A canary is rolled back by taking it out: the stable version keeps all invocations.
+            _ = try await producer.send(
+                ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try current.stable.encoded()))
+            return (canary.spec, current.stable)
         }
         let versions = try await versions(of: name)
         let target: FunctionSpec

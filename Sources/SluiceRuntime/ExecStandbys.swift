@@ -82,21 +82,20 @@ final class ExecStandbys: Sendable {
 
     /// Ends the standbys of versions no longer current, and those unused for `ttl`. A replaced version's
     /// successor gets a standby ahead of its first invocation.
-    func retire(ttl: Duration, current: (String) -> FunctionSpec?) async {
+    func retire(ttl: Duration, running: (String) -> [FunctionSpec]) async {
         let cutoff = ContinuousClock.now - ttl
         let stale = ready.withLock { ready in
             let keys = ready.filter { key, entry in
-                entry.since < cutoff || current(entry.spec.name).map(FunctionRunner.poolKey) != key
+                entry.since < cutoff || !running(entry.spec.name).map(FunctionRunner.poolKey).contains(key)
             }.keys
             return keys.compactMap { ready.removeValue(forKey: $0) }
         }
         for entry in stale {
             budget.give()
             await entry.process.terminateGroup(grace: .zero)
-            if let successor = current(entry.spec.name),
-                FunctionRunner.poolKey(successor) != FunctionRunner.poolKey(entry.spec),
-                successor.manifest.runtime == .exec
-            {
+            if let successor = running(entry.spec.name).first(where: {
+                FunctionRunner.poolKey($0) != FunctionRunner.poolKey(entry.spec)
+            }), successor.manifest.runtime == .exec {
                 replenish(successor, stdoutLimit: FunctionRunner.maxExecOutputBytes)
             }
         }
@@ -105,6 +104,6 @@ final class ExecStandbys: Sendable {
     /// Ends every standby and makes no more (one being made as this runs is killed once made).
     func shutdown() async {
         closed.store(true, ordering: .relaxed)
-        await retire(ttl: .zero) { _ in nil }
+        await retire(ttl: .zero) { _ in [] }
     }
 }

@@ -94,18 +94,24 @@ public final class FunctionRunner: Sendable {
 
     /// Retires idle processes past `ttl`, and every process of versions no longer current.
     public func maintain(ttl: Duration, current: (String) -> FunctionSpec?) async {
+        await maintain(ttl: ttl, running: { current($0).map { [$0] } ?? [] })
+    }
+
+    /// `maintain` for functions that may run more than one version at once (a stable one and its canary):
+    /// `running` gives them per function name.
+    public func maintain(ttl: Duration, running: (String) -> [FunctionSpec]) async {
         let stale = pools.withLock { pools in
-            let stale = pools.filter { current($0.value.spec.name).map(Self.poolKey) != $0.key }
+            let stale = pools.filter { !running($0.value.spec.name).map(Self.poolKey).contains($0.key) }
             for key in stale.keys { pools[key] = nil }
             return Array(stale.values)
         }
         for pool in stale { await pool.shutdown() }
         // A replaced version's next start is its successor's first: that one gets a standby ahead.
-        for spec in stale.compactMap({ current($0.spec.name) }) where spec.manifest.runtime == .python3 {
+        for spec in stale.flatMap({ running($0.spec.name) }) where spec.manifest.runtime == .python3 {
             await pool(for: spec).expectStarts()
         }
         for pool in pools.withLock({ Array($0.values) }) { await pool.retireIdle(ttl: ttl) }
-        await execStandbys.retire(ttl: ttl, current: current)
+        await execStandbys.retire(ttl: ttl, running: running)
     }
 
     /// Warm processes (idle and busy) per function name.

@@ -103,6 +103,51 @@ struct DeployInvokeTests {
         #expect(versions.filter { $0["current"] as? Bool == true }.compactMap { $0["version"] as? Int } == [2])
     }
 
+    @Test(
+        "deploy --canary bakes a version beside the current one; deploy status shows the split; promote and rollback end it"
+    )
+    func canary() async throws {
+        let brokers = try await TestBroker.address()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("canary"))
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        let name = uniqueName("fn")
+        let manifest = folder.appendingPathComponent("fn.yaml").path
+        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
+            toFile: manifest, atomically: true, encoding: .utf8)
+        func deploy(_ answer: Int, _ extra: [String] = []) async throws -> CommandResult {
+            try "def main(e, c):\n    return \(answer)\n".write(
+                to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+            return try await CommandRunner.sluice(["deploy", manifest, "--brokers", brokers] + extra)
+        }
+        func status() async throws -> [String: Any] {
+            let result = try await CommandRunner.sluice(["deploy", "status", name, "--json", "--brokers", brokers])
+            #expect(result.status == 0, "\(result.errors)")
+            return try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        }
+        let alone = try await deploy(1, ["--canary", "25"])
+        #expect(alone.status != 0 && alone.errors.contains("a canary needs a current version"), "\(alone.errors)")
+        #expect(try await deploy(1).status == 0)
+        let baking = try await deploy(2, ["--canary", "25"])
+        #expect(baking.output.contains("canary: 25 % of new invocations"), "\(baking.output)\(baking.errors)")
+        var now = try await status()
+        #expect(now["state"] as? String == "baking" && now["stable_version"] as? Int == 1, "\(now)")
+        #expect(now["canary_version"] as? Int == 2 && now["canary_percent"] as? Int == 25, "\(now)")
+        let promoted = try await CommandRunner.sluice(["promote", name, "--brokers", brokers])
+        #expect(promoted.output.contains("promoted \(name) version 2 (was version 1)"), "\(promoted.errors)")
+        now = try await status()
+        #expect(now["state"] as? String == "stable" && now["stable_version"] as? Int == 2, "\(now)")
+        let again = try await CommandRunner.sluice(["promote", name, "--brokers", brokers])
+        #expect(again.status != 0 && again.errors.contains("has no canary to promote"), "\(again.errors)")
+        #expect(try await deploy(3, ["--canary", "50"]).status == 0)
+        let rolled = try await CommandRunner.sluice(["rollback", name, "--brokers", brokers])
+        #expect(rolled.output.contains("from version 3 to version 2"), "\(rolled.output)\(rolled.errors)")
+        now = try await status()
+        #expect(now["state"] as? String == "stable" && now["stable_version"] as? Int == 2, "\(now)")
+        let badShare = try await deploy(4, ["--canary", "100"])
+        #expect(badShare.status != 0 && badShare.errors.contains("--canary must be from 1 to 99"))
+    }
+
     @Test("invoke of an unknown function is a clear error and publishes nothing")
     func invokeUnknown() async throws {
         let connection = try await TestBroker.connection()

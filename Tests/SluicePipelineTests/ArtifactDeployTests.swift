@@ -225,4 +225,52 @@ struct ArtifactDeployTests {
         let refusal = await #expect(throws: ArtifactError.self) { try await shelf.fetch(wrong, limit: 64 << 20) }
         #expect(refusal?.description.contains("does not match its reference") == true, "\(String(describing: refusal))")
     }
+
+    @Test(
+        "A canary of 30 %: each invocation runs the version its id routes to (results and outputs agree); after promote, all run the canary"
+    )
+    func canarySplit() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let name = uniqueName("split")
+        let manifest = try harness.writeFunction(
+            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: none\n",
+            files: ["handler.py": "def main(event, context):\n    return 'one'\n"])
+        let first = try await harness.deploy(manifest)
+        try "def main(event, context):\n    return 'two'\n".write(
+            toFile: (manifest as NSString).deletingLastPathComponent + "/code/handler.py", atomically: true,
+            encoding: .utf8)
+        let canary = try await FunctionDeployer.with(connection: harness.connection, signingKey: TestDeployKey.key) {
+            try await $0.deploy(try FunctionManifest.load(path: manifest), canary: 30)
+        }
+        guard case .deployed(let second) = canary else { throw TestSetupError("the canary was not deployed") }
+        try await self.await(registry, name) { $0.canary?.spec.version == second.version }
+        let worker = try await harness.startWorker(registry: registry)
+        func run(_ count: Int) async throws -> [(id: String, version: Int, output: String)] {
+            let ids = try await harness.publishRequests(
+                function: name, count: count, key: { _ in nil }, value: { "\($0)" })
+            let results = try await harness.readJSON("sluice.results", function: name) { results in
+                Set(results.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids)
+            }
+            return results.filter { ids.contains($0["invocation_id"] as? String ?? "") }.map {
+                (
+                    $0["invocation_id"] as? String ?? "", Int($0["version"] as? Double ?? 0),
+                    $0["output"] as? String ?? "?"
+                )
+            }
+        }
+        let split = try await run(200)
+        for result in split {
+            let expected = CanaryRoute.bucket(result.id) < 30 ? second.version : first.version
+            #expect(result.version == expected, "\(result.id) ran version \(result.version), routes to \(expected)")
+            #expect(result.output == (result.version == second.version ? "two" : "one"), "\(result)")
+        }
+        let share = split.filter { $0.version == second.version }.count
+        #expect((30...90).contains(share), "the canary ran \(share) of 200")
+        _ = try await FunctionDeployer.with(connection: harness.connection) { try await $0.promote(name: name) }
+        try await self.await(registry, name) { $0.version == second.version && $0.canary == nil }
+        #expect(try await run(20).allSatisfy { $0.version == second.version && $0.output == "two" })
+        await worker.stop()
+    }
 }

@@ -16,14 +16,25 @@ struct DeployCommand: AsyncParsableCommand {
             identical to the current version (same fields, same code) is reported unchanged unless --force. \
             A folder deploys every *.yaml in it. All manifests are validated before anything is published.
 
+            With --canary N the new version takes N % of new invocations (by invocation id: retries and \
+            replays stay on one version) beside the current one, until `sluice promote NAME` or `sluice \
+            rollback NAME`; `sluice deploy status NAME` shows the split.
+
             Example:
               sluice deploy Config/functions/
               sluice deploy --signing-key ~/.sluice/deploy-key Config/functions/sha-echo.yaml
+              sluice deploy --canary 10 Config/functions/sha-echo.yaml
+
+
+            `sluice deploy status NAME [--json]` shows a function's stable version and its canary (a folder \
+            named status is given as ./status).
             """
     )
 
     @Argument(help: "Manifest files or folders of them.") var paths: [String]
     @Flag(help: "Publish a new version even when nothing changed.") var force = false
+    @Option(help: "Send this percent (1-99) of new invocations to the new version, beside the current one.")
+    var canary: Int?
     @Option(
         name: .customLong("signing-key"),
         help: "The deploy key file. Default: $SLUICE_SIGNING_KEY, else .run/signing-key (made by `make up`).")
@@ -31,7 +42,19 @@ struct DeployCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array of {name, version, code_hash, status}.") var json = false
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        if paths.first == "status" {
+            guard paths.count == 2, canary == nil, !force, signingKey == nil else {
+                throw ValidationError("usage: sluice deploy status NAME [--json]")
+            }
+        }
+        if let canary, !(1...99).contains(canary) { throw ValidationError("--canary must be from 1 to 99") }
+    }
+
     func run() async throws {
+        if paths.first == "status" {
+            return try await DeployStatus(name: paths[1], json: json, connection: connection.connection).run()
+        }
         let platform = try PlatformConfiguration.loadProject()
         let manifests = try ManifestFiles.find(paths).map { try FunctionManifest.load(path: $0, platform: platform) }
         guard !manifests.isEmpty else {
@@ -42,7 +65,9 @@ struct DeployCommand: AsyncParsableCommand {
             connection: connection.connection, signingKey: key, admission: SpecAdmission(platform: platform)
         ) { deployer in
             var outcomes: [FunctionDeployer.Outcome] = []
-            for manifest in manifests { outcomes.append(try await deployer.deploy(manifest, force: force)) }
+            for manifest in manifests {
+                outcomes.append(try await deployer.deploy(manifest, force: force, canary: canary))
+            }
             return outcomes
         }
         if json {
@@ -52,7 +77,8 @@ struct DeployCommand: AsyncParsableCommand {
         for outcome in outcomes {
             switch outcome {
             case .deployed(let spec):
-                print("deployed \(spec.name) version \(spec.version) (\(spec.codeHash.prefix(19))…)")
+                let share = canary.map { ", canary: \($0) % of new invocations" } ?? ""
+                print("deployed \(spec.name) version \(spec.version) (\(spec.codeHash.prefix(19))…)\(share)")
             case .unchanged(let spec): print("unchanged \(spec.name) version \(spec.version)")
             }
         }

@@ -69,7 +69,8 @@ final class InvocationHandler: Sendable {
             logger.debug("already settled; not run again", metadata: ["invocation_id": "\(request.invocationID)"])
             return .settled
         }
-        let spec = registry.function(named: request.function)
+        // The version this invocation runs: the stable one, or its canary's for the ids the canary takes.
+        let spec = registry.function(named: request.function)?.routed(request.invocationID)
         let start = Date()
         guard let (outcome, startedAt) = await run(request, spec: spec, record: record, abandoned: abandoned) else {
             return .abandoned

@@ -37,7 +37,7 @@ struct ScalingDecisionFollower: Sendable {
             let warm = min(max(0, decision.warmProcesses), spec.manifest.maxConcurrency, configuration.concurrency)
             let limit = concurrency.apply(decision.concurrency, to: spec)
             // Warm processes only of a version this worker may run (signed, its artifact here).
-            if case .success(let resolved) = await artifacts.resolve(spec) {
+            if case .success(let resolved) = await artifacts.resolve(spec.stable) {
                 await runner.setWarmTarget(resolved, processes: warm)
             }
             logger.info(

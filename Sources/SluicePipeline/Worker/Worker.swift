@@ -142,7 +142,7 @@ public final class Worker: Service, Sendable {
                     try clients.consumer.subscribe(topics: [configuration.topics.invocations])
                     stopper.attach(clients.consumer)
                     try retries.subscribe()
-                    for spec in registry.all where spec.manifest.minWarm > 0 {
+                    for spec in registry.all.map(\.stable) where spec.manifest.minWarm > 0 {
                         if case .success(let resolved) = await artifacts.resolve(spec) {
                             await runner.prewarm(resolved)
                         }
@@ -183,10 +183,10 @@ public final class Worker: Service, Sendable {
             // The current versions of functions with pools are resolved first (fetched when new), so that
             // a redeployed version's successor is known resolved.
             for name in await runner.warmProcesses().keys {
-                if let spec = registry.function(named: name) { _ = await artifacts.resolve(spec) }
+                for spec in registry.function(named: name)?.running ?? [] { _ = await artifacts.resolve(spec) }
             }
             await runner.maintain(ttl: configuration.warmTTL) { name in
-                registry.function(named: name).flatMap { artifacts.resolved($0) }
+                (registry.function(named: name)?.running ?? []).compactMap { artifacts.resolved($0) }
             }
         }
     }

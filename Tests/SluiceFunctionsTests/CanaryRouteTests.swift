@@ -1,0 +1,69 @@
+import Foundation
+import SluiceFunctions
+import Testing
+
+/// The split between a stable version and its canary (pure logic).
+@Suite("Canary routes")
+struct CanaryRouteTests {
+    func spec(_ version: Int, tenant: String = "acme") -> FunctionSpec {
+        FunctionSpec(
+            manifest: FunctionManifest(
+                name: "split", tenant: tenant, runtime: .python3, handler: "h.main", codePath: ""),
+            version: version, codeHash: "sha256:" + String(repeating: "a", count: 64))
+    }
+
+    @Test("An invocation id always goes to the same version: FNV-1a buckets, the same in every process")
+    func deterministic() {
+        // Computed independently (FNV-1a 64 of the UTF-8 bytes, modulo 100).
+        #expect(CanaryRoute.bucket("inv_a") == 80)
+        #expect(CanaryRoute.bucket("inv_b") == 13)
+        #expect(CanaryRoute.bucket("") == 37)
+        var stable = spec(1)
+        stable.canary = CanaryRoute(spec: spec(2), percent: 20)
+        #expect(stable.routed("inv_b").version == 2)
+        #expect(stable.routed("inv_a").version == 1)
+        #expect(stable.routed("inv_a").canary == nil, "the stable version is routed without its canary")
+        #expect(stable.running.map(\.version) == [1, 2])
+    }
+
+    @Test("The canary's share of 20,000 random invocation ids is its percent within 1.5 points")
+    func share() {
+        for percent in [1, 10, 50, 99] {
+            let route = CanaryRoute(spec: spec(2), percent: percent)
+            let taken = (0..<20_000).filter { _ in route.takes("inv_\(UUID().uuidString)") }.count
+            #expect(abs(Double(taken) / 200 - Double(percent)) <= 1.5, "\(percent) %: \(taken) of 20000")
+        }
+    }
+
+    @Test(
+        "A record with a canary survives encoding; the registry refuses a canary out of range, of itself, nested or of another tenant"
+    )
+    func admission() throws {
+        var stable = spec(1)
+        stable.canary = CanaryRoute(spec: spec(2), percent: 30)
+        #expect(try FunctionSpec.decode(try stable.encoded()) == stable)
+        let admission = SpecAdmission()
+        #expect(admission.problem(with: stable, key: "split", current: nil) == nil)
+        var cases: [(String, FunctionSpec)] = []
+        for percent in [0, 100, -5] {
+            var bad = stable
+            bad.canary?.percent = percent
+            cases.append(("not 1…99", bad))
+        }
+        var own = stable
+        own.canary = CanaryRoute(spec: spec(1), percent: 10)
+        cases.append(("its own version", own))
+        var nested = stable
+        var inner = spec(2)
+        inner.canary = CanaryRoute(spec: spec(3), percent: 10)
+        nested.canary = CanaryRoute(spec: inner, percent: 10)
+        cases.append(("a canary of its own", nested))
+        var stranger = stable
+        stranger.canary = CanaryRoute(spec: spec(2, tenant: "mallory"), percent: 10)
+        cases.append(("belongs to tenant acme", stranger))
+        for (reason, record) in cases {
+            let problem = admission.problem(with: record, key: "split", current: nil)
+            #expect(problem?.contains(reason) == true, "\(reason): \(problem ?? "admitted")")
+        }
+    }
+}
