@@ -3,6 +3,7 @@ import Logging
 import SluiceKafka
 import SluiceRecords
 import SluiceSupport
+import Synchronization
 
 /// Artifacts on Kafka (`sluice.artifacts`, compacted): a manifest record keyed by the digest, then the
 /// bytes in chunks of at most `chunkBytes` keyed `<digest>/<n>`, all on the partition the digest picks.
@@ -25,6 +26,12 @@ public struct ArtifactShelf: Sendable {
 
     public let connection: KafkaConnection
     public let topic: String
+    /// The topic's partition count, looked up by the first publish.
+    private let partitionCount = PartitionCount()
+
+    private final class PartitionCount: Sendable {
+        let value = Mutex<Int?>(nil)
+    }
 
     public init(connection: KafkaConnection, topic: String = PlatformTopics.standard.artifacts) {
         self.connection = connection
@@ -34,7 +41,11 @@ public struct ArtifactShelf: Sendable {
     /// Publishes `artifact` (manifest, then chunks) and returns where it is.
     /// - Throws: `KafkaError` (an unknown topic names `sluice topics apply`).
     public func publish(_ artifact: Artifact, producer: KafkaProducer) async throws -> ArtifactReference {
-        let partitions = try await KafkaAdmin.with(connection) { try await $0.topic(topic) }?.partitions.count ?? 0
+        var partitions = partitionCount.value.withLock { $0 } ?? 0
+        if partitions == 0 {
+            partitions = try await KafkaAdmin.with(connection) { try await $0.topic(topic) }?.partitions.count ?? 0
+            partitionCount.value.withLock { $0 = partitions }
+        }
         guard partitions > 0 else {
             throw KafkaError(
                 .unknownTopic,

@@ -22,6 +22,7 @@ public struct FunctionDeployer: Sendable {
     public let shelf: ArtifactShelf
     /// Where every version is kept (`sluice.function-versions`).
     public let versionsTopic: String
+    private let highestVersions = HighestVersions()
 
     public init(
         producer: KafkaProducer, registry: FunctionRegistry, signingKey: SigningKey?, shelf: ArtifactShelf,
@@ -61,7 +62,9 @@ public struct FunctionDeployer: Sendable {
             )
         }
         // Versions are never reused: after a rollback the current one is not the highest.
-        let highest = max(current?.version ?? 0, try await versions(of: manifest.name).highest)
+        let highest = max(
+            current?.version ?? 0,
+            try await highestVersions.of(manifest.name, connection: shelf.connection, topic: versionsTopic))
         var candidate = FunctionSpec(manifest: stored, version: min(highest + 1, 1_000_000_000), codeHash: code.digest)
         candidate.dependencies = dependencies.map {
             ArtifactReference(digest: $0.digest, bytes: $0.bytes.count, partition: 0, offset: 0)
@@ -85,6 +88,7 @@ public struct FunctionDeployer: Sendable {
             ProducerRecord(
                 topic: versionsTopic, key: Array("\(manifest.name)@\(candidate.version)".utf8),
                 value: try candidate.encoded()))
+        highestVersions.published(manifest.name, candidate.version)
         _ = try await producer.send(
             ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try record.encoded()))
         return .deployed(candidate)

@@ -48,3 +48,41 @@ public struct FunctionVersions: Sendable {
 
     public func version(_ number: Int) -> FunctionSpec? { all.first { $0.version == number } }
 }
+
+/// The highest version ever deployed of each function, read once from the versions topic (the first
+/// time a deployer needs it) and kept current by that deployer's own deploys: a deploy of many
+/// manifests reads the topic once, not once per manifest.
+final class HighestVersions: Sendable {
+    private let highest = Mutex<[String: Int]?>(nil)
+
+    /// The highest version of `name` (0: none).
+    func of(_ name: String, connection: KafkaConnection, topic: String) async throws -> Int {
+        if let known = highest.withLock({ $0 }) { return known[name] ?? 0 }
+        let follower = try await TopicFollower.open(
+            topic, from: TopicPartitionOffset.beginning, connection: connection, fetchWaitMaxMs: 100)
+        let found = Mutex<[String: Int]>([:])
+        do {
+            try await follower.readToEnd(timeout: .seconds(60)) { record in
+                guard let key = record.keyText, let at = key.lastIndex(of: "@"),
+                    let version = Int(key[key.index(after: at)...]), (1...1_000_000_000).contains(version)
+                else { return }
+                let name = String(key[..<at])
+                found.withLock { $0[name] = max($0[name] ?? 0, version) }
+            }
+        } catch {
+            await follower.close()
+            throw error
+        }
+        await follower.close()
+        let all = found.withLock { $0 }
+        highest.withLock { $0 = $0 ?? all }
+        return highest.withLock { $0?[name] ?? 0 }
+    }
+
+    /// A version this deployer just published.
+    func published(_ name: String, _ version: Int) {
+        highest.withLock { known in
+            if known != nil { known![name] = max(known![name] ?? 0, version) }
+        }
+    }
+}
