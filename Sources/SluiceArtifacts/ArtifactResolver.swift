@@ -17,8 +17,8 @@ public final class ArtifactResolver: Sendable {
     private let known = Mutex<Known>(Known())
     private struct Known {
         var verdicts: [FunctionSpec: Result<FunctionSpec, ArtifactError>] = [:]
-        /// By `name@version` (a function may run a stable version and a canary at once).
-        var latest: [String: (spec: FunctionSpec, resolved: FunctionSpec)] = [:]
+        /// By name, the latest two (a function may run a stable version and a canary at once).
+        var latest: [String: [(spec: FunctionSpec, resolved: FunctionSpec)]] = [:]
     }
     static let knownLimit = 10_000
 
@@ -31,7 +31,7 @@ public final class ArtifactResolver: Sendable {
     /// The version with its folders in the cache, or why it must not run.
     public func resolve(_ spec: FunctionSpec) async -> Result<FunctionSpec, ArtifactError> {
         if let result = known.withLock({ known -> Result<FunctionSpec, ArtifactError>? in
-            if let latest = known.latest["\(spec.name)@\(spec.version)"], latest.spec == spec {
+            if let latest = known.latest[spec.name]?.first(where: { $0.spec == spec }) {
                 return .success(latest.resolved)
             }
             return known.verdicts[spec]
@@ -60,7 +60,9 @@ public final class ArtifactResolver: Sendable {
             if known.verdicts.count >= Self.knownLimit { known.verdicts.removeAll() }
             if known.latest.count >= Self.knownLimit { known.latest.removeAll() }
             known.verdicts[spec] = result
-            if case .success(let resolved) = result { known.latest["\(spec.name)@\(spec.version)"] = (spec, resolved) }
+            if case .success(let resolved) = result {
+                known.latest[spec.name] = [(spec, resolved)] + (known.latest[spec.name] ?? []).prefix(1)
+            }
         }
         return result
     }

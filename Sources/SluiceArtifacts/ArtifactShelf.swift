@@ -112,8 +112,8 @@ public struct ArtifactShelf: Sendable {
         configuration.fetchWaitMaxMs = 50
         let consumer = try KafkaConsumer.make(configuration)
         return try await closing(close: consumer.close) { () async throws -> [UInt8]? in
-            await consumer.learnLeaders(of: [topic])
-            try consumer.assign([TopicPartitionOffset(TopicPartition(topic, reference.partition), offset: offset)])
+            try await consumer.assign([TopicPartitionOffset(TopicPartition(topic, reference.partition), offset: offset)]
+            )
             return try await withTimeout(timeout, onTimeout: { consumer.finishEvents() }) {
                 var gathered = Gathered(reference: reference)
                 for await event in consumer.events {

@@ -186,7 +186,7 @@ public struct PipelineBenchmark: Sendable {
         // Warm on the output topic itself: the first record to a new topic waits for its metadata.
         _ = try await producer.send(ProducerRecord(topic: output, value: Array("warm-up".utf8)))
         // Offset 0, not "beginning": no offset lookup per partition before the first fetch.
-        try consumer.assign((0..<6).map { TopicPartitionOffset(TopicPartition(input, $0), offset: 0) })
+        try await consumer.assign((0..<6).map { TopicPartitionOffset(TopicPartition(input, $0), offset: 0) })
         var started: ContinuousClock.Instant?
         var deliveries: [PendingDelivery] = []
         for await event in consumer.events {
@@ -209,7 +209,7 @@ public struct PipelineBenchmark: Sendable {
         let marks = try await admin.highWatermarks(topics: [topic])
         await admin.close()
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
-        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
+        try await consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
         let reader = Task {
             var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000)
             var seen = 0

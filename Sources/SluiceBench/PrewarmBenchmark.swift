@@ -119,17 +119,8 @@ public struct PrewarmBenchmark: Sendable {
     }
 
     private func configuration(topics: PlatformTopics, group: String, prediction: Bool) -> Supervisor.Configuration {
-        let logs = ProjectPaths.discover().run.appendingPathComponent("bench")
-        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        var configuration = Supervisor.Configuration(connection: connection, executable: executable, logDirectory: logs)
-        configuration.poolID = "pool:\(group)"
-        configuration.workerGroup = group
-        configuration.topics = topics
-        configuration.workerArguments = [
-            "--brokers", connection.brokerList, "--invocations-topic", topics.invocations, "--retry-prefix",
-            topics.retryPrefix, "--dlq-topic", topics.deadLetters, "--group", group, "--trusted-key",
-            BenchmarkKey.publicKey,
-        ]
+        var configuration = BenchmarkSupervision.configuration(
+            connection: connection, executable: executable, topics: topics, group: group)
         configuration.policy.minWorkers = 1
         configuration.policy.maxWorkers = 1
         // The day compressed: windows in seconds.
@@ -147,19 +138,7 @@ public struct PrewarmBenchmark: Sendable {
     }
 
     private func publish(_ function: String, count: Int, topic: String) async throws -> Int {
-        var index = 0
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        let sent = try await producer.sendAll(
-            next: {
-                guard index < count else { return nil }
-                index += 1
-                let request = InvocationRequest(
-                    invocationID: InvocationRequest.randomID(), function: function, trigger: "invoke", key: nil,
-                    value: Array("\(index)".utf8), traceParent: .start())
-                return request.producerRecord(topic: topic)
-            }, acknowledged: { _ in })
-        await producer.close()
-        return sent
+        try await BenchmarkSupervision.publishRequests(function, count: count, topic: topic, connection: connection)
     }
 
     /// Cold starts and p99 of the results that finished in [from, to], and the function's warm-process-

@@ -20,7 +20,7 @@ final class ResultReader: Sendable {
         var configuration = ConsumerConfiguration(connection: connection)
         configuration.bufferCapacity = 100_000
         let consumer = try KafkaConsumer.make(configuration)
-        try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
+        try await consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
         return ResultReader(consumer: consumer, function: function)
     }
 

@@ -79,18 +79,9 @@ public struct ScalingBenchmark: Sendable {
     }
 
     private func configuration(topics: PlatformTopics, group: String) -> Supervisor.Configuration {
-        let logs = ProjectPaths.discover().run.appendingPathComponent("bench")
-        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        var configuration = Supervisor.Configuration(connection: connection, executable: executable, logDirectory: logs)
-        configuration.poolID = "pool:\(group)"
-        configuration.workerGroup = group
-        configuration.topics = topics
-        configuration.workerArguments = [
-            "--brokers", connection.brokerList, "--invocations-topic", topics.invocations, "--retry-prefix",
-            topics.retryPrefix,
-            "--dlq-topic", topics.deadLetters, "--group", group, "--concurrency", "2", "--trusted-key",
-            BenchmarkKey.publicKey,
-        ]
+        var configuration = BenchmarkSupervision.configuration(
+            connection: connection, executable: executable, topics: topics, group: group,
+            workerArguments: ["--concurrency", "2"])
         configuration.policy.perWorkerThroughput = 300
         configuration.policy.maxWorkers = 3
         configuration.policy.cooldownSeconds = 3
@@ -98,19 +89,7 @@ public struct ScalingBenchmark: Sendable {
     }
 
     private func publish(_ function: String, count: Int, topic: String) async throws -> Int {
-        var index = 0
-        let producer = try KafkaProducer.make(ProducerConfiguration(connection: connection))
-        let sent = try await producer.sendAll(
-            next: {
-                guard index < count else { return nil }
-                index += 1
-                let request = InvocationRequest(
-                    invocationID: InvocationRequest.randomID(), function: function, trigger: "invoke", key: nil,
-                    value: Array("\(index)".utf8), traceParent: .start())
-                return request.producerRecord(topic: topic)
-            }, acknowledged: { _ in })
-        await producer.close()
-        return sent
+        try await BenchmarkSupervision.publishRequests(function, count: count, topic: topic, connection: connection)
     }
 
     /// When the pool's first scale-up after `onset` was decided (its event's timestamp).

@@ -15,6 +15,8 @@ public final class KafkaConsumer: Sendable {
     private let control: PartitionControl
     private let poller: PollThread
     private let configuration: ConsumerConfiguration
+    /// Topics whose leaders `assign` fetched.
+    private let learned = Mutex<Set<String>>([])
 
     private init(
         client: RDKafkaClient, buffer: ConsumerEventBuffer, control: PartitionControl,
@@ -72,15 +74,19 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Fetches the leaders of `topics` (off the cooperative pool): call before `assign` on a new consumer,
-    /// whose offset lookups (and first fetches) otherwise wait 500 ms for them.
-    public func learnLeaders(of topics: Set<String>) async {
-        let timeout = Int32(configuration.connection.timeoutMs)
-        await BlockingCalls.run { [client] in client.learnLeaders(of: topics, timeoutMs: timeout) }
-    }
-
     /// Reads exactly these partitions from these offsets (`TopicPartitionOffset.beginning`/`.end` allowed).
-    public func assign(_ partitions: [TopicPartitionOffset]) throws {
+    /// The partitions' leaders are fetched first (once per topic, off the cooperative pool): a new client
+    /// that looks up an offset, or fetches, before it knows them waits 500 ms for its retry.
+    public func assign(_ partitions: [TopicPartitionOffset]) async throws {
+        let topics = Set(partitions.map(\.topicPartition.topic))
+        let unknown = learned.withLock { learned in
+            defer { learned.formUnion(topics) }
+            return topics.subtracting(learned)
+        }
+        if !unknown.isEmpty {
+            let timeout = Int32(configuration.connection.timeoutMs)
+            await BlockingCalls.run { [client] in client.learnLeaders(of: unknown, timeoutMs: timeout) }
+        }
         let err = TopicPartitionList.with(partitions) { list in client.withHandle { rd_kafka_assign($0, list) } }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rd(err, "cannot assign partitions") }
         control.setAssignment(Set(partitions.map(\.topicPartition)))

@@ -59,8 +59,7 @@ public final class TopicFollower: Sendable {
         configuration.reportPartitionEOF = true
         if let bufferCapacity { configuration.bufferCapacity = bufferCapacity }
         let consumer = try KafkaConsumer.make(configuration, logger: logger)
-        await consumer.learnLeaders(of: [topic])
-        try consumer.assign(
+        try await consumer.assign(
             metadata.partitions.map { partition in
                 let topicPartition = TopicPartition(topic, partition.id)
                 return TopicPartitionOffset(topicPartition, offset: start(topicPartition, ends[topicPartition] ?? 0))

@@ -35,13 +35,13 @@ public struct TopicTail: Sendable {
                 if group != nil {
                     try consumer.subscribe(topics: [topic])
                 } else if fromBeginning {
-                    try consumer.assign(
+                    try await consumer.assign(
                         metadata.partitions.map {
                             TopicPartitionOffset(TopicPartition(topic, $0.id), offset: TopicPartitionOffset.beginning)
                         })
                 } else {
                     // Explicit end offsets: "latest" resolves through ListOffsets, which the embedded broker gets wrong.
-                    try consumer.assign(
+                    try await consumer.assign(
                         try await admin.highWatermarks(topics: [topic]).map {
                             TopicPartitionOffset($0.key, offset: $0.value)
                         })

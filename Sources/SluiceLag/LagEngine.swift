@@ -257,7 +257,7 @@ public actor LagEngine {
         }
         for round in rounds {
             let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection), logger: logger)
-            try consumer.assign(round)
+            try await consumer.assign(round)
             let starts = Dictionary(uniqueKeysWithValues: round.map { ($0.topicPartition, $0.offset) })
             // What arrived within 3 s counts, also when not every partition's record did.
             let read = Mutex<[TopicPartition: Int64]>([:])

@@ -58,8 +58,7 @@ public struct Invoker: Sendable {
         }
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
         return try await closing(close: consumer.close) {
-            await consumer.learnLeaders(of: [topics.results])
-            try consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
+            try await consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
             let id = InvocationRequest.randomID()
             let request = InvocationRequest(
                 invocationID: id, function: function, trigger: "invoke", key: key, value: event, traceParent: .start())

@@ -26,14 +26,8 @@ struct DeployInvokeTests {
     )
     func signingKeys() async throws {
         let brokers = try await TestBroker.address()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("keys"))
-        try FileManager.default.createDirectory(
-            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
-        try "def main(e, c):\n    return 1\n".write(
-            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
-        let manifest = folder.appendingPathComponent("fn.yaml").path
-        try "name: \(uniqueName("signed"))\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
-            toFile: manifest, atomically: true, encoding: .utf8)
+        let function = try PythonFunctionFolder("keys", name: uniqueName("signed"))
+        let (folder, manifest) = (function.folder, function.manifest)
         let key = folder.appendingPathComponent("deploy-key").path
 
         let made = try await CommandRunner.sluice(["signing-key", "create", "--out", key, "--json"])
@@ -63,16 +57,10 @@ struct DeployInvokeTests {
     )
     func rollback() async throws {
         let brokers = try await TestBroker.address()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("rollback"))
-        try FileManager.default.createDirectory(
-            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
-        let name = uniqueName("fn")
-        let manifest = folder.appendingPathComponent("fn.yaml").path
-        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
-            toFile: manifest, atomically: true, encoding: .utf8)
+        let function = try PythonFunctionFolder("rollback")
+        let (name, manifest) = (function.name, function.manifest)
         func deploy(_ answer: Int) async throws -> [String: Any] {
-            try "def main(e, c):\n    return \(answer)\n".write(
-                to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+            try function.answer(answer)
             let result = try await CommandRunner.sluice(["deploy", manifest, "--json", "--brokers", brokers])
             #expect(result.status == 0, "\(result.errors)")
             return try #require((try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])?.first)
@@ -108,16 +96,10 @@ struct DeployInvokeTests {
     )
     func canary() async throws {
         let brokers = try await TestBroker.address()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("canary"))
-        try FileManager.default.createDirectory(
-            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
-        let name = uniqueName("fn")
-        let manifest = folder.appendingPathComponent("fn.yaml").path
-        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
-            toFile: manifest, atomically: true, encoding: .utf8)
+        let function = try PythonFunctionFolder("canary")
+        let (name, manifest) = (function.name, function.manifest)
         func deploy(_ answer: Int, _ extra: [String] = []) async throws -> CommandResult {
-            try "def main(e, c):\n    return \(answer)\n".write(
-                to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+            try function.answer(answer)
             return try await CommandRunner.sluice(["deploy", manifest, "--brokers", brokers] + extra)
         }
         func status() async throws -> [String: Any] {
@@ -167,22 +149,15 @@ struct DeployInvokeTests {
     @Test("deploy publishes versions, skips unchanged manifests, and delete removes the function")
     func deployVersions() async throws {
         let brokers = try await TestBroker.address()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("deploy"))
-        try FileManager.default.createDirectory(
-            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
-        try "def main(e, c):\n    return 1\n".write(
-            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
-        let name = uniqueName("fn")
-        let manifest = folder.appendingPathComponent("fn.yaml")
-        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
-            to: manifest, atomically: true, encoding: .utf8)
+        let function = try PythonFunctionFolder("deploy")
+        let name = function.name
+        let manifest = URL(fileURLWithPath: function.manifest)
 
         let first = try await CommandRunner.sluice(["deploy", manifest.path, "--brokers", brokers])
         #expect(first.output.contains("deployed \(name) version 1"), "\(first.errors)")
         let again = try await CommandRunner.sluice(["deploy", manifest.path, "--brokers", brokers])
         #expect(again.output.contains("unchanged \(name) version 1"))
-        try "def main(e, c):\n    return 2\n".write(
-            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
+        try function.answer(2)
         let changed = try await CommandRunner.sluice(["deploy", manifest.path, "--json", "--brokers", brokers])
         let report = try #require(try JSONSerialization.jsonObject(with: changed.stdout) as? [[String: Any]])
         #expect(report.first?["version"] as? Int == 2)
@@ -196,5 +171,31 @@ struct DeployInvokeTests {
         #expect(deleted.status == 0)
         let list = try await CommandRunner.sluice(["functions", "list", "--json", "--brokers", brokers])
         #expect(!list.output.contains(name))
+    }
+}
+
+/// A python3 function `h.main` of tenant acme in a fresh folder: `fn.yaml`, and `code/h.py` returning
+/// what `answer` last wrote.
+private struct PythonFunctionFolder {
+    let name: String
+    let folder: URL
+    /// The manifest's path.
+    let manifest: String
+
+    init(_ prefix: String, name: String = uniqueName("fn"), answer: Int = 1) throws {
+        self.name = name
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName(prefix))
+        manifest = folder.appendingPathComponent("fn.yaml").path
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("code"), withIntermediateDirectories: true)
+        try "name: \(name)\ntenant: acme\nruntime: python3\nhandler: h.main\ncode: code\n".write(
+            toFile: manifest, atomically: true, encoding: .utf8)
+        try self.answer(answer)
+    }
+
+    /// Makes the handler return `value`.
+    func answer(_ value: Int) throws {
+        try "def main(e, c):\n    return \(value)\n".write(
+            to: folder.appendingPathComponent("code/h.py"), atomically: true, encoding: .utf8)
     }
 }

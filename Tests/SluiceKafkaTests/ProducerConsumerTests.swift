@@ -26,7 +26,7 @@ struct ProducerConsumerTests {
         await producer.close()
 
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
-        try consumer.assign(
+        try await consumer.assign(
             (0..<6).map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
         let records = try await readRecords(consumer, count: 10_000)
         await consumer.close()
@@ -66,7 +66,9 @@ struct ProducerConsumerTests {
         _ = try await producer.send(ProducerRecord(topic: topic, key: [2], value: []))
         await producer.close()
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
-        try consumer.assign([TopicPartitionOffset(TopicPartition(topic, 0), offset: TopicPartitionOffset.beginning)])
+        try await consumer.assign([
+            TopicPartitionOffset(TopicPartition(topic, 0), offset: TopicPartitionOffset.beginning)
+        ])
         let records = try await readRecords(consumer, count: 2)
         await consumer.close()
         #expect(records[0].value == nil)
@@ -109,7 +111,7 @@ struct ProducerConsumerTests {
         let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
         let p0 = TopicPartition(topic, 0)
         let p1 = TopicPartition(topic, 1)
-        try consumer.assign([TopicPartitionOffset(p0, offset: TopicPartitionOffset.beginning)])
+        try await consumer.assign([TopicPartitionOffset(p0, offset: TopicPartitionOffset.beginning)])
         let first = try await readRecords(consumer, count: 10)
         #expect(first.map(\.offset) == Array(0..<10))
         try await consumer.seek([TopicPartitionOffset(p0, offset: 7)])
@@ -117,7 +119,7 @@ struct ProducerConsumerTests {
         #expect(again.map(\.offset) == [7, 8, 9])
 
         // Paused p1 delivers nothing; after resume its 10 records arrive. The EOF of p0 proves fetching ran.
-        try consumer.assign([TopicPartitionOffset(p0, offset: 0), TopicPartitionOffset(p1, offset: 0)])
+        try await consumer.assign([TopicPartitionOffset(p0, offset: 0), TopicPartitionOffset(p1, offset: 0)])
         try consumer.pause([p1])
         let p0Records = try await readRecords(consumer, count: 10)
         #expect(p0Records.allSatisfy { $0.partition == 0 })

@@ -161,6 +161,6 @@ func readOneRecord(_ topic: String, partition: Int32, offset: Int64, connection:
 {
     let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
     defer { Task { await consumer.close() } }
-    try consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
+    try await consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
     return try #require(try await readRecords(consumer, count: 1).first)
 }

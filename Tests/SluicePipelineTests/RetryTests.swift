@@ -248,7 +248,7 @@ func readOne(_ topic: String, partition: Int32, offset: Int64, connection: Kafka
 {
     let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
     defer { Task { await consumer.close() } }
-    try consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
+    try await consumer.assign([TopicPartitionOffset(TopicPartition(topic, partition), offset: offset)])
     return try #require(try await readRecords(consumer, count: 1).first)
 }
 

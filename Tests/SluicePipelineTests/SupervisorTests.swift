@@ -146,7 +146,7 @@ func readScalingEvents(
 ) async throws -> [[String: Any]] {
     let consumer = try KafkaConsumer.make(ConsumerConfiguration(connection: connection))
     defer { Task { await consumer.close() } }
-    try consumer.assign([
+    try await consumer.assign([
         TopicPartitionOffset(TopicPartition("sluice.scaling", 0), offset: TopicPartitionOffset.beginning)
     ])
     let box = try await withDeadline(timeout, "Scaling Events of \(pool)") {
