@@ -50,7 +50,7 @@ wait "$watchdog" 2>/dev/null
 rm -f "$finished"
 if [ "$status" -ne 0 ]; then
     echo "run-tests: the suite failed (exit $status); what failed, repeated from above:"
-    grep -aE '✘|recorded an issue|error: |Fatal error|hostile input: seed' "$log" | cut -c1-600 | tail -n 80
+    grep -aE '✘|↳|recorded an issue|error: |Fatal error|hostile input: seed' "$log" | cut -c1-600 | tail -n 80
 fi
 rm -f "$log"
 exit "$status"

@@ -20,15 +20,25 @@ public struct PipelineHarness: Sendable {
     /// `<invocations topic>.retry.`, followed by `1s` and `10s`.
     public let retryPrefix: String
     public let deadLetterTopic: String
+    /// The invocation log and load samples / Scaling Events: the platform's shared topics, or with
+    /// `ownTelemetry` topics of this test alone (a test that reads them from their tail is not pushed
+    /// off it by the rest of the suite writing there).
+    public var invocationLogTopic = PlatformTopics.standard.invocationLog
+    public var scalingTopic = PlatformTopics.standard.scaling
     public let logger = Logger(label: "sluice.test")
 
-    public static func make() async throws -> PipelineHarness {
+    public static func make(ownTelemetry: Bool = false) async throws -> PipelineHarness {
         let invocations = try await makeTestTopic("invocations", partitions: 6)
         let retryPrefix = invocations + ".retry."
         try await makeTopics([retryPrefix + "1s", retryPrefix + "10s"], partitions: 3)
-        return PipelineHarness(
+        var harness = PipelineHarness(
             connection: try await TestBroker.connection(), invocationsTopic: invocations, retryPrefix: retryPrefix,
             deadLetterTopic: try await makeTestTopic("dlq", partitions: 3))
+        if ownTelemetry {
+            harness.invocationLogTopic = try await makeTestTopic("invocation-log", partitions: 3)
+            harness.scalingTopic = try await makeTestTopic("scaling", partitions: 3)
+        }
+        return harness
     }
 
     /// Options that point `sluice worker` at this test's topics.
@@ -107,6 +117,8 @@ public struct PipelineHarness: Sendable {
         topics.invocations = invocationsTopic
         topics.retryPrefix = retryPrefix
         topics.deadLetters = deadLetterTopic
+        topics.invocationLog = invocationLogTopic
+        topics.scaling = scalingTopic
         return topics
     }
 

@@ -35,7 +35,7 @@ struct DashboardFixture {
     let state: DashboardState
 
     static func make() async throws -> DashboardFixture {
-        let harness = try await PipelineHarness.make()
+        let harness = try await PipelineHarness.make(ownTelemetry: true)
         let name = try await harness.deployPython("shown", code: "def main(event, context):\n    return event\n")
         let (registry, _) = try await harness.liveRegistry()
         let worker = try await harness.startWorker(registry: registry)
@@ -62,10 +62,12 @@ struct DashboardFixture {
             "instances_before":1,"instances_after":2,"timestamp":"2026-11-27T12:00:00Z","autoscaler_version":"sluice-autoscaler-1","warm_processes":3}
             """
         _ = try await producer.send(
-            ProducerRecord(topic: "sluice.scaling", key: Array(decided.utf8), value: Array(decision.utf8)))
+            ProducerRecord(topic: harness.scalingTopic, key: Array(decided.utf8), value: Array(decision.utf8)))
         await producer.close()
 
         var options = DashboardState.Options()
+        options.logTopic = harness.invocationLogTopic
+        options.scalingTopic = harness.scalingTopic
         let workers = "workers-\(harness.invocationsTopic)"
         options.groups = [lagging, workers]
         let state = try DashboardState(connection: harness.connection, options: options)
