@@ -118,6 +118,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SluiceRollout",
+            dependencies: [
+                "SluiceArtifacts", "SluiceFunctions", "SluiceKafka", "SluiceRecords", "SluiceRegistry",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SluiceDashboard",
             dependencies: [
                 "SluiceKafka", "SluiceLag", "SluiceMetrics", "SluiceRecords",
@@ -186,7 +195,7 @@ let package = Package(
                 "SluiceRuntime", "SluiceBench",
                 "SluiceRecords", "SluiceRegistry", "SluicePlatform",
                 "SluiceDeadLetters", "SluiceSandbox", "SluiceLag", "SluiceMetrics", "SluiceDashboard", "SluiceScaling",
-                "SluiceAutoscaler",
+                "SluiceAutoscaler", "SluiceRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -235,13 +244,16 @@ let package = Package(
             dependencies: [
                 "SluicePipeline", "SluiceDeadLetters", "SluiceTesting", "SluiceSupport", "SluiceSandbox",
                 "SluiceArtifacts",
-                "SluiceScaling", "SluiceAutoscaler",
+                "SluiceScaling", "SluiceAutoscaler", "SluiceRollout",
                 "SluiceRecords", "SluiceRegistry", "SluiceFunctions", "SluiceKafka", "SluiceRuntime", "SluiceBroker",
                 "SluiceLag",
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceArtifactsTests",
             dependencies: ["SluiceArtifacts", "SluiceFunctions", "SluiceRecords", "SluiceTesting"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SluiceRolloutTests", dependencies: ["SluiceRollout", "SluiceFunctions", "SluiceRecords"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SluiceBenchTests", dependencies: ["SluiceBench", "SluiceRecords"], swiftSettings: strictSettings),

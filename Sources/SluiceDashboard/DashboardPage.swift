@@ -6,7 +6,7 @@ enum DashboardPage {
         <html lang="en">
         <head>
         <meta charset="utf-8">
-        <title>Sluice — topics, lag and functions</title>
+        <title>Sluice — topics, lag, functions and deploys</title>
         <style>
           body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d2330; }
           header { background: #1d2330; color: #fff; padding: 10px 20px; display: flex; gap: 20px; align-items: baseline; }
@@ -36,6 +36,7 @@ enum DashboardPage {
           <section><h2>Consumer groups</h2><table id="groups"><thead><tr><th>group</th><th>status</th><th>members</th><th>lag</th><th>lag time</th><th>lag over time</th></tr></thead><tbody></tbody></table></section>
           <section><h2>Functions</h2><div class="functions" id="functions"></div></section>
           <section><h2>Partitions</h2><table id="lag"><thead><tr><th>group</th><th>topic</th><th>partition</th><th>committed</th><th>end</th><th>lag</th><th>lag time</th><th>in/s</th><th>out/s</th><th>status</th><th>owner</th></tr></thead><tbody></tbody></table></section>
+          <section><h2>Deploys</h2><table id="deployments"><thead><tr><th>time</th><th>function</th><th>event</th><th>from</th><th>to</th><th>canary %</th><th>decided by</th><th>canary: attempts / errors / p99</th><th>stable: attempts / errors / p99</th><th>reason</th></tr></thead><tbody></tbody></table></section>
           <section><h2>Scaling decisions</h2><table id="scaling"><thead><tr><th>time</th><th>for</th><th>decision</th><th>before</th><th>after</th><th>warm / worker</th><th>concurrency</th><th>reason</th></tr></thead><tbody></tbody></table></section>
           <section><h2>Topics</h2><table id="topics"><thead><tr><th>topic</th><th>partitions</th><th>records</th><th>in/s</th></tr></thead><tbody></tbody></table></section>
         </main>
@@ -56,7 +57,12 @@ enum DashboardPage {
         async function get(path) { const r = await fetch(path, {cache: "no-store"}); return r.json(); }
         async function refresh() {
           try {
-            const [groups, lag, topics, functions, scaling] = await Promise.all(["/api/groups", "/api/lag", "/api/topics", "/api/functions", "/api/scaling"].map(get));
+            const [groups, lag, topics, functions, scaling, deployments] = await Promise.all(["/api/groups", "/api/lag", "/api/topics", "/api/functions", "/api/scaling", "/api/deployments"].map(get));
+            const figures = f => f ? `${f.invocations} / ${f.errors} / ${f.p99_ms == null ? "-" : f.p99_ms.toFixed(1) + " ms"}` : "-";
+            document.querySelector("#deployments tbody").innerHTML = deployments.slice().reverse().map(e =>
+              `<tr data-deploy="${esc(e.function)}" data-event="${esc(e.event_type)}">${cell(e.timestamp)}${cell(e.function)}${cell(e.event_type)}${cell(e.from_version ?? "-", 1)}${cell(e.to_version, 1)}${cell(e.canary_percent ?? "-", 1)}${cell(e.decided_by)}${cell(figures(e.canary))}${cell(figures(e.stable))}${cell(e.reason)}</tr>`).join("");
+            const split = d => !d ? "" : d.state === "baking" ? `<dt>deploy</dt><dd class="split">v${esc(d.stable_version)} ${100 - d.canary_percent}% · canary v${esc(d.canary_version)} ${esc(d.canary_percent)}%</dd>` : `<dt>deploy</dt><dd>v${esc(d.stable_version)} (${esc(d.last_event)})</dd>`;
+            const versions = vs => vs.map(v => `<dt>v${esc(v.version)}</dt><dd>${v.invocations} · ${(v.error_rate * 100).toFixed(1)}% err · p99 ${v.p99_ms} ms</dd>`).join("");
             document.querySelector("#scaling tbody").innerHTML = scaling.slice().reverse().map(e =>
               `<tr>${cell(e.timestamp)}${cell(e.function_id)}${cell(e.event_type)}${cell(e.instances_before, 1)}${cell(e.instances_after, 1)}${cell(e.warm_processes, 1)}${cell(e.concurrency ?? "max", 1)}${cell(e.reason)}</tr>`).join("");
             document.querySelector("#groups tbody").innerHTML = groups.map(g =>
@@ -76,6 +82,7 @@ enum DashboardPage {
                   <dt>cold starts</dt><dd>${(f.cold_start_rate * 100).toFixed(1)}%</dd>
                   <dt>warm processes</dt><dd>${f.warm_processes}</dd>
                   <dt>dead letters</dt><dd>${f.dlq_depth} (+${f.dlq_growth_per_min.toFixed(1)}/min)</dd>
+                  ${split(f.deploy)}${versions(f.versions)}
                 </dl>
                 ${f.dlq_depth ? `<p><code>${esc(f.replay_command)}</code></p>` : ""}
               </div>`).join("");

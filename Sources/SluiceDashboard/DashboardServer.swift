@@ -5,7 +5,7 @@ import ServiceLifecycle
 import SluiceMetrics
 
 /// `sluice dashboard`: the page (`/`), the JSON API (`/api/lag`, `/api/groups`, `/api/topics`,
-/// `/api/functions`, `/api/scaling`) and `/metrics`, on Hummingbird. Everything is served from here: the
+/// `/api/functions`, `/api/scaling`, `/api/deployments`) and `/metrics`, on Hummingbird. Everything is served from here: the
 /// page works offline (no CDN, no external fonts or scripts).
 ///
 /// A `Service`: the state's samplers and followers run alongside the HTTP server until a graceful

@@ -14,6 +14,7 @@ public actor DashboardState {
         public var logTopic = PlatformTopics.standard.invocationLog
         public var deadLetterTopic = PlatformTopics.standard.deadLetters
         public var scalingTopic = PlatformTopics.standard.scaling
+        public var deploymentsTopic = PlatformTopics.standard.deployments
         /// Only these consumer groups (nil: all).
         public var groups: Set<String>?
         /// Seconds of per-function history behind rates and percentiles.
@@ -33,8 +34,8 @@ public actor DashboardState {
         public var name: String
         public var invocationsTotal = 0
         public var errorsTotal = 0
-        /// (seconds since the epoch, duration ms, cold start, failed) of recent invocations.
-        var recent: [(time: Double, durationMs: Double, cold: Bool, failed: Bool)] = []
+        /// (seconds since the epoch, duration ms, cold start, failed, version) of recent invocations.
+        var recent: [(time: Double, durationMs: Double, cold: Bool, failed: Bool, version: Int)] = []
         public var warmProcesses = 0
     }
 
@@ -52,12 +53,14 @@ public actor DashboardState {
     private(set) var groups: [GroupLag] = []
     private var topics: [TopicMetadata] = []
     private var lagHistory: [String: [LagPoint]] = [:]
-    private var functions: [String: FunctionFigures] = [:]
-    private var deadLetters = DeadLetterDepth()
+    var functions: [String: FunctionFigures] = [:]
+    var deadLetters = DeadLetterDepth()
     /// The live workers' latest load samples (from the roster, refreshed with every lag sample).
-    private var workerSamples: [LoadSample] = []
+    var workerSamples: [LoadSample] = []
     /// The latest Scaling Events (the autoscaler's decisions) of each function.
     private var decisions = DecisionLog()
+    /// The latest deploy events of each function (`sluice.deployments`).
+    var deployments = DecisionLog(keyField: "function", perFunction: 5)
 
     public init(
         connection: KafkaConnection, options: Options = Options(), logger: Logger = Logger(label: "sluice.dashboard")
@@ -81,6 +84,11 @@ public actor DashboardState {
             let recentScaling = TopicPartitionOffset.tail(options.scalingHistoryPerPartition)
             group.addTask {
                 await self.follow(self.options.scalingTopic, from: recentScaling) { await self.applyScaling($0) }
+            }
+            group.addTask {
+                await self.follow(self.options.deploymentsTopic, from: TopicPartitionOffset.tail(2_000)) {
+                    await self.applyDeployment($0)
+                }
             }
         }
     }
@@ -145,8 +153,9 @@ public actor DashboardState {
         figures.invocationsTotal += 1
         if failed { figures.errorsTotal += 1 }
         let time = record.timestampMs > 0 ? Double(record.timestampMs) / 1000 : Date().timeIntervalSince1970
+        let version = object["version"] as? Int ?? 0
         figures.recent.append(
-            (time, object["duration_ms"] as? Double ?? 0, object["cold_start"] as? Bool ?? false, failed))
+            (time, object["duration_ms"] as? Double ?? 0, object["cold_start"] as? Bool ?? false, failed, version))
         if figures.recent.count > 50_000 { figures.recent.removeFirst(figures.recent.count - 50_000) }
         functions[function] = figures
     }
@@ -168,11 +177,19 @@ public actor DashboardState {
         decisions.note(object)
     }
 
+    /// Keeps the deploy events of `sluice.deployments` (checked: `DeployEvent.decode`).
+    private func applyDeployment(_ record: ConsumerRecord) {
+        guard let event = DeployEvent.decode(record.value),
+            let object = try? JSONSerialization.jsonObject(with: Data(event.encoded())) as? [String: Any]
+        else { return }
+        deployments.note(object)
+    }
+
     // MARK: - The JSON API
 
     static let maxScalingEventBytes = 64 << 10
 
-    public enum API: String, Sendable, CaseIterable { case lag, groups, topics, functions, scaling }
+    public enum API: String, Sendable, CaseIterable { case lag, groups, topics, functions, scaling, deployments }
 
     /// The JSON body of `/api/<api>`.
     public func json(_ api: API) -> Data {
@@ -183,6 +200,7 @@ public actor DashboardState {
         case .topics: value = topicObjects()
         case .functions: value = functionObjects()
         case .scaling: value = decisions.events
+        case .deployments: value = deployments.events
         }
         return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("[]".utf8)
     }
@@ -228,38 +246,6 @@ public actor DashboardState {
             [
                 "topic": topic.name, "partitions": topic.partitions.count, "end_offsets": ends[topic.name] ?? NSNull(),
                 "produce_rate": rates[topic.name].map { ($0 * 10).rounded() / 10 } ?? NSNull(),
-            ]
-        }
-    }
-
-    /// `/api/functions`: per function, over the last `functionWindow` seconds: invocations/s, error rate,
-    /// duration p50/p95/p99, cold-start rate; totals; warm processes; dead letters and their growth.
-    func functionObjects() -> [[String: Any]] {
-        let now = Date().timeIntervalSince1970
-        var warm: [String: Int] = [:]
-        for sample in workerSamples {
-            for (function, count) in sample.warmProcesses { warm[function, default: 0] += count }
-        }
-        return functions.values.sorted { $0.name < $1.name }.map { figures in
-            let recent = figures.recent.filter { now - $0.time <= options.functionWindow }
-            let durations = recent.map(\.durationMs).sorted()
-            func percentile(_ p: Double) -> Double {
-                durations.isEmpty
-                    ? 0 : (durations[min(durations.count - 1, Int(Double(durations.count) * p))] * 10).rounded() / 10
-            }
-            let failed = recent.filter(\.failed).count
-            let cold = recent.filter(\.cold).count
-            return [
-                "function": figures.name, "invocations_total": figures.invocationsTotal,
-                "errors_total": figures.errorsTotal,
-                "invocations_per_s": (Double(recent.count) / options.functionWindow * 100).rounded() / 100,
-                "error_rate": recent.isEmpty ? 0 : (Double(failed) / Double(recent.count) * 1000).rounded() / 1000,
-                "duration_ms": ["p50": percentile(0.5), "p95": percentile(0.95), "p99": percentile(0.99)],
-                "cold_start_rate": recent.isEmpty ? 0 : (Double(cold) / Double(recent.count) * 1000).rounded() / 1000,
-                "warm_processes": warm[figures.name] ?? 0, "dlq_depth": deadLetters.depth(figures.name),
-                "dlq_growth_per_min": deadLetters.growthPerMinute(
-                    figures.name, window: options.functionWindow, now: now),
-                "replay_command": "sluice dlq replay --function \(figures.name)",
             ]
         }
     }

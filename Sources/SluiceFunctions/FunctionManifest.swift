@@ -50,6 +50,10 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
     public var openFiles = 256
     /// Whether the supervisor may pre-warm processes ahead of the function's predicted demand (nil: yes).
     public var predictivePrewarm: Bool?
+    /// When a canary of this function is promoted or rolled back on its own: the platform defaults
+    /// (`deploy.canary`, at deploy time) with the manifest's `deploy:` applied (nil in records written
+    /// before it existed: the built-in defaults).
+    public var canaryPolicy: CanaryPolicy?
 
     /// A manifest with defaults for everything but identity, runtime and code.
     public init(name: String, tenant: String, runtime: Runtime, handler: String, codePath: String) {
@@ -77,6 +81,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         case openFiles = "open_files"
         case predictivePrewarm = "predictive_prewarm"
         case dependenciesPath = "dependencies_path"
+        case canaryPolicy = "deploy"
     }
 
     static let keys: Set<String> = [
@@ -84,7 +89,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
         "max_concurrency",
         "min_warm", "ordering", "event_triggers", "environment_vars", "description", "retry", "isolation", "network",
         "tmp_mb", "pids_max",
-        "open_files", "predictive_prewarm", "dependencies",
+        "open_files", "predictive_prewarm", "dependencies", "deploy",
     ]
 
     /// Loads and validates a manifest file.
@@ -189,6 +194,7 @@ public struct FunctionManifest: Sendable, Hashable, Codable {
             }
         }
         manifest.retry = try fields["retry"].map { try platform.retry.applying($0) } ?? platform.retry
+        manifest.canaryPolicy = try fields["deploy"].map { try platform.canary.applying($0) } ?? platform.canary
         if let network = fields["network"] {
             manifest.network = try network.choice(Network.self)
             if manifest.network == .host, !platform.allowHostNetwork {

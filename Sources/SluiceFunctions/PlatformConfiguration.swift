@@ -26,6 +26,9 @@ public struct PlatformConfiguration: Sendable, Hashable {
     public var maxArtifactBytes = 64 << 20
     /// Public deploy keys (base64) whose signed versions workers run (`deploy.trusted_keys`).
     public var trustedKeys: [String] = []
+    /// When canaries are promoted or rolled back on their own, unless a manifest's `deploy:` says
+    /// otherwise (`deploy.canary`).
+    public var canary = CanaryPolicy.standard
 
     public init() {}
 
@@ -72,7 +75,8 @@ public struct PlatformConfiguration: Sendable, Hashable {
             configuration.standbyProcesses =
                 try sandbox["standby_processes"]?.int(in: 0...1000) ?? configuration.standbyProcesses
         }
-        if let deploy = try fields["deploy"]?.mapping(allowed: ["trusted_keys"]), let keys = deploy["trusted_keys"] {
+        let deploy = try fields["deploy"]?.mapping(allowed: ["trusted_keys", "canary"])
+        if let keys = deploy?["trusted_keys"] {
             configuration.trustedKeys = try keys.stringList()
             if let wrong = configuration.trustedKeys.first(where: { !SigningKey.isPublicKey($0) }) {
                 throw keys.error(
@@ -80,6 +84,7 @@ public struct PlatformConfiguration: Sendable, Hashable {
                 )
             }
         }
+        if let canary = deploy?["canary"] { configuration.canary = try CanaryPolicy.standard.applying(canary) }
         return configuration
     }
 }

@@ -32,7 +32,9 @@ public struct SpecAdmission: Sendable {
             return "\(spec.name) belongs to tenant \(current.manifest.tenant), not \(manifest.tenant)"
         }
         guard (1...1_000_000_000).contains(spec.version) else { return "version \(spec.version) is out of range" }
-        if let problem = handlerProblem(manifest) ?? limitsProblem(manifest) ?? Self.retryProblem(manifest.retry) {
+        if let problem = handlerProblem(manifest) ?? limitsProblem(manifest) ?? Self.retryProblem(manifest.retry)
+            ?? manifest.canaryPolicy?.problem
+        {
             return problem
         }
         guard FunctionBounds.triggerCount.contains(manifest.eventTriggers.count) else { return "too many triggers" }

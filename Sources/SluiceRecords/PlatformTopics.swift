@@ -20,6 +20,8 @@ public struct PlatformTopics: Sendable, Hashable {
     public var versions: String
     /// Deployed code: artifact manifests and chunks (compacted; key = digest, `<digest>/<n>`).
     public var artifacts: String
+    /// Deploy events: deploys, canaries started, promoted and rolled back (key = function name).
+    public var deployments: String
     /// Retry tier topics are this prefix followed by a delay (`1s`, `10m`…).
     public var retryPrefix: String
 
@@ -27,7 +29,7 @@ public struct PlatformTopics: Sendable, Hashable {
     public static let standard = PlatformTopics(prefix: "sluice.")
 
     /// Every platform topic named `prefix` + its standard suffix (`functions`, `invocations`, `results`,
-    /// `invocation-log`, `dlq`, `dlq.replays`, `scaling`, `artifacts`, `function-versions`, `retry.`).
+    /// `invocation-log`, `dlq`, `dlq.replays`, `scaling`, `artifacts`, `function-versions`, `deployments`, `retry.`).
     public init(prefix: String) {
         functions = prefix + "functions"
         invocations = prefix + "invocations"
@@ -38,6 +40,7 @@ public struct PlatformTopics: Sendable, Hashable {
         scaling = prefix + "scaling"
         artifacts = prefix + "artifacts"
         versions = prefix + "function-versions"
+        deployments = prefix + "deployments"
         retryPrefix = prefix + "retry."
     }
 }

@@ -22,17 +22,21 @@ public struct FunctionDeployer: Sendable {
     public let shelf: ArtifactShelf
     /// Where every version is kept (`sluice.function-versions`).
     public let versionsTopic: String
+    /// Where every deploy, promotion and rollback is told (`sluice.deployments`).
+    public let deploymentsTopic: String
     private let highestVersions = HighestVersions()
 
     public init(
         producer: KafkaProducer, registry: FunctionRegistry, signingKey: SigningKey?, shelf: ArtifactShelf,
-        versionsTopic: String = PlatformTopics.standard.versions
+        versionsTopic: String = PlatformTopics.standard.versions,
+        deploymentsTopic: String = PlatformTopics.standard.deployments
     ) {
         self.producer = producer
         self.registry = registry
         self.signingKey = signingKey
         self.shelf = shelf
         self.versionsTopic = versionsTopic
+        self.deploymentsTopic = deploymentsTopic
     }
 
     /// Deploys one manifest; `force` publishes a new version even when nothing changed. An artifact the
@@ -91,22 +95,45 @@ public struct FunctionDeployer: Sendable {
         highestVersions.published(manifest.name, candidate.version)
         _ = try await producer.send(
             ProducerRecord(topic: registry.topic, key: Array(manifest.name.utf8), value: try record.encoded()))
+        var event = DeployEvent(
+            function: manifest.name, eventType: canary == nil ? .deployed : .canaryStarted,
+            fromVersion: current?.version, toVersion: candidate.version,
+            reason: canary.map { "sluice deploy --canary \($0)" } ?? "sluice deploy")
+        event.canaryPercent = canary
+        try await announce(event)
         return .deployed(candidate)
     }
 
-    /// Makes the baking canary of `name` its current version (its share becomes 100 %).
+    /// Makes the baking canary of `name` its current version (its share becomes 100 %). `evidence`: why
+    /// (default: an operator's `sluice promote`), told on the deployments topic.
     /// - Returns: the version that was stable, and the one that is now.
-    /// - Throws: `DeployRefusal` when the function is not deployed or has no canary.
-    public func promote(name: String) async throws -> (from: FunctionSpec, to: FunctionSpec) {
+    /// - Throws: `DeployRefusal` when the function is not deployed or has no canary (or, with
+    ///   `evidence`, not the canary the evidence is about).
+    public func promote(name: String, evidence: DeployEvidence? = nil) async throws -> (
+        from: FunctionSpec, to: FunctionSpec
+    ) {
+        let (current, canary) = try baking(name, evidence: evidence, doing: "promote")
+        _ = try await producer.send(
+            ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try canary.spec.encoded()))
+        try await announce(
+            .promoted, name, from: current.version, to: canary.spec.version, percent: canary.percent,
+            evidence ?? DeployEvidence(reason: "sluice promote"))
+        return (current.stable, canary.spec)
+    }
+
+    /// The current version of `name` and its canary (the one `evidence` is about, when given).
+    private func baking(_ name: String, evidence: DeployEvidence?, doing action: String) throws -> (
+        FunctionSpec, CanaryRoute
+    ) {
         guard let current = registry.function(named: name) else {
             throw DeployRefusal(message: "function \(name) is not deployed")
         }
-        guard let canary = current.canary else {
-            throw DeployRefusal(message: "\(name) has no canary to promote (version \(current.version) is current)")
+        guard let canary = current.canary,
+            evidence?.canary.map({ $0.version == canary.spec.version }) ?? true
+        else {
+            throw DeployRefusal(message: "\(name) has no canary to \(action) (version \(current.version) is current)")
         }
-        _ = try await producer.send(
-            ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try canary.spec.encoded()))
-        return (current.stable, canary.spec)
+        return (current, canary)
     }
 
     /// The deployed versions of `name`.
@@ -120,14 +147,21 @@ public struct FunctionDeployer: Sendable {
     /// (its artifacts are usually still in their caches).
     /// - Returns: the version that was current, and the one that is now.
     /// - Throws: `DeployRefusal` naming what is wrong (not deployed, no such version, nothing earlier…).
-    public func rollback(name: String, to number: Int? = nil) async throws -> (from: FunctionSpec, to: FunctionSpec) {
+    /// `evidence`: why (default: an operator's `sluice rollback`); with it only a canary is rolled back.
+    public func rollback(name: String, to number: Int? = nil, evidence: DeployEvidence? = nil) async throws -> (
+        from: FunctionSpec, to: FunctionSpec
+    ) {
         guard let current = registry.function(named: name) else {
             throw DeployRefusal(message: "function \(name) is not deployed")
         }
-        if number == nil, let canary = current.canary {
+        if number == nil, current.canary != nil || evidence != nil {
             // A canary is rolled back by taking it out: the stable version keeps all invocations.
+            let (current, canary) = try baking(name, evidence: evidence, doing: "roll back")
             _ = try await producer.send(
                 ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try current.stable.encoded()))
+            try await announce(
+                .rolledBack, name, from: canary.spec.version, to: current.version, percent: canary.percent,
+                evidence ?? DeployEvidence(reason: "sluice rollback"))
             return (canary.spec, current.stable)
         }
         let versions = try await versions(of: name)
@@ -153,6 +187,9 @@ public struct FunctionDeployer: Sendable {
         }
         _ = try await producer.send(
             ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try target.encoded()))
+        try await announce(
+            .rolledBack, name, from: current.version, to: target.version, percent: nil,
+            DeployEvidence(reason: "sluice rollback" + (number.map { " --to \($0)" } ?? "")))
         return (current, target)
     }
 
@@ -184,15 +221,56 @@ extension FunctionDeployer {
                     FunctionDeployer(
                         producer: producer, registry: registry, signingKey: signingKey,
                         shelf: ArtifactShelf(connection: connection, topic: topics.artifacts),
-                        versionsTopic: topics.versions))
+                        versionsTopic: topics.versions, deploymentsTopic: topics.deployments))
             }
         }
+    }
+}
+
+/// Why a canary is promoted or rolled back: an operator's command, or the canary judge's figures.
+public struct DeployEvidence: Sendable {
+    public var reason: String
+    public var decidedBy: String
+    public var canary: DeployEvent.Figures?
+    public var stable: DeployEvent.Figures?
+
+    public init(
+        reason: String, decidedBy: String = "operator", canary: DeployEvent.Figures? = nil,
+        stable: DeployEvent.Figures? = nil
+    ) {
+        self.reason = reason
+        self.decidedBy = decidedBy
+        self.canary = canary
+        self.stable = stable
+    }
+}
+
+extension FunctionDeployer {
+    /// Publishes `event` on the deployments topic.
+    func announce(_ event: DeployEvent) async throws {
+        _ = try await producer.send(
+            ProducerRecord(
+                topic: deploymentsTopic, key: Array(event.function.utf8), value: event.encoded(),
+                headers: [KafkaHeader(name: SluiceHeader.function, string: event.function)]))
+    }
+
+    func announce(
+        _ kind: DeployEvent.Kind, _ name: String, from: Int, to: Int, percent: Int?, _ evidence: DeployEvidence
+    ) async throws {
+        var event = DeployEvent(
+            function: name, eventType: kind, fromVersion: from, toVersion: to, reason: evidence.reason,
+            decidedBy: evidence.decidedBy)
+        event.canaryPercent = percent
+        event.canary = evidence.canary
+        event.stable = evidence.stable
+        try await announce(event)
     }
 }
 
 /// A deploy the registry would refuse (another tenant's name, limits the platform does not allow…).
 public struct DeployRefusal: Error, CustomStringConvertible, Sendable {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -261,7 +261,7 @@ public struct RunningService: Sendable {
     let group: ServiceGroup
     let task: Task<Void, Never>
 
-    static func start(_ services: [any Service], logger: Logger) -> RunningService {
+    public static func start(_ services: [any Service], logger: Logger) -> RunningService {
         let group = ProcessServices.group(services, logger: logger)
         return RunningService(group: group, task: Task { try? await group.run() })
     }

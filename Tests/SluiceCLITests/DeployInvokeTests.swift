@@ -92,7 +92,7 @@ struct DeployInvokeTests {
     }
 
     @Test(
-        "deploy --canary bakes a version beside the current one; deploy status shows the split; promote and rollback end it"
+        "deploy --canary bakes a version beside the current one; deploy status shows the split; promote and rollback end it, told as deploy events"
     )
     func canary() async throws {
         let brokers = try await TestBroker.address()
@@ -118,14 +118,19 @@ struct DeployInvokeTests {
         let promoted = try await CommandRunner.sluice(["promote", name, "--brokers", brokers])
         #expect(promoted.output.contains("promoted \(name) version 2 (was version 1)"), "\(promoted.errors)")
         now = try await status()
-        #expect(now["state"] as? String == "stable" && now["stable_version"] as? Int == 2, "\(now)")
+        #expect(now["state"] as? String == "promoted" && now["stable_version"] as? Int == 2, "\(now)")
+        let promotion = now["last_event"] as? [String: Any]
+        #expect(promotion?["decided_by"] as? String == "operator" && promotion?["from_version"] as? Int == 1, "\(now)")
         let again = try await CommandRunner.sluice(["promote", name, "--brokers", brokers])
         #expect(again.status != 0 && again.errors.contains("has no canary to promote"), "\(again.errors)")
         #expect(try await deploy(3, ["--canary", "50"]).status == 0)
         let rolled = try await CommandRunner.sluice(["rollback", name, "--brokers", brokers])
         #expect(rolled.output.contains("from version 3 to version 2"), "\(rolled.output)\(rolled.errors)")
         now = try await status()
-        #expect(now["state"] as? String == "stable" && now["stable_version"] as? Int == 2, "\(now)")
+        #expect(now["state"] as? String == "rolled_back" && now["stable_version"] as? Int == 2, "\(now)")
+        #expect((now["last_event"] as? [String: Any])?["reason"] as? String == "sluice rollback", "\(now)")
+        let table = try await CommandRunner.sluice(["deploy", "status", name, "--brokers", brokers])
+        #expect(table.output.contains("rolled_back — version 2 takes every invocation (operator"), "\(table.output)")
         let badShare = try await deploy(4, ["--canary", "100"])
         #expect(badShare.status != 0 && badShare.errors.contains("--canary must be from 1 to 99"))
     }

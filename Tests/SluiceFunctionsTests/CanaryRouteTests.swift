@@ -1,5 +1,6 @@
 import Foundation
 import SluiceFunctions
+import SluiceSupport
 import Testing
 
 /// The split between a stable version and its canary (pure logic).
@@ -65,5 +66,55 @@ struct CanaryRouteTests {
             let problem = admission.problem(with: record, key: "split", current: nil)
             #expect(problem?.contains(reason) == true, "\(reason): \(problem ?? "admitted")")
         }
+    }
+}
+
+/// Canary thresholds: `deploy.canary` in platform.yaml, a manifest's `deploy:` over it; checked again on a
+/// registry record.
+@Suite("Canary policies")
+struct CanaryPolicyTests {
+    func platform(_ text: String) throws -> PlatformConfiguration {
+        try PlatformConfiguration.parse(YAMLFile(text: text, displayPath: "Config/platform.yaml"))
+    }
+
+    @Test(
+        "Platform defaults, a manifest's fields over them, the project's file; an out-of-range field names file, line and field"
+    )
+    func parsing() throws {
+        let base = try platform("deploy:\n  canary:\n    bake_seconds: 60\n    min_invocations: 10\n")
+        #expect(base.canary.bakeSeconds == 60 && base.canary.minInvocations == 10)
+        #expect(base.canary.maxErrorRateIncrease == CanaryPolicy.standard.maxErrorRateIncrease)
+        let manifest = try base.canary.applying(
+            YAMLFile(text: "max_error_rate_increase: 0.2\nmax_p99_ratio: 3\n", displayPath: "fn.yaml").root)
+        #expect(manifest.bakeSeconds == 60 && manifest.maxErrorRateIncrease == 0.2 && manifest.maxP99Ratio == 3)
+        #expect(try PlatformConfiguration.loadProject().canary == CanaryPolicy.standard)
+        for (bad, field) in [
+            ("deploy:\n  canary:\n    bake_seconds: 0\n", "bake_seconds"),
+            ("deploy:\n  canary:\n    max_error_rate_increase: 1.5\n", "max_error_rate_increase"),
+            ("deploy:\n  canary:\n    threshold: 3\n", "threshold"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) { try platform(bad) }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains("Config/platform.yaml:3") && text.contains(field), "\(text)")
+        }
+    }
+
+    @Test("A registry record whose canary policy is out of range is refused, naming the field")
+    func admission() {
+        var manifest = FunctionManifest(
+            name: "judged", tenant: "acme", runtime: .python3, handler: "h.main", codePath: "")
+        manifest.canaryPolicy = .standard
+        let spec = FunctionSpec(manifest: manifest, version: 1, codeHash: "sha256:" + String(repeating: "a", count: 64))
+        #expect(SpecAdmission().problem(with: spec, key: "judged", current: nil) == nil)
+        var hostile = spec
+        hostile.manifest.canaryPolicy?.minInvocations = -5
+        #expect(
+            SpecAdmission().problem(with: hostile, key: "judged", current: nil)
+                == "deploy.min_invocations is out of range")
+        hostile.manifest.canaryPolicy = .standard
+        hostile.manifest.canaryPolicy?.windowSeconds = .infinity
+        #expect(
+            SpecAdmission().problem(with: hostile, key: "judged", current: nil)
+                == "deploy.window_seconds is out of range")
     }
 }

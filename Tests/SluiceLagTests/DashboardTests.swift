@@ -63,11 +63,18 @@ struct DashboardFixture {
             """
         _ = try await producer.send(
             ProducerRecord(topic: harness.scalingTopic, key: Array(decided.utf8), value: Array(decision.utf8)))
+        let deployments = try await makeTestTopic("deployments", partitions: 1)
+        var canary = DeployEvent(
+            function: name, eventType: .canaryStarted, fromVersion: 1, toVersion: 2, reason: "sluice deploy --canary 20"
+        )
+        canary.canaryPercent = 20
+        _ = try await producer.send(ProducerRecord(topic: deployments, key: Array(name.utf8), value: canary.encoded()))
         await producer.close()
 
         var options = DashboardState.Options()
         options.logTopic = harness.invocationLogTopic
         options.scalingTopic = harness.scalingTopic
+        options.deploymentsTopic = deployments
         let workers = "workers-\(harness.invocationsTopic)"
         options.groups = [lagging, workers]
         let state = try DashboardState(connection: harness.connection, options: options)
@@ -76,15 +83,31 @@ struct DashboardFixture {
             worker: worker, state: state)
     }
 
-    /// What the API does not show yet (nil: it shows it all): the function's 30 invocations, both groups,
-    /// the worker as owner of its partitions (from its load samples), and the decision.
+    /// What the API does not show yet (nil: it shows it all): the function's 30 invocations (on version 1)
+    /// and its canary, both groups, the worker as owner of its partitions (from its load samples), the
+    /// decision and the deploy event.
     func missing(_ get: (String) async throws -> Any?) async throws -> String? {
         let functions = try await get("/api/functions") as? [[String: Any]] ?? []
         let lag = try await get("/api/lag") as? [[String: Any]] ?? []
         let decisions = try await get("/api/scaling") as? [[String: Any]] ?? []
+        let deployments = try await get("/api/deployments") as? [[String: Any]] ?? []
         var missing: [String] = []
-        let invocations = functions.first { $0["function"] as? String == function }?["invocations_total"]
+        let shown = functions.first { $0["function"] as? String == function }
+        let invocations = shown?["invocations_total"]
         if invocations as? Int != 30 { missing.append("the function's invocations: \(invocations ?? "none")") }
+        let versions = (shown?["versions"] as? [[String: Any]] ?? []).map {
+            "\($0["version"] ?? "?")×\($0["invocations"] ?? "?")"
+        }
+        if versions != ["1×30"] { missing.append("its invocations by version: \(versions)") }
+        let deploy = shown?["deploy"] as? [String: Any]
+        if deploy?["state"] as? String != "baking" || deploy?["canary_percent"] as? Int != 20 {
+            missing.append("its canary: \(String(describing: deploy))")
+        }
+        if !deployments.contains(where: {
+            $0["function"] as? String == function && $0["event_type"] as? String == "canary_started"
+        }) {
+            missing.append("the deploy event")
+        }
         let groups = Set(lag.compactMap { $0["group"] as? String })
         if groups != [lagging, workers] { missing.append("groups: \(groups.sorted())") }
         let owners = lag.filter { $0["group"] as? String == workers }.map { $0["owner"] as? String ?? "none" }
@@ -124,7 +147,7 @@ struct DashboardFixture {
 @Suite("The dashboard's JSON API and its page in a real browser", .timeLimit(.minutes(4)))
 struct DashboardTests {
     @Test(
-        "The JSON API (Hummingbird's router test client): functions, lag with owners, decisions; /api/lag matches sluice lag --json"
+        "The JSON API (Hummingbird's router test client): functions with versions and canary, lag with owners, decisions, deploy events; /api/lag matches sluice lag --json"
     )
     func api() async throws {
         let fixture = try await DashboardFixture.make()
@@ -158,7 +181,7 @@ struct DashboardTests {
     }
 
     @Test(
-        "Headless Chromium renders topics, groups, the function panel with its 30 invocations, a lag chart and the decision"
+        "Headless Chromium renders topics, groups, the function panel with its 30 invocations and canary split, a lag chart, the decision and the deploy event"
     )
     func page() async throws {
         let fixture = try await DashboardFixture.make()
@@ -179,6 +202,10 @@ struct DashboardTests {
             "the function panel lacks its 30 invocations")
         #expect(dom.contains("<svg"), "no lag chart")
         #expect(dom.contains("<td>\(fixture.decided)</td><td>scale_up</td>"), "the scaling decision is not on the page")
+        #expect(
+            dom.contains("data-deploy=\"\(fixture.function)\" data-event=\"canary_started\""),
+            "the deploy event is not on the page")
+        #expect(dom.contains("canary v2 20%"), "the function panel lacks its canary split")
         let screenshot = CommandRunner.packageRoot.appendingPathComponent(".build/dashboard-screenshot.png")
         try? FileManager.default.removeItem(at: screenshot)
         _ = try await chromium(["--screenshot=\(screenshot.path)", "--window-size=1400,1100", base + "/"])

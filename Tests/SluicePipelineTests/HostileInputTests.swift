@@ -44,7 +44,7 @@ struct HostileInputTests {
     static let recordsPerBatch = 500
 
     @Test(
-        "2000 generated bad records on invocations, retry tiers, registry, results, scaling, DLQ and a trigger topic: router, worker and supervisor live, RSS bounded, the function answers, every request ends as a result or dead letter, lag returns to 0"
+        "2000 generated bad records on invocations, retry tiers, registry, results, scaling, invocation log, deploy events, DLQ and a trigger topic: router, worker and supervisor (with its canary judge) live, RSS bounded, the function answers, every request ends as a result or dead letter, lag returns to 0"
     )
     func fuzz() async throws {
         try await HeavyLoad.exclusive { try await fuzzAlone() }
@@ -73,6 +73,14 @@ struct HostileInputTests {
             """, files: ["handler.py": "def main(event, context):\n    return event\n"])
         let spec = try await harness.deploy(manifest)
         let name = spec.name
+        // A function with a canary baking (never decided): the judge parses its fuzzed log records.
+        let judgedManifest = try harness.writeFunction(
+            "name: \(uniqueName("judged"))\ntenant: acme\nruntime: python3\nhandler: handler.main\ndeploy:\n  min_invocations: 1000000\n",
+            files: ["handler.py": "def main(event, context):\n    return 1\n"])
+        let judged = try await harness.deploy(judgedManifest).name
+        _ = try await FunctionDeployer.with(connection: harness.connection, signingKey: TestDeployKey.key) {
+            try await $0.deploy(try FunctionManifest.load(path: judgedManifest), force: true, canary: 50)
+        }
         let (registry, following) = try await harness.liveRegistry()
         defer { following.cancel() }
         let router = harness.startRouter(registry: registry, functions: [name])
@@ -145,6 +153,20 @@ struct HostileInputTests {
                         record = ProducerRecord(
                             topic: PlatformTopics.standard.scaling, key: generate.key(marker: "fz"),
                             value: generate.chance(0.5) ? Array(decision.utf8) : generate.json())
+                        if generate.chance(0.3) {
+                            // The invocation log and deploy events, read by the supervisor's canary judge.
+                            let attempt = """
+                                {"function":"\(judged)","version":\(generate.pick(["1", "-1", "9223372036854775807", "\"x\""])),\
+                                "status":"\(generate.pick(["success", "error", ""]))","duration_ms":\(generate.pick(["1e308", "-5", "3"]))}
+                                """
+                            record = ProducerRecord(
+                                topic: generate.pick([
+                                    PlatformTopics.standard.invocationLog, PlatformTopics.standard.deployments,
+                                ]),
+                                key: Array(judged.utf8),
+                                value: generate.chance(0.5) ? Array(attempt.utf8) : generate.json(),
+                                headers: [KafkaHeader(name: SluiceHeader.function, string: judged)])
+                        }
                     case 8:
                         record = ProducerRecord(
                             topic: harness.deadLetterTopic, key: generate.key(marker: marker), value: generate.value(),

@@ -32,7 +32,7 @@ struct BenchAllCommand: AsyncParsableCommand {
                 + ScalingBenchmark(connection: connection, events: 20_000, executable: executable).run(progress: say)
                 .figures
                 + FunctionsBenchmark(connection: connection, options: .init()).run(progress: say).figures
-                + DeployBenchmark(connection: connection).run(progress: say).figures
+                + DeployBenchmark(connection: connection, executable: executable).run(progress: say).figures
         }
         let paths = ProjectPaths.discover()
         let run = BenchmarkRun(commit: BenchmarkRun.commit(of: paths.root), date: Timestamp.rfc3339(), figures: figures)

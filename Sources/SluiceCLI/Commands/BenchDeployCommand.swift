@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SluiceBench
 
 /// `sluice bench deploy`.
@@ -11,8 +12,9 @@ struct BenchDeployCommand: AsyncParsableCommand {
             deploy` does (deterministic tar, LZ4 frame) and unpacks it, against `lz4 -1` and `lz4 -d` on the \
             same archive (median of 5); (b) times `deploy` of that folder to the first successful invocation \
             on a worker with an empty artifact cache; (c) the same for a new version changing one small file \
-            on top of a dependencies layer of that size the worker already has. Targets: our compress within \
-            1.5x of the lz4 command's time; (c) at most 1 s. Without --brokers it starts its own embedded \
+            on top of a dependencies layer of that size the worker already has; (d) `sluice rollback` to the \
+            previous version answering on every one of three `sluice worker` processes, under 300 requests/s. \
+            Targets: our compress within 1.5x of the lz4 command's time; (c) at most 1 s; (d) at most 2 s. Without --brokers it starts its own embedded \
             broker on a free port.
 
             Example:
@@ -28,8 +30,11 @@ struct BenchDeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let report = try await BenchmarkCluster.with(brokers: brokers) { connection in
-            try await DeployBenchmark(connection: connection, folderMB: megabytes).run { if !json { printError($0) } }
+            try await DeployBenchmark(connection: connection, folderMB: megabytes, executable: executable).run {
+                if !json { printError($0) }
+            }
         }
         if json {
             printJSON(report.jsonObject)

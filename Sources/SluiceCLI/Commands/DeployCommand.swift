@@ -17,8 +17,11 @@ struct DeployCommand: AsyncParsableCommand {
             A folder deploys every *.yaml in it. All manifests are validated before anything is published.
 
             With --canary N the new version takes N % of new invocations (by invocation id: retries and \
-            replays stay on one version) beside the current one, until `sluice promote NAME` or `sluice \
-            rollback NAME`; `sluice deploy status NAME` shows the split.
+            replays stay on one version) beside the current one. The supervisor's canary judge compares \
+            its error rate and warm p99 with the stable version's over the manifest's `deploy:` window and \
+            promotes it after `bake_seconds` or rolls it back (defaults in Config/platform.yaml, \
+            deploy.canary); `sluice promote NAME` and `sluice rollback NAME` decide by hand. Every deploy, \
+            promotion and rollback is an event on sluice.deployments.
 
             Example:
               sluice deploy Config/functions/
@@ -26,8 +29,9 @@ struct DeployCommand: AsyncParsableCommand {
               sluice deploy --canary 10 Config/functions/sha-echo.yaml
 
 
-            `sluice deploy status NAME [--json]` shows a function's stable version and its canary (a folder \
-            named status is given as ./status).
+            `sluice deploy status NAME [--json]` shows the state (stable, baking, promoted, rolled_back), the \
+            versions and split, the canary's figures against the stable version's, and the latest deploy \
+            event (a folder named status is given as ./status).
             """
     )
 

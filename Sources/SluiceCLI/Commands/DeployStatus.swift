@@ -1,5 +1,8 @@
+import Foundation
+import SluiceFunctions
 import SluiceKafka
 import SluiceRegistry
+import SluiceRollout
 
 /// `sluice deploy status NAME [--json]` (dispatched by `DeployCommand`: a subcommand beside its paths
 /// argument is not reachable with ArgumentParser).
@@ -9,26 +12,35 @@ struct DeployStatus {
     let connection: KafkaConnection
 
     func run() async throws {
-        let registry = try await FunctionRegistry.load(connection: connection, admission: .project())
-        let spec = registry.function(named: name)
-        await registry.close()
-        guard let spec else { throw CLIError("function \(name) is not deployed") }
-        let canary = spec.canary
+        let status: DeploymentStatus
+        do {
+            status = try await DeploymentStatus.read(name: name, connection: connection, admission: .project())
+        } catch let refusal as DeployRefusal {
+            throw CLIError(refusal.message)
+        }
         if json {
-            printJSON(
-                [
-                    "name": name, "stable_version": spec.version, "canary_version": canary?.spec.version as Any,
-                    "canary_percent": canary?.percent ?? 0, "canary_since": canary?.startedAt as Any,
-                    "state": canary == nil ? "stable" : "baking",
-                ] as [String: Any])
+            printJSON(status.jsonObject)
             return
         }
-        if let canary {
+        switch status.state {
+        case .baking:
             print(
-                "\(name): baking — version \(canary.spec.version) takes \(canary.percent) % of new invocations since \(canary.startedAt), version \(spec.version) the rest"
+                "\(name): baking — version \(status.canaryVersion ?? 0) takes \(status.canaryPercent) % of new invocations since \(status.canarySince ?? "?"), version \(status.stableVersion) the rest"
             )
-        } else {
-            print("\(name): stable — version \(spec.version) takes every invocation")
+        case .stable:
+            print("\(name): stable — version \(status.stableVersion) takes every invocation")
+        case .promoted, .rolledBack:
+            let event = status.lastEvent
+            print(
+                "\(name): \(status.state.rawValue) — version \(status.stableVersion) takes every invocation (\(event?.decidedBy ?? "?"), \(event?.timestamp ?? "?"): \(event?.reason ?? ""))"
+            )
+        }
+        for (label, figures) in [("canary", status.canary), ("stable", status.stable)] {
+            guard let figures else { continue }
+            let p99 = figures.p99Ms.map { String(format: "%.1f ms", $0) } ?? "–"
+            print(
+                "  \(label) version \(figures.version): \(figures.invocations) attempts, \(figures.errors) failed (\(String(format: "%.1f", figures.errorRate * 100)) %), warm p99 \(p99)"
+            )
         }
     }
 }

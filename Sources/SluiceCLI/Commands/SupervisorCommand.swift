@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceAutoscaler
+import SluiceFunctions
 import SluiceRecords
+import SluiceRollout
 import SluiceScaling
 import SluiceSupport
 
@@ -22,8 +25,11 @@ struct SupervisorCommand: AsyncParsableCommand {
             function's invocations in sluice.invocation-log (its retained history on) are counted per \
             bucket; once a whole period has been seen, warm processes are decided ahead of the demand its \
             seasonal profile expects (Scaling Events with reason predicted_demand). A manifest's \
-            `predictive_prewarm: false` turns it off for that function; --no-prediction for all. `make up` \
-            runs it.
+            `predictive_prewarm: false` turns it off for that function; --no-prediction for all. Canaries \
+            (`sluice deploy --canary N`) are judged here: each one's error rate and warm p99 against the \
+            stable version's (sluice.invocation-log) promote it after its bake time or roll it back, by the \
+            manifest's `deploy:` thresholds; each decision is a deploy event on sluice.deployments \
+            (--no-canary-judge: canaries wait for `sluice promote` or `sluice rollback`). `make up` runs it.
 
             Example:
               sluice supervisor --min-workers 1 --max-workers 6 --idle-seconds 300 --metrics-port-base 9101
@@ -69,6 +75,10 @@ struct SupervisorCommand: AsyncParsableCommand {
     var predictLeadBuckets = 2
     @Flag(name: .customLong("no-prediction"), help: "No predictive pre-warming (functions scale on their load only).")
     var noPrediction = false
+    @Flag(
+        name: .customLong("no-canary-judge"),
+        help: "Do not promote or roll back canaries on their figures (only `sluice promote|rollback` do).")
+    var noCanaryJudge = false
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -119,6 +129,13 @@ struct SupervisorCommand: AsyncParsableCommand {
         let supervisor = Supervisor(configuration: configuration, logger: logger)
         printError(
             "supervisor: pool \(pool), \(configuration.initialWorkers) worker(s) to start, at most \(maxWorkers)")
-        try await ProcessServices.run([supervisor], logger: logger)
+        var services: [any Service] = [supervisor]
+        if !noCanaryJudge {
+            var judging = CanaryJudge.Configuration(connection: connection.connection)
+            judging.admission = try SpecAdmission.project()
+            judging.report = { printError("supervisor: \($0)") }
+            services.append(CanaryJudge(configuration: judging, logger: Logger(label: "sluice.canary")))
+        }
+        try await ProcessServices.run(services, logger: logger)
     }
 }
