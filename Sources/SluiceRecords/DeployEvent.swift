@@ -69,8 +69,7 @@ public struct DeployEvent: Sendable, Hashable, Codable {
         guard let bytes, bytes.count <= 64 << 10,
             let event = try? JSONDecoder().decode(DeployEvent.self, from: Data(bytes)),
             (1...1_000_000_000).contains(event.toVersion),
-            event.fromVersion.map { (0...1_000_000_000).contains($0) } ?? true,
-            event.canaryPercent.map { (0...100).contains($0) } ?? true,
+            (0...1_000_000_000).contains(event.fromVersion ?? 0), (0...100).contains(event.canaryPercent ?? 0),
             event.function.utf8.count <= 63, event.reason.utf8.count <= 1024, event.decidedBy.utf8.count <= 64,
             event.eventID.utf8.count <= 128, event.timestamp.utf8.count <= 64,
             [event.canary, event.stable].allSatisfy({ $0.map(\.isPlausible) ?? true })
