@@ -26,7 +26,7 @@ public struct ArtifactShelf: Sendable {
 
     public let connection: KafkaConnection
     public let topic: String
-    /// The topic's partition count, looked up by the first publish.
+    /// The topic's partition count, looked up by the first publish or fetch.
     private let partitionCount = PartitionCount()
 
     private final class PartitionCount: Sendable {
@@ -41,16 +41,7 @@ public struct ArtifactShelf: Sendable {
     /// Publishes `artifact` (manifest, then chunks) and returns where it is.
     /// - Throws: `KafkaError` (an unknown topic names `sluice topics apply`).
     public func publish(_ artifact: Artifact, producer: KafkaProducer) async throws -> ArtifactReference {
-        var partitions = partitionCount.value.withLock { $0 } ?? 0
-        if partitions == 0 {
-            partitions = try await KafkaAdmin.with(connection) { try await $0.topic(topic) }?.partitions.count ?? 0
-            partitionCount.value.withLock { $0 = partitions }
-        }
-        guard partitions > 0 else {
-            throw KafkaError(
-                .unknownTopic,
-                "the artifacts topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
-        }
+        let partitions = try await self.partitions()
         let partition = Int32(
             Int(artifact.digest.utf8.dropFirst(7).prefix(6).reduce(0) { $0 &* 31 &+ Int($1) }) % partitions)
         let chunks = stride(from: 0, to: artifact.bytes.count, by: Self.chunkBytes).map {
@@ -77,6 +68,20 @@ public struct ArtifactShelf: Sendable {
             digest: artifact.digest, bytes: artifact.bytes.count, partition: partition, offset: first.offset)
     }
 
+    /// The topic's partition count (looked up once).
+    /// - Throws: `KafkaError` (`unknownTopic`, naming `sluice topics apply`).
+    private func partitions() async throws -> Int {
+        if let known = partitionCount.value.withLock({ $0 }), known > 0 { return known }
+        let partitions = try await KafkaAdmin.with(connection) { try await $0.topic(topic) }?.partitions.count ?? 0
+        guard partitions > 0 else {
+            throw KafkaError(
+                .unknownTopic,
+                "the artifacts topic \(topic) does not exist on \(connection.brokerList); run `sluice topics apply`")
+        }
+        partitionCount.value.withLock { $0 = partitions }
+        return partitions
+    }
+
     /// The bytes `reference` points at, checked against its digest. When the manifest record is no longer
     /// at the reference's offset (compaction kept a later copy of the same digest), the partition is read
     /// from its beginning for the digest's records instead.
@@ -89,6 +94,11 @@ public struct ArtifactShelf: Sendable {
         guard Artifact.isDigest(digest), (1...limit).contains(reference.bytes), reference.partition >= 0,
             reference.offset >= 0
         else { throw ArtifactError("the artifact reference is out of range") }
+        let partitions = try await self.partitions()
+        guard reference.partition < partitions else {
+            throw ArtifactError(
+                "the artifact reference names partition \(reference.partition); \(topic) has \(partitions)")
+        }
         var bytes = try await read(reference, from: reference.offset, timeout: timeout)
         if bytes == nil {
             bytes = try await read(reference, from: TopicPartitionOffset.beginning, timeout: timeout)

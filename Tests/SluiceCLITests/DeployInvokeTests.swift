@@ -53,7 +53,7 @@ struct DeployInvokeTests {
     }
 
     @Test(
-        "rollback makes the previous version current as it was deployed; versions are never reused; a wrong --to names the versions"
+        "rollback makes the previous version current as it was deployed; versions are never reused; a wrong --to names the versions; prune forgets old ones"
     )
     func rollback() async throws {
         let brokers = try await TestBroker.address()
@@ -89,6 +89,15 @@ struct DeployInvokeTests {
         let versions = try #require(try JSONSerialization.jsonObject(with: listed.stdout) as? [[String: Any]])
         #expect(versions.compactMap { $0["version"] as? Int } == [1, 2, 3], "\(listed.output)\(listed.errors)")
         #expect(versions.filter { $0["current"] as? Bool == true }.compactMap { $0["version"] as? Int } == [2])
+        // Prune keeps the current version (2) and the newest (3); version 1 is forgotten.
+        let pruned = try await CommandRunner.sluice([
+            "functions", "prune", name, "--keep", "1", "--json", "--brokers", brokers,
+        ])
+        let prunedReport = try #require(try JSONSerialization.jsonObject(with: pruned.stdout) as? [String: Any])
+        #expect(prunedReport["pruned"] as? [Int] == [1], "\(pruned.output)\(pruned.errors)")
+        let gone = try await CommandRunner.sluice(["rollback", name, "--to", "1", "--brokers", brokers])
+        #expect(gone.status != 0 && gone.errors.contains("has no version 1 (versions: 2, 3)"), "\(gone.errors)")
+        #expect(try await deploy(4)["version"] as? Int == 4, "a pruned history still never reuses a version")
     }
 
     @Test(

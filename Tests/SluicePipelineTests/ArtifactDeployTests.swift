@@ -224,6 +224,13 @@ struct ArtifactDeployTests {
         wrong.bytes += 1
         let refusal = await #expect(throws: ArtifactError.self) { try await shelf.fetch(wrong, limit: 64 << 20) }
         #expect(refusal?.description.contains("does not match its reference") == true, "\(String(describing: refusal))")
+        // A reference to a partition the topic does not have is refused at once, not waited for.
+        var nowhere = published
+        nowhere.partition = 99
+        let started = ContinuousClock.now
+        let missing = await #expect(throws: ArtifactError.self) { try await shelf.fetch(nowhere, limit: 64 << 20) }
+        #expect(missing?.description.contains("names partition 99") == true, "\(String(describing: missing))")
+        #expect(ContinuousClock.now - started < .seconds(25), "the fetch waited for a partition that does not exist")
     }
 
     @Test(

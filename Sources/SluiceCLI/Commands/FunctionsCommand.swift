@@ -4,11 +4,11 @@ import ArgumentParser
 struct FunctionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "functions",
-        abstract: "Inspect and delete deployed functions.",
+        abstract: "Inspect, prune and delete deployed functions.",
         discussion: "Example:\n  sluice functions show sha-echo --json",
         subcommands: [
             FunctionsListCommand.self, FunctionsShowCommand.self, FunctionsVersionsCommand.self,
-            FunctionsDeleteCommand.self,
+            FunctionsPruneCommand.self, FunctionsDeleteCommand.self,
         ]
     )
 }
