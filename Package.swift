@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "CLZ4", "SluiceFunctions", "SluiceKafka", "SluiceRecords", "SluiceSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

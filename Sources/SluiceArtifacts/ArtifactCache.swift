@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 /// Unpacked artifacts on this host, one read-only folder per digest (`<root>/<64 hex digits>`), shared
@@ -61,7 +62,44 @@ public final class ArtifactCache: Sendable {
             throw ArtifactError("\(final): \(String(cString: strerror(errno)))")
         }
         unpacked.add(1, ordering: .relaxed)
+        Counter(label: "sluice_artifacts_unpacked_total").increment()
         return final
+    }
+
+    /// Marks `digest` as used now (its folder's modification time): `evict` leaves folders used within
+    /// its idle time. Every worker sharing the cache marks what it runs.
+    public func touch(_ digest: String) {
+        guard let path = folder(for: digest) else { return }
+        _ = utimensat(AT_FDCWD, path, nil, 0)
+    }
+
+    /// Removes the folder of every digest not in `keeping` whose last use (`touch`) is older than `idle`
+    /// seconds, and staging folders older than that (left by a worker that died unpacking). A folder is
+    /// first renamed away — atomic: a worker resolving the digest finds it or not, never half removed —
+    /// then removed.
+    /// - Returns: the digests removed.
+    public func evict(keeping: Set<String>, idle: TimeInterval, now: Date = Date()) -> [String] {
+        let files = FileManager.default
+        guard let names = try? files.contentsOfDirectory(atPath: root) else { return [] }
+        var removed: [String] = []
+        for name in names {
+            let path = root + "/" + name
+            let digest = "sha256:" + name
+            let isArtifact = Artifact.isDigest(digest)
+            guard isArtifact || name.hasPrefix(".staging-") || name.hasPrefix(".evicted-"),
+                !keeping.contains(digest),
+                let modified = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) > idle
+            else { continue }
+            let away = root + "/.evicted-\(UUID().uuidString)"
+            guard rename(path, away) == 0 else { continue }
+            Self.remove(away)
+            if isArtifact {
+                removed.append(digest)
+                Counter(label: "sluice_artifacts_evicted_total").increment()
+            }
+        }
+        return removed
     }
 
     /// Folders become read-only (files were written read-only).

@@ -73,6 +73,25 @@ public final class ArtifactResolver: Sendable {
         return resolved
     }
 
+    /// Forgets the versions whose folders are gone (evicted, here or by another worker sharing the cache):
+    /// resolving them again fetches their artifacts again.
+    public func forgetMissing() {
+        let exists = { (path: String?) in path.map { FileManager.default.fileExists(atPath: $0) } ?? true }
+        known.withLock { known in
+            let gone = { (resolved: FunctionSpec) in
+                !exists(resolved.manifest.codePath) || !exists(resolved.manifest.dependenciesPath)
+            }
+            known.verdicts = known.verdicts.filter { _, verdict in
+                guard case .success(let resolved) = verdict else { return true }
+                return !gone(resolved)
+            }
+            known.latest = known.latest.compactMapValues { entries in
+                let kept = entries.filter { !gone($0.resolved) }
+                return kept.isEmpty ? nil : kept
+            }
+        }
+    }
+
     /// One fetch per digest at a time: invocations that need the same artifact wait for the first.
     private actor Fetches {
         let cache: ArtifactCache

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import SluiceKafka
 import SluiceRecords
 import SluiceSupport
@@ -111,6 +112,7 @@ public struct ArtifactShelf: Sendable {
         guard actual == digest else {
             throw ArtifactError("artifact \(digest) was tampered with: its chunks hash to \(actual)")
         }
+        Counter(label: "sluice_artifact_fetched_bytes_total").increment(by: bytes.count)
         return bytes
     }
 

@@ -24,6 +24,10 @@ public struct PlatformConfiguration: Sendable, Hashable {
     public var standbyProcesses = 8
     /// Largest code or dependencies archive `sluice deploy` packs and a worker unpacks.
     public var maxArtifactBytes = 64 << 20
+    /// A worker removes an unpacked artifact from its cache when no deployed version uses it and no
+    /// worker sharing the cache used it for this long (more than the longest `timeout_seconds`, so no
+    /// invocation still runs from it).
+    public var artifactCacheIdleSeconds = 3600
     /// Public deploy keys (base64) whose signed versions workers run (`deploy.trusted_keys`).
     public var trustedKeys: [String] = []
     /// When canaries are promoted or rolled back on their own, unless a manifest's `deploy:` says
@@ -35,7 +39,7 @@ public struct PlatformConfiguration: Sendable, Hashable {
     public static let standard = PlatformConfiguration()
 
     static let keys: Set<String> = ["retry", "limits", "sandbox", "deploy"]
-    static let limitKeys: Set<String> = ["max_event_bytes", "max_artifact_bytes"]
+    static let limitKeys: Set<String> = ["max_event_bytes", "max_artifact_bytes", "artifact_cache_idle_s"]
     static let sandboxKeys: Set<String> = [
         "allow_isolation_none", "allow_host_network", "allow_without_cgroups", "uid", "gid", "standby_processes",
     ]
@@ -65,6 +69,9 @@ public struct PlatformConfiguration: Sendable, Hashable {
                 try limits["max_event_bytes"]?.int(in: 1...(16 << 20)) ?? configuration.maxEventBytes
             configuration.maxArtifactBytes =
                 try limits["max_artifact_bytes"]?.int(in: 4096...(1 << 30)) ?? configuration.maxArtifactBytes
+            configuration.artifactCacheIdleSeconds =
+                try limits["artifact_cache_idle_s"]?.int(in: 1000...31_536_000)
+                ?? configuration.artifactCacheIdleSeconds
         }
         if let sandbox = try fields["sandbox"]?.mapping(allowed: sandboxKeys) {
             configuration.allowIsolationNone = try sandbox["allow_isolation_none"]?.bool() ?? false

@@ -153,4 +153,37 @@ struct CodeArchiveTests {
         #expect(
             try CodeArchive.unpack(header("fine", type: "0") + [UInt8](repeating: 0, count: 1024), into: target) == 1)
     }
+
+    @Test(
+        "Eviction removes only artifacts no deployed version keeps and no worker used within the idle time, and old staging folders"
+    )
+    func eviction() throws {
+        let cache = ArtifactCache(
+            root: FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("evict")).path)
+        var digests: [String] = []
+        for content in ["old", "kept", "fresh", "touched"] {
+            let artifact = try Artifact.pack(folder: try folder(["f.txt": content]), limit: 1 << 20)
+            _ = try cache.store(artifact.bytes, digest: artifact.digest, limit: 1 << 20)
+            digests.append(artifact.digest)
+        }
+        let (old, kept, fresh, touched) = (digests[0], digests[1], digests[2], digests[3])
+        let staging = cache.root + "/.staging-left-by-a-crash"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        func age(_ path: String, hours: Double) {
+            let then = Date().addingTimeInterval(-hours * 3600).timeIntervalSince1970
+            var times = [timespec](repeating: timespec(tv_sec: Int(then), tv_nsec: 0), count: 2)
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        }
+        for digest in [old, kept, touched] { age(cache.folder(for: digest)!, hours: 2) }
+        age(staging, hours: 2)
+        cache.touch(touched)
+        let evicted = cache.evict(keeping: [kept], idle: 3600)
+        #expect(evicted == [old])
+        #expect(cache.folder(for: old) == nil)
+        #expect([kept, fresh, touched].allSatisfy { cache.folder(for: $0) != nil })
+        #expect(!FileManager.default.fileExists(atPath: staging))
+        let left = try FileManager.default.contentsOfDirectory(atPath: cache.root)
+        #expect(left.count == 3 && !left.contains { $0.hasPrefix(".") }, "\(left)")
+        #expect(cache.evict(keeping: [kept], idle: 3600).isEmpty, "a touched or fresh artifact went")
+    }
 }

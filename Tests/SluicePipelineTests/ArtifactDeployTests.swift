@@ -124,7 +124,9 @@ struct ArtifactDeployTests {
         await worker.stop()
     }
 
-    @Test("Two versions sharing a dependencies folder: it is published and unpacked once, and mounted at /deps")
+    @Test(
+        "Two versions sharing a dependencies folder: it is published and unpacked once, and mounted at /deps; an evicted artifact is fetched again"
+    )
     func sharedDependencies() async throws {
         let harness = try await PipelineHarness.make()
         let (registry, follow) = try await harness.liveRegistry()
@@ -155,6 +157,16 @@ struct ArtifactDeployTests {
         let two = try await resolver.resolve(second).get()
         #expect(cache.unpacks == 3, "two code artifacts and one dependencies artifact; got \(cache.unpacks)")
         #expect(one.manifest.dependenciesPath != nil && one.manifest.dependenciesPath == two.manifest.dependenciesPath)
+        // Evicted (unused for long by any version deployed), the first version's code is fetched again.
+        let (oldTimes, code) = (timespec(tv_sec: 1, tv_nsec: 0), one.manifest.codePath)
+        var times = [oldTimes, oldTimes]
+        #expect(utimensat(AT_FDCWD, code, &times, 0) == 0)
+        #expect(cache.evict(keeping: [second.codeHash, second.dependencies!.digest], idle: 3600) == [first.codeHash])
+        resolver.forgetMissing()
+        let again = try await resolver.resolve(first).get()
+        #expect(again.manifest.codePath == code && FileManager.default.fileExists(atPath: code + "/handler.py"))
+        #expect(cache.unpacks == 4, "the evicted code was not unpacked again; unpacks: \(cache.unpacks)")
+        #expect(try await resolver.resolve(second).get() == two, "a version whose folders stayed is resolved as before")
 
         try await self.await(registry, name) { $0.version == second.version }
         let worker = try await harness.startWorker(registry: registry, artifactCache: freshFolder("cache"))

@@ -7,6 +7,7 @@ import SluiceRecords
 import SluiceRegistry
 import SluiceRuntime
 import SluiceSandbox
+import SluiceSupport
 
 /// A member of the `sluice-workers` group on `sluice.invocations`: runs each request's function, writes
 /// its result and invocation-log records, and commits only the contiguous prefix of finished offsets.
@@ -176,10 +177,28 @@ public final class Worker: Service, Sendable {
         sandboxing?.removeSpares()
     }
 
-    /// Retires warm processes idle past the TTL and of versions no longer deployed, every 5 s.
+    /// Retires warm processes idle past the TTL and of versions no longer deployed, every 5 s; marks the
+    /// artifacts of deployed versions used, and once a minute evicts the others idle past
+    /// `limits.artifact_cache_idle_s` (`ArtifactCache.evict`).
     private func maintainWarmPools() async {
+        var ticks = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
+            ticks += 1
+            let deployed = Set(
+                registry.all.flatMap(\.running).flatMap { [$0.artifact?.digest, $0.dependencies?.digest] }
+                    .compactMap { $0 })
+            let evicting = ticks % 12 == 0
+            await BlockingCalls.run {
+                for digest in deployed { self.artifacts.cache.touch(digest) }
+                if evicting {
+                    let idle = Double(self.configuration.platform.artifactCacheIdleSeconds)
+                    let evicted = self.artifacts.cache.evict(keeping: deployed, idle: idle)
+                    if !evicted.isEmpty { self.logger.info("artifacts evicted", metadata: ["digests": "\(evicted)"]) }
+                    // Also what another worker sharing the cache evicted.
+                    self.artifacts.forgetMissing()
+                }
+            }
             // The current versions of functions with pools are resolved first (fetched when new), so that
             // a redeployed version's successor is known resolved.
             for name in await runner.warmProcesses().keys {
