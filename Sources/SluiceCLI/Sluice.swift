@@ -15,7 +15,7 @@ public struct Sluice: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             BrokerCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, DeployCommand.self,
-            PromoteCommand.self, RollbackCommand.self, SigningKeyCommand.self, FunctionsCommand.self,
+            PromoteCommand.self, RollbackCommand.self, AliasCommand.self, SigningKeyCommand.self, FunctionsCommand.self,
             InvokeCommand.self, RouterCommand.self, WorkerCommand.self, DLQCommand.self, LagCommand.self,
             DashboardCommand.self, SupervisorCommand.self, BenchCommand.self,
             UpCommand.self, DownCommand.self,

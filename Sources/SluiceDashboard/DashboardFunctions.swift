@@ -55,7 +55,10 @@ extension DashboardState {
 
     /// `{state, stable_version, canary_version, canary_percent}` from the latest deploy event, or nil.
     func deployObject(_ function: String) -> Any {
-        guard let event = deployments.latest(function), let type = event["event_type"] as? String,
+        let live = { (event: [String: Any]) in
+            (event["event_type"] as? String).flatMap(DeployEvent.Kind.init(rawValue:))?.changesLive == true
+        }
+        guard let event = deployments.latest(function, where: live), let type = event["event_type"] as? String,
             let to = event["to_version"] as? Int
         else { return NSNull() }
         if type == DeployEvent.Kind.canaryStarted.rawValue {

@@ -36,6 +36,8 @@ struct DecisionLog {
         byFunction.values.flatMap { $0 }.sorted { $0.sequence < $1.sequence }.map(\.event)
     }
 
-    /// The latest event of `function`.
-    func latest(_ function: String) -> [String: Any]? { byFunction[function]?.last?.event }
+    /// The latest event of `function` that `matches`.
+    func latest(_ function: String, where matches: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {
+        byFunction[function]?.last { matches($0.event) }?.event
+    }
 }

@@ -126,6 +126,7 @@ public struct DeadLetterReplayer: Sendable {
                     value: letter.value,
                     traceParent: letter.traceParent?.child() ?? .start(), passthroughHeaders: letter.passthroughHeaders)
                 request.replayOf = item.deadLetter.description
+                request.alias = letter.alias
                 acksIn.yield(
                     (try await producer.enqueue(request.producerRecord(topic: options.invocationsTopic)), item))
             }

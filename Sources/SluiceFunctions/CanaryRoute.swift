@@ -64,14 +64,40 @@ extension FunctionSpec {
         return stable
     }
 
-    /// This version without its canary.
+    /// The version invocation `id` of `alias` runs (nil: `live`, as `routed(_:)`); nil for an alias the
+    /// function does not have.
+    public func routed(_ invocationID: String, alias: String?) -> FunctionSpec? {
+        guard let alias, alias != Self.liveAlias else { return routed(invocationID) }
+        return aliases?[alias]
+    }
+
+    /// The alias an invocation without one runs: this record's version (and its canary).
+    public static let liveAlias = "live"
+
+    /// This version without its canary and aliases.
     public var stable: FunctionSpec {
-        guard canary != nil else { return self }
+        guard canary != nil || aliases != nil else { return self }
         var stable = self
         stable.canary = nil
+        stable.aliases = nil
         return stable
     }
 
-    /// The versions that may run now: this one, and its canary.
-    public var running: [FunctionSpec] { [stable] + (canary.map { [$0.spec] } ?? []) }
+    /// The versions that may run now: this one, its canary and the versions of its aliases.
+    public var running: [FunctionSpec] {
+        var versions = [stable] + (canary.map { [$0.spec] } ?? [])
+        for spec in (aliases ?? [:]).values.sorted(by: { $0.version < $1.version })
+        where !versions.contains(where: { $0.version == spec.version }) {
+            versions.append(spec)
+        }
+        return versions
+    }
+
+    /// This record with another version live (a promotion or rollback): the aliases stay.
+    public func replacingLive(with spec: FunctionSpec) -> FunctionSpec {
+        var record = spec
+        record.canary = nil
+        record.aliases = aliases
+        return record
+    }
 }

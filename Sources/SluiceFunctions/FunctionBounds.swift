@@ -19,6 +19,8 @@ public enum FunctionBounds {
     public static let environmentCount = 0...256
     public static let environmentBytes = 0...65_536
     public static let triggerCount = 0...64
+    /// Named aliases of one function (beside `live`).
+    public static let aliasCount = 0...16
 
     /// A function name: lowercase letters, digits and '-', starting with a letter, at most 63.
     public static func isValidName(_ name: String) -> Bool {

@@ -16,13 +16,16 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
     /// A version baking beside this one, with its share of invocations (not covered by the signature:
     /// it holds a signed version of its own).
     public var canary: CanaryRoute?
+    /// Named aliases beside `live` (this record's version and its canary): each points at a version as
+    /// it was deployed and signed (`sluice alias set`); invocations name one with `sluice-alias`.
+    public var aliases: [String: FunctionSpec]?
 
     enum CodingKeys: String, CodingKey {
         case functionID = "function_id"
         case version
         case codeHash = "code_hash"
         case createdAt = "created_at"
-        case manifest, artifact, dependencies, signature, canary
+        case manifest, artifact, dependencies, signature, canary, aliases
     }
 
     public init(manifest: FunctionManifest, version: Int, codeHash: String, createdAt: Date = Date()) {
@@ -50,5 +53,6 @@ public struct FunctionSpec: Sendable, Hashable, Codable {
     public func sameDeployment(as other: FunctionSpec) -> Bool {
         manifest == other.manifest && codeHash == other.codeHash
             && dependencies?.digest == other.dependencies?.digest && canary == nil && other.canary == nil
+            && (aliases ?? [:]).isEmpty && (other.aliases ?? [:]).isEmpty
     }
 }

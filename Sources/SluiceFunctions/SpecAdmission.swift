@@ -1,4 +1,5 @@
 import Foundation
+import SluiceRecords
 
 /// Decides whether a function version read from the registry topic may be applied. Anyone with broker
 /// access can write that topic, so a record gets the checks `sluice deploy` makes, and more: a name
@@ -58,10 +59,32 @@ public struct SpecAdmission: Sendable {
                 return "its canary: \(problem)"
             }
         }
+        if let problem = aliasesProblem(spec, key: key) { return problem }
         for reference in [spec.artifact, spec.dependencies].compactMap({ $0 }) {
             guard reference.partition >= 0, reference.offset >= 0,
                 (1...platform.maxArtifactBytes).contains(reference.bytes)
             else { return "its artifact reference is out of range" }
+        }
+        return nil
+    }
+
+    /// At most `FunctionBounds.aliasCount` aliases, named as `RecordBounds.isValidAlias` says (not
+    /// `live`), each a version that would be admitted on its own, without a canary or aliases.
+    private func aliasesProblem(_ spec: FunctionSpec, key: String) -> String? {
+        guard let aliases = spec.aliases else { return nil }
+        guard FunctionBounds.aliasCount.contains(aliases.count) else {
+            return "more than \(FunctionBounds.aliasCount.upperBound) aliases"
+        }
+        for (alias, target) in aliases.sorted(by: { $0.key < $1.key }) {
+            guard RecordBounds.isValidAlias(alias), alias != FunctionSpec.liveAlias else {
+                return "'\(alias.prefix(40))' is not an alias name"
+            }
+            guard target.canary == nil, target.aliases == nil else {
+                return "its alias \(alias) has a canary or aliases of its own"
+            }
+            if let problem = problem(with: target, key: key, current: spec.stable) {
+                return "its alias \(alias): \(problem)"
+            }
         }
         return nil
     }

@@ -40,10 +40,10 @@ public struct Invoker: Sendable {
         public var succeeded: Bool { status == "success" }
     }
 
-    /// Returns the final result, or nil when none came within `wait`. `failedAttempt` gets the result
-    /// of each attempt that will be retried.
+    /// Returns the final result, or nil when none came within `wait`. `alias`: the function's alias to
+    /// run (nil: `live`). `failedAttempt` gets the result of each attempt that will be retried.
     public func invoke(
-        _ function: String, event: [UInt8], key: [UInt8]?, wait: Duration,
+        _ function: String, alias: String? = nil, event: [UInt8], key: [UInt8]?, wait: Duration,
         failedAttempt: @escaping @Sendable (Result) -> Void = { _ in }
     ) async throws -> Result? {
         // Results are read from their current end before publishing, so the result cannot be missed. (A
@@ -60,8 +60,9 @@ public struct Invoker: Sendable {
         return try await closing(close: consumer.close) {
             try await consumer.assign(marks.map { TopicPartitionOffset($0.key, offset: $0.value) })
             let id = InvocationRequest.randomID()
-            let request = InvocationRequest(
+            var request = InvocationRequest(
                 invocationID: id, function: function, trigger: "invoke", key: key, value: event, traceParent: .start())
+            request.alias = alias
             _ = try await closing(close: producer.close) {
                 try await producer.send(request.producerRecord(topic: topics.invocations))
             }

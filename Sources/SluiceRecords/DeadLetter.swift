@@ -43,6 +43,8 @@ public struct DeadLetter: Sendable {
     public var traceParent: TraceParent?
     /// The original record's own headers.
     public var passthroughHeaders: [KafkaHeader] = []
+    /// The alias the invocation ran (nil: `live`); a replay runs the same alias.
+    public var alias: String?
 
     public init(
         key: [UInt8]?, value: [UInt8]?, origin: Origin?, function: String, functionVersion: Int, invocationID: String,
@@ -85,6 +87,7 @@ public struct DeadLetter: Sendable {
             KafkaHeader(name: Header.reason, string: reason.rawValue),
         ]
         if let traceParent { headers.append(traceParent.header) }
+        if let alias { headers.append(KafkaHeader(name: SluiceHeader.alias, string: alias)) }
         // The original value and headers may have filled a record on their own: fitted, the dead letter
         // keeps its provenance and says what was left out.
         return ProducerRecord(topic: topic, key: key, value: value, headers: headers + passthroughHeaders).fitted()
@@ -109,6 +112,7 @@ public struct DeadLetter: Sendable {
         position = RecordPosition(topic: record.topic, partition: record.partition, offset: record.offset)
         origin = Origin(headersOf: record)
         passthroughHeaders = InvocationRequest.passthrough(record.headers)
+        alias = text(SluiceHeader.alias).flatMap { RecordBounds.isValidAlias($0) ? $0 : nil }
     }
 
     /// When it failed last (from `sluice-last-failure`).

@@ -9,6 +9,11 @@ public struct DeployEvent: Sendable, Hashable, Codable {
         case canaryStarted = "canary_started"
         case promoted
         case rolledBack = "rolled_back"
+        case aliasSet = "alias_set"
+        case aliasRemoved = "alias_removed"
+
+        /// Whether the event changes what `live` runs (alias events do not).
+        public var changesLive: Bool { self != .aliasSet && self != .aliasRemoved }
     }
 
     /// One version's invocations in the window the judge compared.
@@ -42,6 +47,8 @@ public struct DeployEvent: Sendable, Hashable, Codable {
     public var fromVersion: Int?
     public var toVersion: Int
     public var canaryPercent: Int?
+    /// The alias of `alias_set` and `alias_removed` (its version: `to_version`, `from_version`).
+    public var alias: String?
     public var reason: String
     /// `operator` (a `sluice` command) or `canary-judge`.
     public var decidedBy: String
@@ -70,7 +77,8 @@ public struct DeployEvent: Sendable, Hashable, Codable {
             let event = try? JSONDecoder().decode(DeployEvent.self, from: Data(bytes)),
             (1...1_000_000_000).contains(event.toVersion),
             (0...1_000_000_000).contains(event.fromVersion ?? 0), (0...100).contains(event.canaryPercent ?? 0),
-            event.function.utf8.count <= 63, event.reason.utf8.count <= 1024, event.decidedBy.utf8.count <= 64,
+            event.function.utf8.count <= 63, event.alias.map(RecordBounds.isValidAlias) ?? true,
+            event.reason.utf8.count <= 1024, event.decidedBy.utf8.count <= 64,
             event.eventID.utf8.count <= 128, event.timestamp.utf8.count <= 64,
             [event.canary, event.stable].allSatisfy({ $0.map(\.isPlausible) ?? true })
         else { return nil }
@@ -90,6 +98,7 @@ public struct DeployEvent: Sendable, Hashable, Codable {
         case fromVersion = "from_version"
         case toVersion = "to_version"
         case canaryPercent = "canary_percent"
+        case alias
         case reason
         case decidedBy = "decided_by"
         case canary, stable, timestamp

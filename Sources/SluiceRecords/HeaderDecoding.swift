@@ -55,6 +55,12 @@ public enum RecordBounds {
     }
 
     /// A function name as a header carries it: 1 to 63 lowercase letters, digits and '-'.
+    /// An alias name: 1 to 32 lowercase letters, digits and '-'.
+    public static func isValidAlias(_ alias: String) -> Bool {
+        (1...32).contains(alias.utf8.count)
+            && alias.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }
+    }
+
     public static func isValidFunctionName(_ name: String) -> Bool {
         (1...63).contains(name.utf8.count)
             && name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }

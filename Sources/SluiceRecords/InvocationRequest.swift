@@ -5,6 +5,8 @@ import Foundation
 public struct InvocationRequest: Sendable {
     public var invocationID: String
     public var function: String
+    /// The function's alias to run (nil: `live`).
+    public var alias: String?
     public var attempt: Int
     public var trigger: String
     public var triggerTopic: String?
@@ -80,6 +82,7 @@ public struct InvocationRequest: Sendable {
             headers.append(KafkaHeader(name: SluiceHeader.triggerTimestamp, string: String(triggerTimestampMs)))
         }
         if let replayOf { headers.append(KafkaHeader(name: SluiceHeader.replayOf, string: replayOf)) }
+        if let alias { headers.append(KafkaHeader(name: SluiceHeader.alias, string: alias)) }
         if let origin { headers += origin.headers }
         if let firstFailure { headers.append(KafkaHeader(name: SluiceHeader.firstFailure, string: firstFailure)) }
         if let heldPartition {
@@ -113,6 +116,10 @@ public struct InvocationRequest: Sendable {
         } else {
             return .failure(.init("header \(SluiceHeader.attempt) is not a number from 1 to 1000"))
         }
+        let alias = text(SluiceHeader.alias)
+        if let alias, !RecordBounds.isValidAlias(alias) {
+            return .failure(.init("header \(SluiceHeader.alias) is not an alias name (1 to 32 of a-z, 0-9, '-')"))
+        }
         let trace = text(TraceParent.headerName).flatMap(TraceParent.init(header:)) ?? TraceParent.start()
         let ownKey = record.key == Array(id.utf8)
         var request = InvocationRequest(
@@ -129,6 +136,7 @@ public struct InvocationRequest: Sendable {
         request.enqueuedAtMs = record.headerNumber(SluiceHeader.enqueuedAt, in: RecordBounds.epochMs)
         request.firstFailure = text(SluiceHeader.firstFailure)
         request.replayOf = text(SluiceHeader.replayOf)
+        request.alias = alias
         request.heldPartition = record.headerNumber(SluiceHeader.heldPartition, in: RecordBounds.partition).map {
             Int32($0)
         }

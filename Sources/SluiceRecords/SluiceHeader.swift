@@ -2,6 +2,8 @@
 public enum SluiceHeader {
     public static let invocationID = "sluice-invocation-id"
     public static let function = "sluice-function"
+    /// The alias of the function an invocation runs (absent: `live`, the registry record's version).
+    public static let alias = "sluice-alias"
     public static let attempt = "sluice-attempt"
     /// `kafka` (from a trigger topic via the router) or `invoke` (`sluice invoke`).
     public static let trigger = "sluice-trigger"

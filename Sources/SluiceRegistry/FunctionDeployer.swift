@@ -58,7 +58,8 @@ public struct FunctionDeployer: Sendable {
         var stored = manifest
         stored.codePath = ""
         stored.dependenciesPath = nil
-        let current = registry.function(named: manifest.name)?.stable
+        let live = registry.function(named: manifest.name)
+        let current = live?.stable
         if canary != nil, current == nil {
             throw DeployRefusal(
                 message:
@@ -80,13 +81,14 @@ public struct FunctionDeployer: Sendable {
         candidate.artifact = try await reuse(current?.artifact, code)
         if let dependencies { candidate.dependencies = try await reuse(current?.dependencies, dependencies) }
         try candidate.sign(with: signingKey)
-        var record = candidate
-        if let canary, var stable = current {
-            stable.canary = CanaryRoute(spec: candidate, percent: canary)
-            if let problem = registry.admission.problem(with: stable, key: manifest.name, current: current) {
+        // The record keeps the function's aliases; a canary goes beside the live version.
+        var record = live?.replacingLive(with: candidate) ?? candidate
+        if let canary, let live {
+            record = live
+            record.canary = CanaryRoute(spec: candidate, percent: canary)
+            if let problem = registry.admission.problem(with: record, key: manifest.name, current: current) {
                 throw DeployRefusal(message: "\(manifest.name) was not deployed: \(problem)")
             }
-            record = stable
         }
         _ = try await producer.send(
             ProducerRecord(
@@ -114,7 +116,10 @@ public struct FunctionDeployer: Sendable {
     ) {
         let (current, canary) = try baking(name, evidence: evidence, doing: "promote")
         _ = try await producer.send(
-            ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try canary.spec.encoded()))
+            ProducerRecord(
+                topic: registry.topic, key: Array(name.utf8),
+                value: try current.replacingLive(with: canary.spec).encoded()
+            ))
         try await announce(
             .promoted, name, from: current.version, to: canary.spec.version, percent: canary.percent,
             evidence ?? DeployEvidence(reason: "sluice promote"))
@@ -158,7 +163,9 @@ public struct FunctionDeployer: Sendable {
             // A canary is rolled back by taking it out: the stable version keeps all invocations.
             let (current, canary) = try baking(name, evidence: evidence, doing: "roll back")
             _ = try await producer.send(
-                ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try current.stable.encoded()))
+                ProducerRecord(
+                    topic: registry.topic, key: Array(name.utf8),
+                    value: try current.replacingLive(with: current.stable).encoded()))
             try await announce(
                 .rolledBack, name, from: canary.spec.version, to: current.version, percent: canary.percent,
                 evidence ?? DeployEvidence(reason: "sluice rollback"))
@@ -186,7 +193,8 @@ public struct FunctionDeployer: Sendable {
             throw DeployRefusal(message: "\(name) cannot go back to version \(target.version): \(problem)")
         }
         _ = try await producer.send(
-            ProducerRecord(topic: registry.topic, key: Array(name.utf8), value: try target.encoded()))
+            ProducerRecord(
+                topic: registry.topic, key: Array(name.utf8), value: try current.replacingLive(with: target).encoded()))
         try await announce(
             .rolledBack, name, from: current.version, to: target.version, percent: nil,
             DeployEvidence(reason: "sluice rollback" + (number.map { " --to \($0)" } ?? "")))

@@ -23,8 +23,10 @@ public struct DeploymentStatus: Sendable {
     public var state: State
     public var canary: DeployEvent.Figures?
     public var stable: DeployEvent.Figures?
-    /// The latest event of the function on `sluice.deployments`.
+    /// The latest event of the function on `sluice.deployments` that moved `live` (not an alias change).
     public var lastEvent: DeployEvent?
+    /// Named aliases and the versions they run.
+    public var aliases: [String: Int] = [:]
 
     /// Reads the registry, the deployments topic and (while a canary bakes) the invocation log's tail.
     /// - Throws: `DeployRefusal` when the function is not deployed; `KafkaError`.
@@ -39,14 +41,15 @@ public struct DeploymentStatus: Sendable {
         guard let spec else { throw DeployRefusal(message: "function \(name) is not deployed") }
         let latest = Mutex<DeployEvent?>(nil)
         try await readTail(topics.deployments, records: 10_000, connection: connection, logger: logger) { record in
-            guard record.key == Array(name.utf8), let event = DeployEvent.decode(record.value), event.function == name
+            guard record.key == Array(name.utf8), let event = DeployEvent.decode(record.value), event.function == name,
+                event.eventType.changesLive
             else { return }
             latest.withLock { $0 = event }
         }
         var status = DeploymentStatus(
             name: name, stableVersion: spec.version, canaryVersion: spec.canary?.spec.version,
             canaryPercent: spec.canary?.percent ?? 0, canarySince: spec.canary?.startedAt, state: .stable,
-            lastEvent: latest.withLock { $0 })
+            lastEvent: latest.withLock { $0 }, aliases: (spec.aliases ?? [:]).mapValues(\.version))
         if let canary = spec.canary {
             status.state = .baking
             let now = Date().timeIntervalSince1970
@@ -81,7 +84,7 @@ public struct DeploymentStatus: Sendable {
     }
 
     /// `{name, stable_version, canary_version, canary_percent, canary_since, state, canary, stable,
-    /// last_event}`, as `sluice deploy status --json` prints it.
+    /// last_event, aliases}`, as `sluice deploy status --json` prints it.
     public var jsonObject: [String: Any] {
         func figures(_ figures: DeployEvent.Figures?) -> Any {
             guard let figures else { return NSNull() }
@@ -94,7 +97,7 @@ public struct DeploymentStatus: Sendable {
         return [
             "name": name, "stable_version": stableVersion, "canary_version": canaryVersion as Any,
             "canary_percent": canaryPercent, "canary_since": canarySince as Any, "state": state.rawValue,
-            "canary": figures(canary), "stable": figures(stable), "last_event": event ?? NSNull(),
+            "canary": figures(canary), "stable": figures(stable), "last_event": event ?? NSNull(), "aliases": aliases,
         ]
     }
 }

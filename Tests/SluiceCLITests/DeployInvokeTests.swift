@@ -53,7 +53,7 @@ struct DeployInvokeTests {
     }
 
     @Test(
-        "rollback makes the previous version current as it was deployed; versions are never reused; a wrong --to names the versions; prune forgets old ones"
+        "rollback makes the previous version current as it was deployed; versions are never reused; a wrong --to names the versions; prune forgets old ones; aliases are set, shown and removed"
     )
     func rollback() async throws {
         let brokers = try await TestBroker.address()
@@ -98,6 +98,26 @@ struct DeployInvokeTests {
         let gone = try await CommandRunner.sluice(["rollback", name, "--to", "1", "--brokers", brokers])
         #expect(gone.status != 0 && gone.errors.contains("has no version 1 (versions: 2, 3)"), "\(gone.errors)")
         #expect(try await deploy(4)["version"] as? Int == 4, "a pruned history still never reuses a version")
+        // Aliases: set on a kept version, shown by deploy status, refused with reasons, removed.
+        func sluice(_ arguments: [String]) async throws -> CommandResult {
+            try await CommandRunner.sluice(arguments + ["--brokers", brokers])
+        }
+        let set = try await sluice(["alias", "set", name, "beta", "2", "--json"])
+        let setReport = try JSONSerialization.jsonObject(with: set.stdout) as? [String: Any]
+        #expect(setReport?["version"] as? Int == 2 && setReport?["alias"] as? String == "beta", "\(set.errors)")
+        let status = try await sluice(["deploy", "status", name, "--json"])
+        let aliases = (try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])?["aliases"]
+        #expect(aliases as? [String: Int] == ["beta": 2], "\(status.output)")
+        let live = try await sluice(["alias", "set", name, "live", "2"])
+        #expect(live.status != 0 && live.errors.contains("is not an alias name"), "\(live.errors)")
+        let unknown = try await sluice(["alias", "set", name, "beta", "1"])
+        #expect(
+            unknown.status != 0 && unknown.errors.contains("has no version 1 (versions: 2, 3, 4)"), "\(unknown.errors)")
+        let nope = try await sluice(["invoke", name, "--alias", "nope", "--wait", "5"])
+        #expect(nope.status != 0 && nope.errors.contains("has no alias nope (aliases: live, beta)"), "\(nope.errors)")
+        #expect(try await sluice(["alias", "remove", name, "beta"]).status == 0)
+        let again = try await sluice(["alias", "remove", name, "beta"])
+        #expect(again.status != 0 && again.errors.contains("has no alias beta (aliases: none)"), "\(again.errors)")
     }
 
     @Test(

@@ -118,3 +118,49 @@ struct CanaryPolicyTests {
                 == "deploy.window_seconds is out of range")
     }
 }
+
+/// Named aliases beside `live` (pure logic): routing and admission.
+@Suite("Aliases")
+struct AliasRouteTests {
+    func spec(_ version: Int) -> FunctionSpec {
+        FunctionSpec(
+            manifest: FunctionManifest(
+                name: "named", tenant: "acme", runtime: .python3, handler: "h.main", codePath: ""),
+            version: version, codeHash: "sha256:" + String(repeating: "a", count: 64))
+    }
+
+    @Test(
+        "An alias routes to its version; live and no alias to the record's (or its canary's); an unknown alias to nothing"
+    )
+    func routing() {
+        var record = spec(3)
+        record.aliases = ["beta": spec(1)]
+        record.canary = CanaryRoute(spec: spec(4), percent: 99)
+        #expect(record.routed("inv_a", alias: "beta")?.version == 1)
+        #expect(record.routed("inv_a", alias: nil)?.version == 4 && record.routed("inv_a", alias: "live")?.version == 4)
+        #expect(record.routed("inv_a", alias: "gamma") == nil)
+        #expect(record.running.map(\.version) == [3, 4, 1])
+        let promoted = record.replacingLive(with: spec(4))
+        #expect(promoted.version == 4 && promoted.canary == nil && promoted.aliases?["beta"]?.version == 1)
+    }
+
+    @Test("Admission refuses an alias named live or badly, one with aliases of its own, and more than 16")
+    func admission() {
+        let admission = SpecAdmission()
+        var record = spec(3)
+        record.aliases = ["beta": spec(1)]
+        #expect(admission.problem(with: record, key: "named", current: nil) == nil)
+        record.aliases = ["live": spec(1)]
+        #expect(admission.problem(with: record, key: "named", current: nil) == "'live' is not an alias name")
+        record.aliases = ["Beta!": spec(1)]
+        #expect(admission.problem(with: record, key: "named", current: nil) == "'Beta!' is not an alias name")
+        var nested = spec(1)
+        nested.aliases = ["x": spec(2)]
+        record.aliases = ["beta": nested]
+        #expect(
+            admission.problem(with: record, key: "named", current: nil)
+                == "its alias beta has a canary or aliases of its own")
+        record.aliases = Dictionary(uniqueKeysWithValues: (0..<17).map { ("a\($0)", spec(1)) })
+        #expect(admission.problem(with: record, key: "named", current: nil) == "more than 16 aliases")
+    }
+}

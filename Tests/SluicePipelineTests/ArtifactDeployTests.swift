@@ -292,4 +292,63 @@ struct ArtifactDeployTests {
         #expect(try await run(20).allSatisfy { $0.version == second.version && $0.output == "two" })
         await worker.stop()
     }
+
+    @Test(
+        "A named alias runs the version it points at beside live; deploys keep it; an unknown or removed alias is a rejected dead letter naming it"
+    )
+    func aliases() async throws {
+        let harness = try await PipelineHarness.make()
+        let (registry, follow) = try await harness.liveRegistry()
+        defer { follow.cancel() }
+        let name = uniqueName("aliased")
+        let manifest = try harness.writeFunction(
+            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: none\n",
+            files: ["handler.py": "def main(event, context):\n    return 'one'\n"])
+        let code = (manifest as NSString).deletingLastPathComponent + "/code/handler.py"
+        let first = try await harness.deploy(manifest)
+        try "def main(event, context):\n    return 'two'\n".write(toFile: code, atomically: true, encoding: .utf8)
+        let second = try await harness.deploy(manifest)
+        _ = try await FunctionDeployer.with(connection: harness.connection) {
+            try await $0.setAlias("beta", of: name, to: first.version)
+        }
+        try "def main(event, context):\n    return 'three'\n".write(toFile: code, atomically: true, encoding: .utf8)
+        let third = try await harness.deploy(manifest)
+        try await self.await(registry, name) { $0.version == third.version && $0.aliases?["beta"] != nil }
+        #expect(registry.function(named: name)?.running.map(\.version) == [third.version, first.version])
+        let worker = try await harness.startWorker(registry: registry)
+        /// The outputs (or errors) of one request per alias (nil: live), in that order.
+        func run(_ aliases: [String?]) async throws -> [String] {
+            let requests = aliases.map { alias in
+                var request = InvocationRequest(
+                    invocationID: InvocationRequest.randomID(), function: name, trigger: "invoke", key: nil,
+                    value: Array("1".utf8), traceParent: .start())
+                request.alias = alias
+                return request
+            }
+            let ids = requests.map(\.invocationID)
+            try await TopicPublisher.withProducer(connection: harness.connection) { producer in
+                for request in requests {
+                    _ = try await producer.send(request.producerRecord(topic: harness.invocationsTopic))
+                }
+            }
+            let results = try await harness.readJSON("sluice.results", function: name) { results in
+                Set(results.compactMap { $0["invocation_id"] as? String }).isSuperset(of: ids)
+            }
+            return ids.map { id in
+                let result = results.first { $0["invocation_id"] as? String == id }
+                let succeeded = result?["status"] as? String == "success"
+                return (succeeded ? result?["output"] : result?["error"]) as? String ?? "?"
+            }
+        }
+        let answers = try await run(["beta", nil, "live", "nope"])
+        #expect(answers == ["one", "three", "three", "function \(name) has no alias nope"], "\(answers)")
+        _ = try await FunctionDeployer.with(connection: harness.connection) {
+            try await $0.removeAlias("beta", of: name)
+        }
+        try await self.await(registry, name) { $0.aliases == nil }
+        let removed = try await run(["beta"])
+        #expect(removed == ["function \(name) has no alias beta"], "\(removed)")
+        await worker.stop()
+        _ = second
+    }
 }

@@ -84,6 +84,9 @@ struct HostileRecordGenerator {
         if chance(0.2) { headers.append(KafkaHeader(name: SluiceHeader.originTopic, string: text())) }
         if chance(0.1) { headers.append(KafkaHeader(name: TraceParent.headerName, string: text())) }
         if chance(0.1) { headers.append(KafkaHeader(name: SluiceHeader.function, string: text())) }
+        if chance(0.1) {
+            headers.append(KafkaHeader(name: SluiceHeader.alias, string: pick(["beta", "live", text()])))
+        }
         if chance(0.05) { headers.append(KafkaHeader(name: "x-huge", value: Array(repeating: 0x41, count: 70_000))) }
         return headers
     }

@@ -35,6 +35,12 @@ struct DeployStatus {
                 "\(name): \(status.state.rawValue) — version \(status.stableVersion) takes every invocation (\(event?.decidedBy ?? "?"), \(event?.timestamp ?? "?"): \(event?.reason ?? ""))"
             )
         }
+        if !status.aliases.isEmpty {
+            print(
+                "  aliases: "
+                    + status.aliases.sorted { $0.key < $1.key }.map { "\($0.key) → version \($0.value)" }.joined(
+                        separator: ", "))
+        }
         for (label, figures) in [("canary", status.canary), ("stable", status.stable)] {
             guard let figures else { continue }
             let p99 = figures.p99Ms.map { String(format: "%.1f ms", $0) } ?? "–"

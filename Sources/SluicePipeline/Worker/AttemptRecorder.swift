@@ -93,6 +93,7 @@ struct AttemptRecorder: Sendable {
                 firstFailure: request.firstFailure ?? failedAt, lastFailure: failedAt, worker: workerID, reason: reason,
                 traceParent: request.traceParent.child())
             letter.passthroughHeaders = request.passthroughHeaders
+            letter.alias = request.alias
             finished.deadLetter = await publish([letter.producerRecord(topic: topics.deadLetters)], producer: producer)
                 .first
             await publish(

@@ -69,8 +69,9 @@ final class InvocationHandler: Sendable {
             logger.debug("already settled; not run again", metadata: ["invocation_id": "\(request.invocationID)"])
             return .settled
         }
-        // The version this invocation runs: the stable one, or its canary's for the ids the canary takes.
-        let spec = registry.function(named: request.function)?.routed(request.invocationID)
+        // The version this invocation runs: its alias's, else the live one, or the canary's for the ids
+        // the canary takes.
+        let spec = registry.function(named: request.function)?.routed(request.invocationID, alias: request.alias)
         let start = Date()
         guard let (outcome, startedAt) = await run(request, spec: spec, record: record, abandoned: abandoned) else {
             return .abandoned
@@ -94,7 +95,11 @@ final class InvocationHandler: Sendable {
     ) async -> (InvocationOutcome, Date?)? {
         if abandoned() { return nil }
         guard let deployed else {
-            return (InvocationOutcome(status: .rejected, error: "function \(request.function) is not deployed"), nil)
+            let missing =
+                registry.function(named: request.function) == nil
+                ? "function \(request.function) is not deployed"
+                : "function \(request.function) has no alias \(request.alias ?? "")"
+            return (InvocationOutcome(status: .rejected, error: missing), nil)
         }
         let spec: FunctionSpec
         switch await artifacts.resolve(deployed) {
