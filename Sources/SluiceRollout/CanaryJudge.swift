@@ -98,21 +98,24 @@ public final class CanaryJudge: Service, Sendable {
         while !Task.isCancelled {
             let baking = registry.all.filter { $0.canary != nil }
             let now = Date().timeIntervalSince1970
-            let verdicts = windows.withLock { windows in
+            let judged = windows.withLock { windows in
                 windows = windows.filter { name, _ in baking.contains { $0.name == name } }
-                return baking.compactMap { spec -> (String, CanaryWindow, CanaryWindow.Verdict, DeployEvidence)? in
+                return baking.compactMap { spec -> (String, CanaryWindow)? in
                     guard let canary = spec.canary, !decided.contains("\(spec.name)@\(canary.spec.version)") else {
                         return nil
                     }
                     if !Self.judges(windows[spec.name], stable: spec, canary: canary) {
                         windows[spec.name] = Self.window(stable: spec, canary: canary, now: now)
                     }
-                    let window = windows[spec.name]!
-                    let (verdict, canaryFigures, stableFigures) = window.verdict(now: now)
-                    let evidence = DeployEvidence(
-                        reason: "", decidedBy: "canary-judge", canary: canaryFigures, stable: stableFigures)
-                    return (spec.name, window, verdict, evidence)
+                    return (spec.name, windows[spec.name]!)
                 }
+            }
+            // Verdicts outside the lock: the log's records keep being counted meanwhile.
+            let verdicts = judged.map { name, window in
+                let (verdict, canaryFigures, stableFigures) = window.verdict(now: now)
+                let evidence = DeployEvidence(
+                    reason: "", decidedBy: "canary-judge", canary: canaryFigures, stable: stableFigures)
+                return (name, window, verdict, evidence)
             }
             for (name, window, verdict, evidence) in verdicts {
                 if await act(verdict, on: name, window: window, evidence: evidence, deployer: deployer) {
