@@ -31,12 +31,8 @@ struct AliasSetCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let target = try await FunctionDeployer.with(connection: connection.connection) { deployer in
-            do {
-                return try await deployer.setAlias(alias, of: name, to: version)
-            } catch let refusal as DeployRefusal {
-                throw CLIError(refusal.message)
-            }
+        let target = try await FunctionDeployer.refusing(connection: connection.connection) { deployer in
+            try await deployer.setAlias(alias, of: name, to: version)
         }
         if json {
             printJSON(["name": name, "alias": alias, "version": target.version])
@@ -56,12 +52,8 @@ struct AliasRemoveCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let target = try await FunctionDeployer.with(connection: connection.connection) { deployer in
-            do {
-                return try await deployer.removeAlias(alias, of: name)
-            } catch let refusal as DeployRefusal {
-                throw CLIError(refusal.message)
-            }
+        let target = try await FunctionDeployer.refusing(connection: connection.connection) { deployer in
+            try await deployer.removeAlias(alias, of: name)
         }
         if json {
             printJSON(["name": name, "alias": alias, "version": target.version])

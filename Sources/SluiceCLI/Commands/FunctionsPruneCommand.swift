@@ -25,12 +25,8 @@ struct FunctionsPruneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let pruned = try await FunctionDeployer.with(connection: connection.connection) { deployer in
-            do {
-                return try await deployer.prune(name: name, keep: keep)
-            } catch let refusal as DeployRefusal {
-                throw CLIError(refusal.message)
-            }
+        let pruned = try await FunctionDeployer.refusing(connection: connection.connection) { deployer in
+            try await deployer.prune(name: name, keep: keep)
         }
         if json {
             printJSON(["name": name, "pruned": pruned] as [String: any Sendable])

@@ -18,12 +18,8 @@ struct PromoteCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let (from, to) = try await FunctionDeployer.with(connection: connection.connection) { deployer in
-            do {
-                return try await deployer.promote(name: name)
-            } catch let refusal as DeployRefusal {
-                throw CLIError(refusal.message)
-            }
+        let (from, to) = try await FunctionDeployer.refusing(connection: connection.connection) { deployer in
+            try await deployer.promote(name: name)
         }
         if json {
             printJSON(["name": name, "from_version": from.version, "to_version": to.version])

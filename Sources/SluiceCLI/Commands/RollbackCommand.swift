@@ -24,12 +24,8 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let (from, to) = try await FunctionDeployer.with(connection: connection.connection) { deployer in
-            do {
-                return try await deployer.rollback(name: name, to: self.to)
-            } catch let refusal as DeployRefusal {
-                throw CLIError(refusal.message)
-            }
+        let (from, to) = try await FunctionDeployer.refusing(connection: connection.connection) { deployer in
+            try await deployer.rollback(name: name, to: self.to)
         }
         if json {
             printJSON(["name": name, "from_version": from.version, "to_version": to.version, "code_hash": to.codeHash])
