@@ -14,3 +14,16 @@ public enum ConsumerEvent: Sendable {
     /// A consumer-level error; the consumer keeps running unless `isFatal`.
     case error(KafkaError)
 }
+
+/// Reads a consumer's events with `for await`.
+public struct ConsumerEvents: AsyncSequence, Sendable {
+    public typealias Element = ConsumerEvent
+    let buffer: ConsumerEventBuffer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let buffer: ConsumerEventBuffer
+        public mutating func next() async -> ConsumerEvent? { await buffer.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
+}

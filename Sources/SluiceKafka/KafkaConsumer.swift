@@ -276,19 +276,6 @@ public final class KafkaConsumer: Sendable {
     }
 }
 
-/// Reads a consumer's events with `for await`.
-public struct ConsumerEvents: AsyncSequence, Sendable {
-    public typealias Element = ConsumerEvent
-    let buffer: ConsumerEventBuffer
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let buffer: ConsumerEventBuffer
-        public mutating func next() async -> ConsumerEvent? { await buffer.next() }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
-}
-
 /// librdkafka's rebalance callback, the one C callback kept: it (un)assigns and records what happened.
 private let rebalanceCallback:
     @convention(c) (

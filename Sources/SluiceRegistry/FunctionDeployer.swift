@@ -201,24 +201,6 @@ public struct FunctionDeployer: Sendable {
         return (current, target)
     }
 
-    /// Forgets the versions of `name` on the versions topic (tombstones) but the current one, its canary and
-    /// the newest `keep`: `sluice rollback --to` cannot go back to them afterwards. The newest version is
-    /// always kept, so versions stay unique.
-    /// - Returns: the versions forgotten.
-    /// - Throws: `DeployRefusal` when the function has no versions.
-    public func prune(name: String, keep: Int) async throws -> [Int] {
-        let all = try await versions(of: name).all.map(\.version)
-        guard !all.isEmpty else { throw DeployRefusal(message: "function \(name) has no deployed versions") }
-        let running = registry.function(named: name)?.running.map(\.version) ?? []
-        let kept = Set(running + all.suffix(max(1, keep)))
-        let pruned = all.filter { !kept.contains($0) }
-        for version in pruned {
-            _ = try await producer.send(
-                ProducerRecord(topic: versionsTopic, key: Array("\(name)@\(version)".utf8), value: nil))
-        }
-        return pruned
-    }
-
     /// The current version's reference when it is the same artifact, else the artifact published.
     private func reuse(_ current: ArtifactReference?, _ artifact: Artifact) async throws -> ArtifactReference {
         if let current, current.digest == artifact.digest, current.bytes == artifact.bytes.count { return current }
@@ -250,46 +232,6 @@ extension FunctionDeployer {
                         versionsTopic: topics.versions, deploymentsTopic: topics.deployments))
             }
         }
-    }
-}
-
-/// Why a canary is promoted or rolled back: an operator's command, or the canary judge's figures.
-public struct DeployEvidence: Sendable {
-    public var reason: String
-    public var decidedBy: String
-    public var canary: DeployEvent.Figures?
-    public var stable: DeployEvent.Figures?
-
-    public init(
-        reason: String, decidedBy: String = "operator", canary: DeployEvent.Figures? = nil,
-        stable: DeployEvent.Figures? = nil
-    ) {
-        self.reason = reason
-        self.decidedBy = decidedBy
-        self.canary = canary
-        self.stable = stable
-    }
-}
-
-extension FunctionDeployer {
-    /// Publishes `event` on the deployments topic.
-    func announce(_ event: DeployEvent) async throws {
-        _ = try await producer.send(
-            ProducerRecord(
-                topic: deploymentsTopic, key: Array(event.function.utf8), value: event.encoded(),
-                headers: [KafkaHeader(name: SluiceHeader.function, string: event.function)]))
-    }
-
-    func announce(
-        _ kind: DeployEvent.Kind, _ name: String, from: Int, to: Int, percent: Int?, _ evidence: DeployEvidence
-    ) async throws {
-        var event = DeployEvent(
-            function: name, eventType: kind, fromVersion: from, toVersion: to, reason: evidence.reason,
-            decidedBy: evidence.decidedBy)
-        event.canaryPercent = percent
-        event.canary = evidence.canary
-        event.stable = evidence.stable
-        try await announce(event)
     }
 }
 

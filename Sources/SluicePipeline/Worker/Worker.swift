@@ -185,20 +185,7 @@ public final class Worker: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
             ticks += 1
-            let deployed = Set(
-                registry.all.flatMap(\.running).flatMap { [$0.artifact?.digest, $0.dependencies?.digest] }
-                    .compactMap { $0 })
-            let evicting = ticks % 12 == 0
-            await BlockingCalls.run {
-                for digest in deployed { self.artifacts.cache.touch(digest) }
-                if evicting {
-                    let idle = Double(self.configuration.platform.artifactCacheIdleSeconds)
-                    let evicted = self.artifacts.cache.evict(keeping: deployed, idle: idle)
-                    if !evicted.isEmpty { self.logger.info("artifacts evicted", metadata: ["digests": "\(evicted)"]) }
-                    // Also what another worker sharing the cache evicted.
-                    self.artifacts.forgetMissing()
-                }
-            }
+            await upkeepArtifacts(evicting: ticks % 12 == 0)
             // The current versions of functions with pools are resolved first (fetched when new), so that
             // a redeployed version's successor is known resolved.
             for name in await runner.warmProcesses().keys {

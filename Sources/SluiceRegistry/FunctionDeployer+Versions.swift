@@ -60,3 +60,23 @@ extension FunctionDeployer {
         return target
     }
 }
+
+extension FunctionDeployer {
+    /// Forgets the versions of `name` on the versions topic (tombstones) but the current one, its canary and
+    /// the newest `keep`: `sluice rollback --to` cannot go back to them afterwards. The newest version is
+    /// always kept, so versions stay unique.
+    /// - Returns: the versions forgotten.
+    /// - Throws: `DeployRefusal` when the function has no versions.
+    public func prune(name: String, keep: Int) async throws -> [Int] {
+        let all = try await versions(of: name).all.map(\.version)
+        guard !all.isEmpty else { throw DeployRefusal(message: "function \(name) has no deployed versions") }
+        let running = registry.function(named: name)?.running.map(\.version) ?? []
+        let kept = Set(running + all.suffix(max(1, keep)))
+        let pruned = all.filter { !kept.contains($0) }
+        for version in pruned {
+            _ = try await producer.send(
+                ProducerRecord(topic: versionsTopic, key: Array("\(name)@\(version)".utf8), value: nil))
+        }
+        return pruned
+    }
+}
