@@ -28,6 +28,28 @@ enum BenchmarkSupervision {
         return configuration
     }
 
+    /// The topics of a benchmark pool, created: `<prefix>.invocations` with `partitions`, a `1s` retry tier
+    /// and `<prefix>.dlq`; with their names, for `deleteTopics`.
+    static func makeTopics(prefix: String, partitions: Int, connection: KafkaConnection) async throws -> (
+        topics: PlatformTopics, created: [String]
+    ) {
+        var topics = PlatformTopics.standard
+        topics.invocations = prefix + ".invocations"
+        topics.retryPrefix = topics.invocations + ".retry."
+        topics.deadLetters = prefix + ".dlq"
+        let created = [topics.invocations, topics.retryPrefix + "1s", topics.deadLetters]
+        _ = try await KafkaAdmin.with(connection) { admin in
+            try await admin.createTopics(
+                created.map { NewTopic(name: $0, partitions: $0 == topics.invocations ? partitions : 1) })
+        }
+        return (topics, created)
+    }
+
+    /// Deletes what `makeTopics` made (best effort: a benchmark's result does not depend on it).
+    static func deleteTopics(_ names: [String], connection: KafkaConnection) async {
+        _ = try? await KafkaAdmin.with(connection) { try await $0.deleteTopics(names) }
+    }
+
     /// Publishes `count` invocation requests of `function` (values "1"…) to `topic`; returns how many.
     static func publishRequests(_ function: String, count: Int, topic: String, connection: KafkaConnection)
         async throws -> Int

@@ -60,17 +60,10 @@ public struct PrewarmBenchmark: Sendable {
 
     private func play(prediction: Bool, progress: @Sendable (String) -> Void) async throws -> Play {
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        var topics = PlatformTopics.standard
-        topics.invocations = "bench.\(tag).invocations"
-        topics.retryPrefix = topics.invocations + ".retry."
-        topics.deadLetters = "bench.\(tag).dlq"
-        let created = [topics.invocations, topics.retryPrefix + "1s", topics.deadLetters]
-        _ = try await KafkaAdmin.with(connection) { admin in
-            try await admin.createTopics(
-                created.map { NewTopic(name: $0, partitions: $0 == topics.invocations ? 3 : 1) })
-        }
+        let (topics, created) = try await BenchmarkSupervision.makeTopics(
+            prefix: "bench.\(tag)", partitions: 3, connection: connection)
         defer {
-            Task { [connection] in _ = try? await KafkaAdmin.with(connection) { try await $0.deleteTopics(created) } }
+            Task { [connection] in await BenchmarkSupervision.deleteTopics(created, connection: connection) }
         }
         let name = "bench-prewarm-\(tag)"
         _ = try await BenchmarkFunction.deploy(

@@ -18,15 +18,8 @@ struct RollbackBenchmark: Sendable {
 
     /// Seconds from the rollback to each worker's first answer of the previous version.
     func run(tag: String, progress: @Sendable (String) -> Void) async throws -> [String: Double] {
-        var topics = PlatformTopics.standard
-        topics.invocations = "bench.\(tag).rollback"
-        topics.retryPrefix = topics.invocations + ".retry."
-        topics.deadLetters = "bench.\(tag).rollback-dlq"
-        let created = [topics.invocations, topics.retryPrefix + "1s", topics.deadLetters]
-        _ = try await KafkaAdmin.with(connection) { admin in
-            try await admin.createTopics(
-                created.map { NewTopic(name: $0, partitions: $0 == topics.invocations ? Self.workers : 1) })
-        }
+        let (topics, created) = try await BenchmarkSupervision.makeTopics(
+            prefix: "bench.\(tag).rollback", partitions: Self.workers, connection: connection)
         let name = "bench-rollback-\(tag)"
         for marker in ["r1", "r2"] {
             _ = try await BenchmarkFunction.deploy(
@@ -46,7 +39,7 @@ struct RollbackBenchmark: Sendable {
             running.cancel()
             _ = try? await running.value
             await reader.close()
-            _ = try? await KafkaAdmin.with(connection) { try await $0.deleteTopics(created) }
+            await BenchmarkSupervision.deleteTopics(created, connection: connection)
             return figures
         } catch {
             running.cancel()

@@ -36,15 +36,8 @@ public struct ScalingBenchmark: Sendable {
     }
 
     public func run(progress: @Sendable (String) -> Void) async throws -> Report {
-        var topics = PlatformTopics.standard
-        topics.invocations = "bench.\(tag).invocations"
-        topics.retryPrefix = topics.invocations + ".retry."
-        topics.deadLetters = "bench.\(tag).dlq"
-        let created = [topics.invocations, topics.retryPrefix + "1s", topics.deadLetters]
-        _ = try await KafkaAdmin.with(connection) { admin in
-            try await admin.createTopics(
-                created.map { NewTopic(name: $0, partitions: $0 == topics.invocations ? 6 : 1) })
-        }
+        let (topics, created) = try await BenchmarkSupervision.makeTopics(
+            prefix: "bench.\(tag)", partitions: 6, connection: connection)
         let name = "bench-scaled-\(tag)"
         _ = try await BenchmarkFunction.deploy(
             name: name, handler: "import time\ndef main(event, context):\n    time.sleep(0.004)\n    return event\n",
@@ -74,7 +67,7 @@ public struct ScalingBenchmark: Sendable {
         running.cancel()
         _ = try? await running.value
         await reader.close()
-        _ = try? await KafkaAdmin.with(connection) { try await $0.deleteTopics(created) }
+        await BenchmarkSupervision.deleteTopics(created, connection: connection)
         return report
     }
 

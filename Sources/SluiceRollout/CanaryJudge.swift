@@ -78,13 +78,14 @@ public final class CanaryJudge: Service, Sendable {
 
     /// Counts one invocation-log record in the window of its function's canary, if one bakes.
     func note(_ record: ConsumerRecord, registry: FunctionRegistry) {
+        let now = Date().timeIntervalSince1970
         guard let function = record.headerText(SluiceHeader.function), let spec = registry.function(named: function),
             let canary = spec.canary, let attempt = LoggedAttempt(record), attempt.function == function,
-            attempt.time <= Date().timeIntervalSince1970 + 60
+            attempt.time <= now + 60
         else { return }
         windows.withLock { windows in
             if !Self.judges(windows[function], stable: spec, canary: canary) {
-                windows[function] = Self.window(stable: spec, canary: canary, now: Date().timeIntervalSince1970)
+                windows[function] = Self.window(stable: spec, canary: canary, now: now)
             }
             attempt.note(in: &windows[function]!)
         }

@@ -101,32 +101,3 @@ public struct DeploymentStatus: Sendable {
         ]
     }
 }
-
-/// One attempt as the invocation log tells it (nil for a record that is not one: over 64 KiB, not JSON,
-/// fields missing or of the wrong type).
-struct LoggedAttempt {
-    var function: String
-    var version: Int
-    var time: Double
-    var failed: Bool
-    var durationMs: Double
-    var cold: Bool
-
-    init?(_ record: ConsumerRecord) {
-        guard let value = record.value, value.count <= CanaryJudge.maxLogRecordBytes,
-            let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
-            let function = object["function"] as? String, let version = object["version"] as? Int,
-            let status = object["status"] as? String, let duration = object["duration_ms"] as? Double
-        else { return nil }
-        self.function = function
-        self.version = version
-        self.time = Double(record.timestampMs) / 1000
-        self.failed = status != "success"
-        self.durationMs = duration
-        self.cold = object["cold_start"] as? Bool ?? false
-    }
-
-    func note(in window: inout CanaryWindow) {
-        window.note(version: version, time: time, failed: failed, durationMs: durationMs, cold: cold)
-    }
-}
