@@ -160,7 +160,7 @@ public final class FunctionRunner: Sendable {
     private func lead(_ pool: WarmPool, spec: FunctionSpec, input: InvocationInput, process warm: PythonProcess?) async
         -> InvocationOutcome
     {
-        var python: PythonProcess
+        let python: PythonProcess
         if let warm {
             python = warm
         } else {
@@ -172,22 +172,9 @@ public final class FunctionRunner: Sendable {
             }
         }
         let followers = await pool.followers(limit: batchLimit - 1)
-        let inputs = [input] + followers.map(\.input)
-        var (outcomes, started) = await runBatch(spec, python: python, inputs: inputs)
-        var coldStart = warm == nil
-        // Invocations that never started (a batch-mate crashed or timed out their process, or it had died
-        // idle before the batch was sent) get one new process: nothing of them ran, so nothing runs twice.
-        if started < inputs.count {
-            await python.process.terminateGroup(grace: .milliseconds(200))
-            if let fresh = try? await pool.start() {
-                python = fresh
-                if started == 0 { coldStart = true }
-                let again = await runBatch(spec, python: fresh, inputs: Array(inputs[started...])).outcomes
-                outcomes.replaceSubrange(started..., with: again)
-            }
-        }
-        outcomes[0].coldStart = coldStart
-        outcomes[0].standbyStart = coldStart && python.wasStandby.load(ordering: .relaxed)
+        var outcomes = await runBatch(spec, python: python, inputs: [input] + followers.map(\.input))
+        outcomes[0].coldStart = warm == nil
+        outcomes[0].standbyStart = warm == nil && python.wasStandby.load(ordering: .relaxed)
         for (follower, outcome) in zip(followers, outcomes.dropFirst()) {
             follower.turn.resume(returning: .done(outcome))
         }
@@ -209,9 +196,8 @@ public final class FunctionRunner: Sendable {
     /// Sends `inputs` in one frame and takes their replies in order, each bounded by `timeout_seconds`.
     /// When one times out or the process dies, the later ones did not run: `crash`, retryable. In a batch,
     /// each invocation is charged an equal share of the batch's CPU and the batch's memory peak.
-    /// `started`: how many of `inputs` started (the ones after did not run).
     private func runBatch(_ spec: FunctionSpec, python: PythonProcess, inputs: [InvocationInput]) async
-        -> (outcomes: [InvocationOutcome], started: Int)
+        -> [InvocationOutcome]
     {
         let before = Usage(python.process)
         var outcomes: [InvocationOutcome] = []
@@ -221,7 +207,6 @@ public final class FunctionRunner: Sendable {
         // The sandbox's verdicts (oom…) and the resources go to the invocations that ran, never to those
         // after a failure, which did not run and stay retryable.
         if !outcomes.isEmpty { before.apply(to: &outcomes, process: python.process, spec: spec) }
-        let started = outcomes.count
         if outcomes.count < inputs.count {
             let reason = outcomes.last?.status == .timeout ? "an earlier invocation of its batch timed out" : "it died"
             var notRun = InvocationOutcome(
@@ -234,6 +219,6 @@ public final class FunctionRunner: Sendable {
             outcomes[index].processID = python.process.pid
             if outcomes[index].status != .success { outcomes[index].stderrTail = python.process.stderrTail }
         }
-        return (outcomes, started)
+        return outcomes
     }
 }

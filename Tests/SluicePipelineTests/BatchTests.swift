@@ -119,30 +119,4 @@ struct BatchTests {
         #expect(next.status == .success)
         #expect(next.processID != ended[0].processID, "the timed-out process was reused")
     }
-
-    @Test(
-        "A batch-mate that kills the process: it ends as a crash, and the invocations queued behind it in its batch run on a new process instead of failing unrun"
-    )
-    func processKilledInBatch() async throws {
-        let runner = FunctionRunner(launcher: try await TestSandbox.launcher())
-        let spec = try spec(
-            """
-            import os
-            def main(event, context):
-                if event == 'die':
-                    os._exit(3)
-                return event
-            """)
-        let events = (0..<30).map { $0 == 10 ? "die" : "ok\($0)" }
-        let outcomes = await runAll(runner, spec, events, processes: 1)
-        await runner.shutdown()
-        for (event, outcome) in zip(events, outcomes) {
-            if event == "die" {
-                #expect(outcome.status == .crash, "\(outcome)")
-            } else {
-                #expect(outcome.status == .success, "\(event): \(outcome.status) \(outcome.error ?? "")")
-            }
-        }
-        #expect(Set(outcomes.map(\.processID)).count >= 2, "the killed process was not replaced")
-    }
 }
