@@ -253,8 +253,11 @@ struct ArtifactDeployTests {
         let (registry, follow) = try await harness.liveRegistry()
         defer { follow.cancel() }
         let name = uniqueName("split")
+        // A canary judge of another test's supervisor follows the shared registry: this canary is for
+        // `sluice promote` alone (it never has enough invocations for a judge to decide).
         let manifest = try harness.writeFunction(
-            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: none\n",
+            "name: \(name)\ntenant: acme\nruntime: python3\nhandler: handler.main\nordering: none\n"
+                + "deploy:\n  min_invocations: 1000000\n",
             files: ["handler.py": "def main(event, context):\n    return 'one'\n"])
         let first = try await harness.deploy(manifest)
         try "def main(event, context):\n    return 'two'\n".write(
